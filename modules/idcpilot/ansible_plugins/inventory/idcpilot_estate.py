@@ -1,0 +1,49 @@
+# Ansible inventory plugin: reads inventories/<env>/estate.yaml through idcpilot.
+# Enabled by the repository's ansible.cfg, so plain `ansible-inventory -i inventories/<env>`
+# shows the estate. It is a thin adapter: the inventory itself is built by idcpilot.inventory.
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: idcpilot_estate
+short_description: Hosts, groups and variables from an idcpilot estate catalogue
+description:
+  - Reads C(estate.yaml) (format idcpilot/v1) and the IPAM lock beside it.
+  - Groups hosts by site, tier, region, data domain, OS family, role, cluster and gateway.
+  - Host variables carry the allocated addresses and everything the roles need.
+options: {}
+"""
+
+import os
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin
+
+
+class InventoryModule(BaseInventoryPlugin):
+    NAME = "idcpilot_estate"
+    # The catalogue is reviewed, committed configuration like group_vars: templates in it are trusted.
+    trusted_by_default = True
+
+    def verify_file(self, path):
+        return os.path.basename(path) == "estate.yaml" and super().verify_file(path)
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        from idcpilot import catalogue, ipam
+        from idcpilot import inventory as build_inventory
+        from idcpilot.errors import UserInputError
+
+        try:
+            cat = catalogue.load(path)
+            data = build_inventory.build(cat, ipam.plan(cat))
+        except UserInputError as exc:
+            raise AnsibleParserError(str(exc)) from None
+        for key, value in data["all"]["vars"].items():
+            self.inventory.set_variable("all", key, value)
+        for group in data["all"]["children"]:
+            self.inventory.add_group(group)
+            for host in data[group].get("hosts", []):
+                self.inventory.add_host(host, group=group)
+        for host, hostvars in data["_meta"]["hostvars"].items():
+            for key, value in hostvars.items():
+                self.inventory.set_variable(host, key, value)

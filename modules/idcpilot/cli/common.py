@@ -1,0 +1,49 @@
+"""What every command shares: output formats, the console, and turning bad input into exit 2."""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import typer
+from rich.console import Console
+
+from idcpilot.errors import UserInputError
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
+
+
+class Format(str, enum.Enum):
+    table = "table"
+    json = "json"
+
+
+EnvArg = typer.Argument(Path("inventories/example"), help="environment directory inventories/<env> (or its estate.yaml)")
+FormatOpt = typer.Option(Format.table, "--format", "-f", help="table for people, json for machines")
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def fail_input(problems: list[str] | str) -> "typer.Exit":
+    for line in [problems] if isinstance(problems, str) else problems:
+        err_console.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_INPUT)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Bad input: one line per problem on stderr, exit code 2, never a traceback."""
+    try:
+        yield
+    except UserInputError as exc:
+        n = len(exc.problems)
+        raise fail_input([str(p) for p in exc.problems] + [f"{n} problem{'s' if n != 1 else ''} found"]) from None

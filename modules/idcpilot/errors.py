@@ -1,0 +1,33 @@
+"""Errors that reach users: every one names a file, a line, a column and a field path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One mistake in a file a user wrote."""
+
+    file: str
+    line: int
+    column: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+class UserInputError(Exception):
+    """Bad input: the CLI prints every problem on its own line and exits 2."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def single(cls, file: str | Path, message: str, field: str = "", line: int = 1, column: int = 1) -> "UserInputError":
+        return cls([Problem(str(file), line, column, field, message)])
