@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: venv demo test test-fast lint bench lock clean
+.PHONY: venv host-deps demo test test-fast lint bench lock clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,10 @@ venv: $(STAMP)
 demo: venv
 	$(BIN)/idcpilot validate inventories/example
 
-test: venv
+host-deps:
+	@if [ "$$(id -u)" = 0 ]; then scripts/install-host-deps.sh; else echo "not root: skipping host packages"; fi
+
+test: venv host-deps
 	$(BIN)/python -m pytest
 
 test-fast: venv
