@@ -94,7 +94,11 @@ class _Converter:
                 self.smap.positions[child] = (item.start_mark.line + 1, item.start_mark.column + 1)
                 items.append(self.convert(item, child))
             return items
-        return self._ctor.construct_object(node, deep=True)
+        try:
+            return self._ctor.construct_object(node, deep=True)
+        except ValueError as exc:  # e.g. a timestamp like 2026-13-45
+            self.problems.append(self._at(node, path, f"invalid value {node.value!r}: {exc}"))
+            return node.value
 
     def _at(self, node: yaml.Node, path: PathKey, message: str) -> Problem:
         return Problem(self.smap.file, node.start_mark.line + 1, node.start_mark.column + 1, format_path(path), message)

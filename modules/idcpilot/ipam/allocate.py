@@ -106,7 +106,7 @@ class _Allocator:
                 try:
                     block = Block.parse(text)
                 except (ValueError, TypeError) as exc:
-                    self.problem(path, f"not an IPv4 CIDR prefix: {text!r} ({exc})")
+                    self.problem(path, str(exc))
                     continue
                 for other, other_kind, other_path in seen:
                     if block.overlaps(other):

@@ -17,7 +17,10 @@ class Block:
 
     @classmethod
     def parse(cls, text: str) -> "Block":
-        net = netaddr.IPNetwork(text, expand_partial=False)
+        try:
+            net = netaddr.IPNetwork(text, expand_partial=False)
+        except (netaddr.AddrFormatError, TypeError) as exc:
+            raise ValueError(f"not a CIDR prefix: {text!r}") from exc
         if net.version != 4:
             raise ValueError("only IPv4 prefixes are supported")
         if net.ip != net.network:
@@ -47,7 +50,10 @@ def address(value: int) -> str:
 
 
 def parse_address(text: str) -> int:
-    addr = netaddr.IPAddress(text)
+    try:
+        addr = netaddr.IPAddress(text)
+    except (netaddr.AddrFormatError, TypeError, ValueError) as exc:
+        raise ValueError(f"not an IP address: {text!r}") from exc
     if addr.version != 4:
         raise ValueError("only IPv4 addresses are supported")
     return int(addr)
