@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from idcpilot.catalogue.estate import Catalogue, Host
+from idcpilot.edge_services import edge_vars
 from idcpilot.ipam import Allocation
 from idcpilot.ipam.blocks import Block
 
@@ -60,6 +61,7 @@ def host_vars(cat: Catalogue, alloc: Allocation, host: Host) -> dict[str, Any]:
         out["idcpilot_management_interface_cidr"] = f"{addresses['management']}/{Block.parse(prefixes['management']).prefixlen}"
     if site.bastion is not None:
         out["idcpilot_bastion"] = site.bastion.host
+    out.update(edge_vars(cat, host))
     out.update(host.vars)
     return out
 
