@@ -88,6 +88,7 @@ class _Allocator:
         self.pools: dict[str, list[Block]] = {}
         self.prefixlen: dict[str, int] = {}
         self.used: dict[str, UsedSet] = {k: UsedSet() for k in POOL_FIELDS}
+        self.orphan_addresses: dict[str, set[int]] = {k: set() for k in HOST_KINDS}
 
     def problem(self, path: tuple, message: str) -> None:
         self.problems.append(self.cat.source.problem(path, message))
@@ -150,6 +151,9 @@ class _Allocator:
                     self.changes.append(Change("release" if self.prune else "orphan", "hosts", owner, kind, value))
                 if not self.prune:
                     self.new.hosts[owner] = dict(kinds)
+                    for kind, value in kinds.items():
+                        if kind in self.orphan_addresses:
+                            self.orphan_addresses[kind].add(parse_address(value))
 
     def allocate_prefix(self, section: str, owner: str, kind: str, pin: str | None, path: tuple) -> Block | None:
         locked = self.old.section(section).get(owner, {}).get(kind)
@@ -198,8 +202,9 @@ class _Allocator:
         return out
 
     def clusters(self) -> None:
+        index = {c.name: i for i, c in enumerate(self.cat.estate.spec.clusters)}
         for name in sorted(self.cat.clusters, key=natural_key):
-            path = self.cat.path_of("clusters", name) + ("name",)
+            path = ("spec", "clusters", index[name], "name")
             for kind in CLUSTER_KINDS:
                 self.allocate_prefix("clusters", name, kind, None, path)
 
@@ -216,8 +221,9 @@ class _Allocator:
     def hosts_in(self, site: str, si: int, kind: str, block: Block, hosts: list[Host]) -> None:
         taken: set[int] = set()
         want: list[Host] = []
+        needs = HOST_KINDS[kind]
         for host in hosts:
-            if kind not in host_kinds(host):
+            if needs is not None and needs.isdisjoint(host.roles):
                 continue
             locked = self.old.hosts.get(host.name, {}).get(kind)
             if locked is not None:
@@ -229,12 +235,7 @@ class _Allocator:
             else:
                 want.append(host)
         # orphaned hosts keep their addresses reserved too
-        for owner, kinds in self.new.hosts.items():
-            value = kinds.get(kind)
-            if value is not None and owner not in self.cat.hosts:
-                number = parse_address(value)
-                if block.first <= number <= block.last:
-                    taken.add(number)
+        taken.update(a for a in self.orphan_addresses[kind] if block.first <= a <= block.last)
         pinned = [h for h in want if kind == "management" and h.management_address]
         for host in pinned:
             try:

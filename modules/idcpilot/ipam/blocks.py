@@ -65,6 +65,9 @@ class UsedSet:
     def __init__(self) -> None:
         self._firsts: list[int] = []
         self._blocks: list[Block] = []
+        # Nothing is freed while a set lives, so every candidate below a previous answer of the
+        # same size is still taken: the next search resumes there (first fit stays first fit).
+        self._resume: dict[tuple[int, int], int] = {}
 
     def overlapping(self, block: Block) -> Block | None:
         i = bisect.bisect_right(self._firsts, block.last)
@@ -79,12 +82,13 @@ class UsedSet:
 
     def first_fit(self, pools: list[Block], prefixlen: int) -> Block | None:
         size = 1 << (32 - prefixlen)
-        for pool in pools:
-            start = (pool.first + size - 1) // size * size
+        for index, pool in enumerate(pools):
+            start = max((pool.first + size - 1) // size * size, self._resume.get((index, size), 0))
             while start + size - 1 <= pool.last:
                 candidate = Block(start, start + size - 1)
                 clash = self.overlapping(candidate)
                 if clash is None:
+                    self._resume[(index, size)] = start
                     return candidate
                 # jump past the clashing block, realigned
                 start = (clash.last + 1 + size - 1) // size * size

@@ -1,0 +1,58 @@
+"""Benchmark: validate + allocate a synthetic estate of 100 sites / 10,000 hosts.
+
+Target (issue 2): under 2 s on the 2-core machine. Printed beside a baseline measured in the
+same run: parsing the same file with PyYAML's C loader alone (the floor any YAML tool pays).
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import synthetic  # noqa: E402
+
+from idcpilot import catalogue, ipam  # noqa: E402
+
+
+def best_of(fn, runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, listed in (("host groups", False), ("every host listed", True)):
+            env = Path(tmp) / label.replace(" ", "-")
+            path = synthetic.write(env, sites=100, hosts=10_000, clusters=1_000, listed=listed)
+            text = path.read_text()
+            floor = best_of(lambda: yaml.load(text, Loader=yaml.CSafeLoader))
+            load = best_of(lambda: catalogue.load(env))
+            cat = catalogue.load(env)
+            alloc_t = best_of(lambda: ipam.allocate(cat))
+            start = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "idcpilot.cli.main", "validate", str(env), "--format", "json"],
+                                  capture_output=True, text=True, check=False)
+            whole = time.perf_counter() - start
+            assert proc.returncode == 0, proc.stderr
+            rows.append((label, len(cat.hosts), len(cat.estate.spec.clusters), len(text) / 1e6, floor, load, alloc_t, whole))
+    print(f"{'estate':<18} {'hosts':>6} {'clusters':>8} {'MB':>5} {'yaml floor':>10} {'load+check':>10} {'ipam':>7} {'validate (process)':>19} {'x floor':>8} {'target':>7}")
+    for label, hosts, clusters, mb, floor, load, alloc_t, whole in rows:
+        print(f"{label:<18} {hosts:>6} {clusters:>8} {mb:>5.1f} {floor:>9.3f}s {load:>9.3f}s {alloc_t:>6.3f}s {whole:>18.3f}s "
+              f"{(load + alloc_t) / floor:>7.1f}x {'ok' if whole < 2.0 else 'MISSED':>7}")
+
+
+if __name__ == "__main__":
+    main()
