@@ -17,6 +17,7 @@ COMMANDS = [
     "ipam",
     "inventory",
     "schema",
+    "lab",
 ]
 
 app = typer.Typer(

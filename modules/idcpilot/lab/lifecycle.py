@@ -1,0 +1,211 @@
+"""``lab up`` / ``lab down`` / status: idempotent orchestration of base, network, proxy and hosts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from idcpilot.lab import base, hosts, net, proxy
+from idcpilot.lab.errors import LabError
+from idcpilot.lab.layout import LabHost, LabPlan, bridge_name, nft_table
+from idcpilot.lab.mirror import machine_mirrors
+from idcpilot.lab.procs import cmdline
+from idcpilot.lab.system import run, unavailable_reason
+
+Log = Callable[[str], None]
+SSH_TIMEOUT = 120.0
+
+
+@dataclass
+class HostStatus:
+    name: str
+    machine: str
+    address: str
+    pid: int | None
+    mounted: bool
+    ssh: bool
+
+    @property
+    def up(self) -> bool:
+        return self.pid is not None and self.ssh
+
+
+def ensure_key(plan: LabPlan) -> str:
+    """The lab key of the automation account (generated once, kept outside the repo)."""
+    key = plan.layout.key_file
+    if not key.exists():
+        key.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"idcpilot-lab-{plan.estate}", "-f", key])
+    return key.with_suffix(".pub").read_text()
+
+
+def ssh_base_args(plan: LabPlan, batch: bool = True) -> list[str]:
+    args = [
+        "-i", str(plan.layout.key_file),
+        "-o", f"UserKnownHostsFile={plan.layout.known_hosts}",
+        "-o", "StrictHostKeyChecking=yes",
+        "-o", "ConnectTimeout=5",
+    ]
+    return args + ["-o", "BatchMode=yes"] if batch else args
+
+
+def _port_open(address: str, port: int = 22, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((address, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def ssh_ok(plan: LabPlan, host: LabHost) -> bool:
+    if not _port_open(host.address):
+        return False
+    proc = run(["ssh", *ssh_base_args(plan), f"{plan.account}@{host.address}", "sudo -n true"], check=False)
+    return proc.returncode == 0
+
+
+def host_status(plan: LabPlan) -> list[HostStatus]:
+    out = []
+    for h in plan.hosts:
+        dirs = hosts.HostDirs(plan, h)
+        pid = hosts.running(dirs, h)
+        out.append(HostStatus(h.name, h.machine, h.address, pid, hosts.mounted(dirs.merged), pid is not None and _port_open(h.address)))
+    return out
+
+
+def _write_known_hosts(plan: LabPlan, keys: dict[str, str]) -> None:
+    lines = [f"{plan.host(name).address},{name} {key}" for name, key in sorted(keys.items())]
+    plan.layout.known_hosts.write_text("\n".join(lines) + "\n")
+
+
+def _wait_ssh(plan: LabPlan, host: LabHost, deadline: float) -> None:
+    dirs = hosts.HostDirs(plan, host)
+    while time.monotonic() < deadline:
+        if hosts.running(dirs, host) is None:
+            tail = dirs.console.read_text(errors="replace")[-1500:] if dirs.console.exists() else ""
+            raise LabError(f"{host.name}: systemd-nspawn exited while booting; console tail:\n{tail}")
+        if ssh_ok(plan, host):
+            return
+        time.sleep(0.5)
+    raise LabError(f"{host.name}: no SSH on {host.address} after {SSH_TIMEOUT:.0f}s (console: {dirs.console})")
+
+
+def _record(plan: LabPlan) -> None:
+    state = {"estate": plan.estate, "bridge": plan.bridge, "nftTable": plan.nft_table, "gateway": plan.gateway,
+             "proxy": plan.proxy_url, "hosts": [asdict(h) for h in plan.hosts]}
+    (plan.layout.state_dir / "lab.json").write_text(json.dumps(state, indent=2) + "\n")
+
+
+def up(plan: LabPlan, log: Log = lambda _m: None, only: list[str] | None = None) -> list[HostStatus]:
+    """Bring the lab up; repairs whatever is missing of a half-started lab. Idempotent."""
+    reason = unavailable_reason()
+    if reason:
+        raise LabError(reason)
+    targets = [h for h in plan.hosts if only is None or h.name in only]
+    current = {s.name: s for s in host_status(plan)}
+    if all(current[h.name].up for h in targets) and proxy.running(plan) and net.link_exists(plan.bridge) and net.table_exists(plan.nft_table):
+        log(f"lab {plan.estate}: already up ({len(targets)} hosts)")
+        return [current[h.name] for h in targets]
+    mirrors = machine_mirrors()
+    plan.layout.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    root = base.ensure_base(plan.layout, mirrors, log)
+    pubkey = ensure_key(plan)
+    net.up(plan)
+    proxy.up(plan, mirrors)
+    _record(plan)
+    keys: dict[str, str] = {}
+    started = []
+    for h in plan.hosts:
+        dirs = hosts.HostDirs(plan, h)
+        if h not in targets and not dirs.root.exists():
+            continue
+        hosts.mount(dirs, root)
+        keys[h.name] = hosts.provision(plan, h, dirs, pubkey)
+        if h in targets and hosts.running(dirs, h) is None:
+            hosts.start(plan, h, dirs)
+            started.append(h)
+    _write_known_hosts(plan, keys)
+    log(f"lab {plan.estate}: booting {len(started)} host(s) on {plan.bridge} ({', '.join(plan.bridge_addresses)})")
+    deadline = time.monotonic() + SSH_TIMEOUT
+    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
+        list(pool.map(lambda h: _wait_ssh(plan, h, deadline), targets))
+    return host_status(plan)
+
+
+def stop_hosts(plan: LabPlan, names: list[str], timeout: float = 20.0) -> None:
+    """Power off some hosts (SIGTERM to nspawn) but keep their disks: `up` boots them again."""
+    selected = [plan.host(n) for n in names]
+    with ThreadPoolExecutor(max_workers=max(1, len(selected))) as pool:
+        list(pool.map(lambda h: hosts.stop(hosts.HostDirs(plan, h), h, timeout), selected))
+
+
+def down(plan: LabPlan, log: Log = lambda _m: None, purge: bool = False) -> None:
+    """Stop and remove everything the lab created. PURGE also drops the lab key."""
+    layout = plan.layout
+    names = {h.name: h for h in plan.hosts}
+    # Hosts left over from an earlier catalogue of the same estate go too.
+    if layout.hosts_dir.is_dir():
+        for d in layout.hosts_dir.iterdir():
+            if d.name not in names:
+                names[d.name] = LabHost(d.name, f"{plan.estate}-{d.name}", "", 0)
+    all_hosts = list(names.values())
+    with ThreadPoolExecutor(max_workers=max(1, len(all_hosts))) as pool:
+        list(pool.map(lambda h: hosts.stop(hosts.HostDirs(plan, h), h), all_hosts))
+    for h in all_hosts:
+        hosts.remove(hosts.HostDirs(plan, h), h.machine)
+    proxy.down(plan)
+    net.down(plan.bridge, plan.nft_table)
+    # Names from an earlier run of this estate (recorded), in case the naming changed.
+    record = layout.state_dir / "lab.json"
+    if record.exists():
+        try:
+            old = json.loads(record.read_text())
+            net.down(old.get("bridge", bridge_name(plan.estate)), old.get("nftTable", nft_table(plan.estate)))
+        except (ValueError, LabError):
+            pass
+    shutil.rmtree(layout.run_dir, ignore_errors=True)
+    shutil.rmtree(layout.hosts_dir, ignore_errors=True)
+    for f in (record, layout.known_hosts):
+        f.unlink(missing_ok=True)
+    if purge:
+        shutil.rmtree(layout.state_dir, ignore_errors=True)
+    log(f"lab {plan.estate}: down")
+
+
+def leftovers(plan: LabPlan) -> list[str]:
+    """Everything of this lab still on the machine (empty after `down`)."""
+    found = []
+    if net.link_exists(plan.bridge):
+        found.append(f"bridge {plan.bridge}")
+    if net.table_exists(plan.nft_table):
+        found.append(f"nft table inet {plan.nft_table}")
+    state = str(plan.layout.state_dir)
+    with open("/proc/self/mounts") as fh:
+        for line in fh:
+            point = line.split()[1]
+            if point == state or point.startswith(state + "/"):
+                found.append(f"mount {point}")
+    machines = {f"--machine={h.machine}" for h in plan.hosts}
+    proxy_conf = str(plan.layout.proxy_dir / "conf")
+    for pid_dir in Path("/proc").iterdir():
+        if pid_dir.name.isdigit():
+            args = cmdline(int(pid_dir.name))
+            if machines & set(args) or proxy_conf in args:
+                found.append(f"process {pid_dir.name}: {' '.join(args)[:80]}")
+    for h in plan.hosts:
+        if (hosts.PROPAGATE / h.machine).exists():
+            found.append(f"{hosts.PROPAGATE / h.machine}")
+        if plan.layout.host_dir(h.name).exists():
+            found.append(f"{plan.layout.host_dir(h.name)}")
+    if plan.layout.run_dir.exists():
+        found.append(str(plan.layout.run_dir))
+    for link in Path("/sys/class/net").iterdir():
+        if link.name.startswith("vb-") and (link / "master").exists() and (link / "master").resolve().name == plan.bridge:
+            found.append(f"veth {link.name}")
+    return found

@@ -1,0 +1,79 @@
+"""Long-running processes the lab starts (nspawn hosts, the apt proxy), tracked by pid files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Sequence
+
+
+def _state(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def alive(pid: int, marker: str) -> bool:
+    """The process exists, is not a zombie, and its command line contains MARKER."""
+    state = _state(pid)
+    return state is not None and state not in ("Z", "X") and marker in " ".join(cmdline(pid))
+
+
+def read_pid(pidfile: Path) -> int | None:
+    try:
+        return int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def running(pidfile: Path, marker: str) -> int | None:
+    pid = read_pid(pidfile)
+    return pid if pid is not None and alive(pid, marker) else None
+
+
+def spawn(cmd: Sequence[str], pidfile: Path, log: Path, env: dict[str, str] | None = None) -> int:
+    """Start CMD detached (own session, stdin /dev/null, output to LOG) and record its pid."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out, open(os.devnull, "rb") as devnull:
+        proc = subprocess.Popen(list(cmd), stdin=devnull, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env, close_fds=True)
+    pidfile.write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def stop(pid: int, marker: str, timeout: float = 20.0) -> bool:
+    """SIGTERM, wait up to TIMEOUT, then SIGKILL. True when it stopped cleanly on SIGTERM."""
+    if not alive(pid, marker):
+        return True
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(pid)
+        if not alive(pid, marker):
+            return True
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(100):
+        _reap(pid)
+        if not alive(pid, marker):
+            break
+        time.sleep(0.1)
+    return False

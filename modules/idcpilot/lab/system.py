@@ -1,0 +1,54 @@
+"""Running commands on the machine (the only place the lab shells out)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Sequence
+
+from idcpilot.lab.errors import LabError
+
+NEEDED = {
+    "systemd-nspawn": "systemd-container",
+    "debootstrap": "debootstrap",
+    "zstd": "zstd",
+    "apt-cacher-ng": "apt-cacher-ng",
+    "nft": "nftables",
+    "ip": "iproute2",
+    "ssh-keygen": "openssh-client",
+    "ssh": "openssh-client",
+}
+
+
+def which(tool: str) -> str | None:
+    return shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+
+
+def missing_tools() -> list[str]:
+    """Debian packages the lab needs that are not installed (scripts/host-packages.txt)."""
+    return sorted({pkg for tool, pkg in NEEDED.items() if which(tool) is None})
+
+
+def unavailable_reason() -> str | None:
+    """Why the lab cannot run on this machine, or None."""
+    if os.geteuid() != 0:
+        return "the lab needs root (systemd-nspawn, bridges, overlay mounts)"
+    missing = missing_tools()
+    if missing:
+        return f"missing Debian packages: {' '.join(missing)} (run scripts/install-host-deps.sh as root)"
+    return None
+
+
+def run(cmd: Sequence[str | Path], *, check: bool = True, input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    args = [str(c) for c in cmd]
+    tool = which(args[0]) or args[0]
+    proc = subprocess.run([tool, *args[1:]], capture_output=True, text=True, input=input, env=env)
+    if check and proc.returncode != 0:
+        raise LabError(f"`{' '.join(args)}` failed ({proc.returncode}): {(proc.stderr or proc.stdout).strip()[-2000:]}")
+    return proc
+
+
+def ok(cmd: Sequence[str | Path]) -> bool:
+    return run(cmd, check=False).returncode == 0
