@@ -1,0 +1,117 @@
+"""Offline plan of the edge-cluster stacks: the real program, mocked providers, recorded graph.
+
+``plan_estate(cat)`` runs ``stacks/__main__.py`` once per cluster stack under
+``pulumi.runtime.set_mocks`` and returns a ``PlanResult``: the resource graph of every stack,
+the Kubernetes manifests per cluster (the input of the K8S-* policy rules), and strict schema
+validation problems against each cluster's Kubernetes version.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from idcpilot import ipam
+from idcpilot.catalogue.estate import Catalogue
+from idcpilot.components import program as stack_program
+from idcpilot.errors import UserInputError
+from idcpilot.plan.manifests import manifests as to_manifests
+from idcpilot.plan.recorder import REDACTED, Recorded
+from idcpilot.plan.runner import Run, run_program
+from idcpilot.plan.schemas import SchemaProblem, Validators
+from idcpilot.plan.stacks import Project, StackConfig, find_project, stacks_for
+
+
+@dataclass
+class StackPlan:
+    stack: str
+    estate: str
+    cluster: str
+    kubernetes_version: str
+    config_file: str | None
+    resources: list[Recorded]
+    outputs: dict[str, Any]
+    logs: list[str]
+
+    def counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(r.type for r in self.resources).items()))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack, "estate": self.estate, "cluster": self.cluster,
+            "kubernetesVersion": self.kubernetes_version, "configFile": self.config_file,
+            "counts": self.counts(), "outputs": self.outputs,
+            "resources": [r.to_json() for r in self.resources],
+        }
+
+
+@dataclass
+class PlanResult:
+    estate: str
+    stacks: list[StackPlan]
+    manifests: dict[str, list[dict[str, Any]]]
+    problems: list[SchemaProblem] = field(default_factory=list)
+    validated: bool = False
+
+    @property
+    def resource_count(self) -> int:
+        return sum(len(s.resources) for s in self.stacks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "estate": self.estate,
+            "summary": {
+                "stacks": len(self.stacks),
+                "resources": self.resource_count,
+                "manifests": sum(len(m) for m in self.manifests.values()),
+                "schemaProblems": len(self.problems),
+                "validated": self.validated,
+            },
+            "stacks": [s.to_json() for s in self.stacks],
+            "schemaProblems": [p.__dict__ for p in self.problems],
+        }
+
+
+def select(stacks: list[StackConfig], wanted: Iterable[str] | None, cat: Catalogue) -> list[StackConfig]:
+    if wanted is None:
+        return stacks
+    by_key = {s.name: s for s in stacks} | {s.cluster: s for s in stacks}
+    out, missing = [], []
+    for name in wanted:
+        (out.append(by_key[name]) if name in by_key else missing.append(name))
+    if missing:
+        known = ", ".join(s.name for s in stacks) or "none"
+        raise UserInputError.single(cat.file, f"no stack {', '.join(map(repr, missing))} in estate {cat.name!r} (stacks: {known})", "spec.clusters")
+    return out
+
+
+def plan_stack(project: Project, cat: Catalogue, stack: StackConfig) -> StackPlan:
+    run: Run = run_program(project.main, project.name, stack.name, stack.config, stack.secret_keys)
+    return StackPlan(
+        stack=stack.name, estate=stack.estate, cluster=stack.cluster,
+        kubernetes_version=cat.clusters[stack.cluster].kubernetes_version,
+        config_file=str(stack.file) if stack.file else None,
+        resources=run.resources, outputs=run.outputs, logs=run.logs,
+    )
+
+
+def plan_estate(cat: Catalogue, stacks: Iterable[str] | None = None, *, validate: bool = True,
+                project: Project | None = None, alloc: ipam.Allocation | None = None) -> PlanResult:
+    """Plan the estate's cluster stacks (all, or those named by stack or cluster name)."""
+    project = project or find_project()
+    chosen = select(stacks_for(project, cat), stacks, cat)
+    stack_program.remember(cat, alloc or ipam.plan(cat))
+    plans = [plan_stack(project, cat, s) for s in chosen]
+    result = PlanResult(cat.name, plans, {p.cluster: to_manifests(p.resources) for p in plans})
+    if validate:
+        validators = Validators(strict=True)
+        for p in plans:
+            for m in result.manifests[p.cluster]:
+                result.problems.extend(validators.check(p.cluster, p.kubernetes_version, m))
+        result.validated = True
+    return result
+
+
+__all__ = ["PlanResult", "StackPlan", "plan_estate", "plan_stack", "REDACTED", "SchemaProblem", "Validators"]

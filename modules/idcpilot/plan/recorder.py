@@ -1,0 +1,121 @@
+"""A MockMonitor that records every RegisterResource: type, name, inputs, parent, dependencies.
+
+Secret values never leave the recorder in plain text: inputs are stored with every secret
+replaced by ``REDACTED`` (keys of a secret map are kept, they are not secret).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+from google.protobuf import empty_pb2
+
+REDACTED = "[secret]"
+COMPUTED = "[computed]"
+_SIG = rpc._special_sig_key
+_SECRET = rpc._special_secret_sig
+
+
+@dataclass
+class Recorded:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    provider: str | None
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    inputs: dict[str, Any]
+    secret_paths: list[str] = field(default_factory=list)
+    outputs: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "urn": self.urn, "type": self.type, "name": self.name, "custom": self.custom,
+            "parent": self.parent, "provider": self.provider, "dependencies": self.dependencies,
+            "propertyDependencies": self.property_dependencies, "inputs": self.inputs,
+            "secretInputs": self.secret_paths,
+        }
+        if self.outputs is not None:
+            out["outputs"] = self.outputs
+        return out
+
+
+def _redact_all(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(_SIG) == _SECRET:
+            return _redact_all(value.get("value"))
+        return {k: _redact_all(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_all(v) for v in value]
+    return REDACTED
+
+
+def redact(value: Any, path: str = "", found: list[str] | None = None) -> Any:
+    """Copy of a deserialized property tree with every secret replaced by REDACTED."""
+    if isinstance(value, dict):
+        if value.get(_SIG) == _SECRET:
+            if found is not None:
+                found.append(path or ".")
+            return _redact_all(value.get("value"))
+        return {k: redact(v, f"{path}.{k}" if path else k, found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
+    if type(value).__name__ == "Unknown":
+        return COMPUTED
+    return value
+
+
+class RecordingMonitor(MockMonitor):
+    """MockMonitor that keeps an ordered, secret-free record of the program's resources."""
+
+    def __init__(self, mocks: Mocks):
+        super().__init__(mocks)
+        self.recorded: list[Recorded] = []
+        self.by_urn: dict[str, Recorded] = {}
+        self.stack_urn: str | None = None
+        self.stack_outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = urn
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        secret_paths: list[str] = []
+        record = Recorded(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=request.parent or None,
+            provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
+            dependencies=sorted(set(request.dependencies)),
+            property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items() if v.urns},
+            inputs=redact(inputs, found=secret_paths),
+            secret_paths=secret_paths,
+        )
+        self.recorded.append(record)
+        self.by_urn[urn] = record
+        args = MockResourceArgs(typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+                                resource_id=request.importId, custom=request.custom or False)
+        id_, state = self.mocks.new_resource(args)
+        obj_proto = _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, id_, state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
+
+    def RegisterResourceOutputs(self, request):  # noqa: N802
+        _ensure_event_loop()
+        outputs = redact(rpc.deserialize_properties(request.outputs))
+        if request.urn == self.stack_urn:
+            self.stack_outputs = outputs
+        elif request.urn in self.by_urn:
+            self.by_urn[request.urn].outputs = outputs
+        return empty_pb2.Empty()

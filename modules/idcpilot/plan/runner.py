@@ -1,0 +1,78 @@
+"""Run the unmodified stack program under the Pulumi SDK's mocks, once per stack.
+
+Each run gets a fresh event loop, fresh runtime settings and the stack's config installed the
+way the CLI installs it (``set_all_config`` with the secret keys), so runs do not leak state
+into each other and secret config values reach the program as secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pulumi.runtime import config as pulumi_config
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_in_stack
+
+from idcpilot.plan.mocks import PlanMocks
+from idcpilot.plan.recorder import Recorded, RecordingMonitor
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname.lower()}: {record.getMessage()}")
+
+
+@dataclass
+class Run:
+    stack: str
+    resources: list[Recorded]
+    outputs: dict[str, Any]
+    logs: list[str] = field(default_factory=list)
+
+
+class ProgramError(Exception):
+    """The stack program failed (not bad user input): carries the stack name."""
+
+
+def run_program(main: Path, project: str, stack: str, config: dict[str, str], secret_keys: list[str],
+                mocks: pulumi_mocks.Mocks | None = None, preview: bool = True) -> Run:
+    """Run ``main`` (a directory with __main__.py, or a file) as stack ``stack`` of ``project``."""
+    program = main / "__main__.py" if main.is_dir() else main
+    logger = logging.getLogger(f"idcpilot.plan.{stack}")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    handler = _Collect()
+    logger.handlers = [handler]
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    monitor = RecordingMonitor(mocks or PlanMocks())
+    try:
+        pulumi_settings.ROOT.set(None)
+        pulumi_settings.SETTINGS.outputs.clear()
+        pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, logger=logger, monitor=monitor)
+        pulumi_settings.ROOT.set(None)  # run_in_stack makes the root stack, as the language host does
+        pulumi_config.set_all_config(dict(config), list(secret_keys))
+        sys_path = list(sys.path)
+        sys.path.insert(0, str(program.parent))
+        try:
+            loop.run_until_complete(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
+        finally:
+            sys.path[:] = sys_path
+    finally:
+        pulumi_config.set_all_config({}, [])
+        pulumi_settings.ROOT.set(None)
+        loop.close()
+        asyncio.set_event_loop(None)
+    return Run(stack, monitor.recorded, monitor.stack_outputs, handler.lines)
