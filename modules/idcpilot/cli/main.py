@@ -17,7 +17,10 @@ COMMANDS = [
     "ipam",
     "inventory",
     "schema",
+    "plan",
     "lab",
+    "check",
+    "rules",
 ]
 
 app = typer.Typer(

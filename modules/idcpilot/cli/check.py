@@ -1,0 +1,125 @@
+"""``idcpilot check``: the policy gate on an estate, for people (table) and pull requests."""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from idcpilot import catalogue
+from idcpilot.cli.common import EXIT_FAIL, EXIT_INPUT, EXIT_OK, EnvArg, console, err_console, user_errors
+from idcpilot.errors import UserInputError
+from idcpilot.policy import engine, formats
+from idcpilot.policy.k8s import load_manifest_dir
+from idcpilot.policy.model import Report, sorted_findings
+
+STATUS_STYLE = {"pass": "green", "fail": "red", "waived": "yellow", "not-applicable": "dim"}
+
+
+class CheckFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+    sarif = "sarif"
+    junit = "junit"
+    markdown = "markdown"
+
+
+class FailOn(str, enum.Enum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v for item in values or [] for v in item.split(",") if v.strip()]
+
+
+def render_table(report: Report, fail_on: str, verbose: bool) -> None:
+    table = Table(show_lines=False, pad_edge=False)
+    for col in ("status", "rule", "severity", "target", "message", "location"):
+        table.add_column(col, overflow="fold")
+    shown = 0
+    for f in sorted_findings(report.findings):
+        if not verbose and f.status in ("pass", "not-applicable"):
+            continue
+        shown += 1
+        message = f.message
+        if f.waiver:
+            message += f" [waived until {f.waiver['expires']} by {f.waiver['approver']}]"
+        table.add_row(f"[{STATUS_STYLE[f.status]}]{f.status}[/]", f.rule.id, f.severity, f.target, message,
+                      str(f.location) if f.location else "")
+    if shown:
+        console.print(table)
+    for w in report.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {w}", markup=True, highlight=False, soft_wrap=True)
+    for n in report.notes:
+        err_console.print(f"note: {n}", markup=False, highlight=False, soft_wrap=True)
+    s = report.summary()
+    blocking = report.failures(fail_on)
+    mark = "[red]✘ policy gate failed[/red]" if blocking else "[green]✔ policy gate passed[/green]"
+    console.print(f"{mark} for estate [bold]{report.estate}[/bold]: {s['pass']} pass, {s['fail']} fail, "
+                  f"{s['waived']} waived, {s['not-applicable']} not applicable "
+                  f"({len(blocking)} failure(s) at or above {fail_on}; -v lists passes)")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def check(
+        env: Path = EnvArg,
+        fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", "-f", help="table, json, sarif, junit or markdown"),
+        fail_on: FailOn = typer.Option(FailOn.high, "--fail-on", help="exit 1 when a failure at or above this severity remains"),
+        only: Optional[list[str]] = typer.Option(None, "--only", help="rule ids or prefixes to run (repeat or comma-separate)"),
+        skip: Optional[list[str]] = typer.Option(None, "--skip", help="rule ids or prefixes to leave out"),
+        plan: bool = typer.Option(True, "--plan/--no-plan", help="plan the Kubernetes stacks for the K8S-* rules (--no-plan skips)"),
+        manifests: Optional[Path] = typer.Option(None, "--manifests", help="check these manifests (DIR/<cluster>/*.yaml) instead of planning"),
+        cluster: Optional[str] = typer.Option(None, "--cluster", help="cluster of manifests directly in --manifests DIR"),
+        thresholds: Optional[Path] = typer.Option(None, "--thresholds", help="thresholds file (default policy/thresholds.yaml)"),
+        waivers: Optional[Path] = typer.Option(None, "--waivers", help="waivers file (default policy/waivers.yaml)"),
+        output: Optional[Path] = typer.Option(None, "--output", "-o", help="write the report here instead of stdout"),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="table: list passing checks too"),
+    ) -> None:
+        """Check the estate against every plan-stage rule of the pilot specification."""
+        with user_errors():
+            cat = catalogue.load(env)
+            planned = load_manifest_dir(manifests, cluster) if manifests else None
+            if thresholds and not thresholds.exists():
+                raise UserInputError.single(str(thresholds), "thresholds file not found")
+            if waivers and not waivers.exists():
+                raise UserInputError.single(str(waivers), "waivers file not found")
+            report = engine.run(cat, manifests=planned, plan=plan, only=_split(only), skip=_split(skip),
+                                thresholds_file=thresholds, waivers_file=waivers)
+        code = EXIT_FAIL if report.failures(fail_on.value) else EXIT_OK
+        if fmt is CheckFormat.table and output is None:
+            render_table(report, fail_on.value, verbose)
+            raise typer.Exit(code)
+        text = {
+            CheckFormat.table: lambda: _plain(report),
+            CheckFormat.json: lambda: formats.to_json(report),
+            CheckFormat.sarif: lambda: formats.to_sarif(report),
+            CheckFormat.junit: lambda: formats.to_junit(report),
+            CheckFormat.markdown: lambda: formats.to_markdown(report, fail_on.value),
+        }[fmt]()
+        if output:
+            try:
+                output.parent.mkdir(parents=True, exist_ok=True)
+                output.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                err_console.print(f"{output}: cannot write report: {exc.strerror}", markup=False)
+                raise typer.Exit(EXIT_INPUT) from None
+            for w in report.warnings:
+                err_console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
+        else:
+            sys.stdout.write(text)
+        raise typer.Exit(code)
+
+
+def _plain(report: Report) -> str:
+    lines = []
+    for f in sorted_findings(report.findings):
+        lines.append(f"{f.status}\t{f.rule.id}\t{f.severity}\t{f.target}\t{f.message}\t{f.location or ''}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,50 @@
+"""K8S-SECRETS: secrets encrypted at rest on the cluster; no plaintext secret in config or manifests."""
+
+from idcpilot.policy import Rule
+from idcpilot.policy.k8s import containers, is_plain_secret
+from idcpilot.policy.k8srule import K8sResult, run
+
+RULE = Rule(
+    id="K8S-SECRETS",
+    title="Secrets encrypted at rest; none in plaintext",
+    severity="critical",
+    stage=("plan",),
+    clause="Edge clusters: Secrets encrypted at rest; no plaintext secret in stack config or state",
+    remediation="Keep secretsEncryption: true; pass secret values as Pulumi secrets (pulumi config set --secret), never literals.",
+)
+PER_RESOURCE = True
+
+
+def check_manifests(manifests, env):
+    for m in manifests:
+        if m.kind == "Secret":
+            for key in ("stringData", "data"):
+                for name, value in (m.body.get(key) or {}).items():
+                    if is_plain_secret(value):
+                        yield K8sResult(m, False, f"Secret {m.name} holds {key}.{name} in plaintext (not a Pulumi secret)", (key, name))
+                        break
+                else:
+                    continue
+                break
+            else:
+                yield K8sResult(m, True, f"Secret {m.name} values are Pulumi secrets")
+        elif m.kind == "ConfigMap":
+            leaked = [k for k, v in (m.body.get("data") or {}).items() if env.secret_key.search(k) and is_plain_secret(v)]
+            if leaked:
+                yield K8sResult(m, False, f"ConfigMap {m.name} holds secret-like key(s) {', '.join(leaked)} in plaintext", ("data", leaked[0]))
+        for c, path in containers(m.body):
+            for j, var in enumerate(c.get("env") or []):
+                if isinstance(var, dict) and env.secret_key.search(str(var.get("name", ""))) and is_plain_secret(var.get("value")):
+                    yield K8sResult(m, False, f"container {c.get('name')} sets {var.get('name')} as a literal; use a secretKeyRef",
+                                    path + ("env", j, "value"))
+
+
+def check(ctx):
+    for i, c in enumerate(ctx.spec.clusters):
+        if c.secrets_encryption:
+            yield ctx.ok(f"cluster/{c.name}", "Secrets encrypted at rest", ("spec", "clusters", i))
+        else:
+            yield ctx.fail(f"cluster/{c.name}", "Secrets are not encrypted at rest (secretsEncryption: false)",
+                           ("spec", "clusters", i, "secretsEncryption"))
+    if ctx.manifests is not None:
+        yield from run(ctx, check_manifests, "Secrets, ConfigMaps and container env")

@@ -1,0 +1,30 @@
+"""PILOT-TRANSPARENCY: resource-usage monitoring on every host and every cluster."""
+
+from idcpilot.policy import Rule
+
+RULE = Rule(
+    id="PILOT-TRANSPARENCY",
+    title="Real-time resource-usage display",
+    severity="medium",
+    stage=("plan", "verify"),
+    clause="Real-time display of resource usage",
+    remediation="Give every host the monitoring role and keep monitoring: true on every cluster.",
+)
+
+
+def check(ctx):
+    missing = {}
+    for h in ctx.cat.hosts.values():
+        if not h.has("monitoring"):
+            missing.setdefault(h.path, []).append(h.name)
+    for path, names in missing.items():
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        yield ctx.fail(f"host/{names[0]}" if len(names) == 1 else f"hostgroup/{path[-1]}@{ctx.spec.sites[path[2]].name}",
+                       f"no monitoring role on {shown}", path)
+    if not missing:
+        yield ctx.ok(ctx.estate_target, f"all {len(ctx.cat.hosts)} hosts have the monitoring role", ("spec", "sites"))
+    for i, c in enumerate(ctx.spec.clusters):
+        if c.monitoring:
+            yield ctx.ok(f"cluster/{c.name}", "cluster monitoring enabled", ("spec", "clusters", i))
+        else:
+            yield ctx.fail(f"cluster/{c.name}", "cluster monitoring disabled", ("spec", "clusters", i, "monitoring"))
