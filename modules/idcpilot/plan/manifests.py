@@ -14,6 +14,8 @@ from idcpilot.plan.recorder import Recorded
 
 KUBERNETES_PREFIX = "kubernetes:"
 _HEAD = ("apiVersion", "kind", "metadata")
+#: Annotation listing the fields whose values are Pulumi secrets and therefore not in the plan.
+SECRETS_ANNOTATION = "idcpilot.io/pulumi-secret-fields"
 
 
 def clean(value: Any) -> Any:
@@ -30,8 +32,42 @@ def is_manifest(r: Recorded) -> bool:
     return r.custom and r.type.startswith(KUBERNETES_PREFIX)
 
 
+def _drop(body: dict[str, Any], path: str) -> list[str]:
+    """Remove the secret at ``path`` (dotted, top-level fields of a manifest); name what it held."""
+    parts = path.replace("[", ".[").split(".")
+    node: Any = body
+    for part in parts[:-1]:
+        if part.startswith("["):
+            node = node[int(part[1:-1])] if isinstance(node, list) and int(part[1:-1]) < len(node) else None
+        else:
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            return []
+    last = parts[-1]
+    if last.startswith("[") or not isinstance(node, dict) or last not in node:
+        return [path]
+    value = node.pop(last)
+    if isinstance(value, dict) and value:
+        return [f"{path}.{k}" for k in sorted(value)]
+    return [path]
+
+
 def manifest(r: Recorded) -> dict[str, Any]:
+    """The manifest as planned. Pulumi-secret values are left out (they exist only encrypted in
+    state) and listed in the ``idcpilot.io/pulumi-secret-fields`` annotation; a value that was
+    NOT a Pulumi secret stays, so K8S-SECRETS can catch a plaintext literal."""
     body = clean(r.inputs)
+    hidden: list[str] = []
+    for path in r.secret_paths:
+        if path.split(".")[0].split("[")[0] in _HEAD:
+            continue  # never hide identity; a secret there is reported by the plan instead
+        hidden += _drop(body, path)
+    if hidden:
+        meta = body.setdefault("metadata", {})
+        notes = dict(meta.get("annotations") or {})
+        notes[SECRETS_ANNOTATION] = ",".join(sorted(hidden))
+        meta["annotations"] = dict(sorted(notes.items()))
+        body["metadata"] = dict(sorted(meta.items()))
     out = {k: body[k] for k in _HEAD if k in body}
     out.update({k: v for k, v in sorted(body.items()) if k not in _HEAD})
     return out

@@ -135,10 +135,10 @@ def render_stack_file(project: Project, cat: Catalogue, cluster: str) -> str:
     rel = derived(project, cat, cluster).config[f"{project.name}:catalogue"]
     return (
         f"# Stack {stack_name(cat.name, cluster)}: cluster {cluster} (site {c.site}, Kubernetes {c.kubernetes_version})\n"
-        f"# of estate {cat.name}. Add the kubeconfig as a secret before `pulumi up`:\n"
-        f"#   pulumi -C {project.root.name and '.'} stack select {stack_name(cat.name, cluster)}\n"
-        f"#   pulumi config set --secret kubeconfig < {cluster}-admin.conf\n"
-        "# (encrypted with this stack's secrets provider; never commit a plain kubeconfig).\n"
+        f"# of estate {cat.name}. Add the kubeconfig as a secret before `pulumi up` (docs/pulumi.md):\n"
+        f"#   pulumi stack init {stack_name(cat.name, cluster)} --secrets-provider passphrase   # once\n"
+        f"#   cat {cluster}-admin.conf | pulumi config set --secret kubeconfig -s {stack_name(cat.name, cluster)}\n"
+        "# It is stored encrypted by the stack's secrets provider; never write a plain kubeconfig here.\n"
         "config:\n"
         f"  {project.name}:estate: {cat.name}\n"
         f"  {project.name}:catalogue: {rel}\n"
