@@ -1,0 +1,122 @@
+"""Every rule: one passing fixture and one failing fixture that points at the right file and line.
+
+The passing fixture is ``fixtures/estate.yaml`` (+ ``fixtures/manifests.yaml`` for K8S-*). Each
+failing fixture is one small edit of it; the line the finding must point at carries ``# FAIL``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from policy_helpers import MARK, check
+from idcpilot.policy import registry
+
+F = f"  {MARK}"
+
+# rule id -> (estate edits, extra files {relative path: text}, manifest edits or None)
+CASES: dict[str, tuple[list[tuple[str, str]], dict[str, str], list[tuple[str, str]] | None]] = {
+    "PILOT-PUE": ([("pue: {design: 1.25, measured: 1.29, measuredOn: 2026-10-31}\n      bastion: {host: bj-core-1-bastion",
+                    f"pue: {{design: 1.25, measured: 1.4, measuredOn: 2026-10-31}}{F}\n      bastion: {{host: bj-core-1-bastion")], {}, None),
+    "PILOT-AUTOOPS": ([('namePattern: "bj-core-1-cdn-{index:03d}", roles: [baseline, monitoring, cdn_node]}',
+                        f'namePattern: "bj-core-1-cdn-{{index:03d}}", roles: [baseline, monitoring, cdn_node], automated: false}}{F}')], {}, None),
+    "PILOT-MULTICLOUD": ([("- {name: portal, level: L5, clusters: [bj-core-k8s, sh-core-k8s],",
+                           f"- {{name: portal, level: L5, clusters: [bj-core-k8s], {F}\n      ")], {}, None),
+    "PILOT-SDWAN-LATENCY": ([("{a: bj-core-1, b: gz-edge-1, latencyBudgetMs: 9, encryption: wireguard}",
+                              f"{{a: bj-core-1, b: gz-edge-1, latencyBudgetMs: 12, encryption: wireguard}}{F}")], {}, None),
+    "PILOT-SDWAN-ENCRYPT": ([("{a: bj-core-1, b: cd-edge-1, latencyBudgetMs: 9.5, encryption: ipsec}",
+                              f"{{a: bj-core-1, b: cd-edge-1, latencyBudgetMs: 9.5, encryption: none}}{F}")], {}, None),
+    "PILOT-5G-COVERAGE": ([("fiveG: {radiusKm: 5.2}", f"fiveG: {{radiusKm: 4.5}}{F}")], {}, None),
+    "PILOT-CDN-NODES": ([("count: 48, namePattern: \"bj-core-1-cdn", "count: 10, namePattern: \"bj-core-1-cdn"),
+                         ("  cdn:\n    origins:", f"  cdn:{F}\n    origins:")], {}, None),
+    "PILOT-SUPPORT": ([("hours: 24x7, responseSeconds: 15}", f"hours: 24x7, responseSeconds: 45}}{F}"),
+                       ("hours: 24x7, responseSeconds: 30}", f"hours: business, responseSeconds: 30}}{F}")], {}, None),
+    "PILOT-SERVICE-LEVEL": ([("- {name: status-page, level: L1, ", f"- {{name: status-page, {F}\n      ")], {}, None),
+    "PILOT-TRANSPARENCY": ([("- {name: bj-core-1-bastion, roles: [baseline, monitoring, bastion]}",
+                             f"- {{name: bj-core-1-bastion, roles: [baseline, bastion]}}{F}")], {}, None),
+    "PILOT-ZT": ([("- {name: billing, gateway: gz-zt, upstream:", f"- {{name: billing, {F}\n       upstream:")], {}, None),
+    "PILOT-THREAT-INTEL": ([("isac/blocklist.txt\", syncMinutes: 15}", f"isac/blocklist.txt\", syncMinutes: 30}}{F}")], {}, None),
+    "PILOT-DATA-CLASS": ([("- {name: portal-content, site: bj-core-1, engine: object-store, classification: general,",
+                           f"- {{name: portal-content, site: bj-core-1, engine: object-store, {F}\n      ")], {}, None),
+    "PILOT-DATA-ENCRYPT": ([("       encryptedAtRest: true, encryptedInTransit: true, replicas: [cd-edge-1], backups: [cd-edge-1]}",
+                             f"       encryptedAtRest: false, encryptedInTransit: true, replicas: [cd-edge-1], backups: [cd-edge-1]}}{F}")], {}, None),
+    "PILOT-DATA-DOMAIN": ([("encryptedAtRest: true, encryptedInTransit: true, replicas: [sh-core-1], backups: [sh-core-1]}",
+                            f"encryptedAtRest: true, encryptedInTransit: true, replicas: [gz-edge-1], backups: [sh-core-1]}}{F}")], {}, None),
+    "PILOT-TRACEABLE": ([("  audit:\n    retentionDays: 180", f"  audit:\n    retentionDays: 90{F}")], {}, None),
+    "PILOT-EMERGENCY": ([("escalation: [ops-director], targetHours: 1.5}", f"escalation: [ops-director], targetHours: 3}}{F}")], {}, None),
+    "PILOT-DRILLS": ([("{name: 2026-h1-red-blue, date: 2026-05-18", "{name: 2026-h1-red-blue, date: 2025-05-18"),
+                      ("  drills:\n", f"  drills:{F}\n")], {}, None),
+    "PILOT-TIERS": ([("regionsInScope: [cn-north, cn-east, cn-south, cn-west]",
+                      f"regionsInScope: [cn-north, cn-east, cn-south, cn-west, cn-central]{F}")], {}, None),
+    "PILOT-MLPS3": ([('- {group: cd-edge-1-db, count: 2, namePattern: "cd-edge-1-db-{index:02d}"}',
+                      f'- {{group: cd-edge-1-db, count: 2, namePattern: "cd-edge-1-db-{{index:02d}}", roles: [monitoring]}}{F}')], {}, None),
+    # MLPS3: variables that reach hosts, from every place Ansible reads them
+    "MLPS3-AUTH-PASSWORD": ([], {"group_vars/all.yml": f"---\nbaseline_pass_max_days: 180{F}\nbaseline_pwquality_minlen: 14\n"}, None),
+    "MLPS3-AUTH-LOCKOUT": ([], {"group_vars/role_cdn_node.yml": f"baseline_faillock_deny: 10{F}\n"}, None),
+    "MLPS3-AUTH-TIMEOUT": ([], {"host_vars/bj-core-1-bastion.yml": f"baseline_tmout: 3600{F}\n"}, None),
+    "MLPS3-AUTH-REMOTE": ([], {"group_vars/site_bj_core_1/ssh.yml": f"baseline_ssh_password_authentication: true{F}\n"}, None),
+    "MLPS3-AUTH-MFA": ([("bastion: {host: sh-core-1-bastion, twoFactor: true}\n      hosts:\n        - {name: sh-core-1-bastion",
+                         f"bastion: {{host: sh-core-1-bastion, twoFactor: false}}{F}\n      hosts:\n        - {{name: sh-core-1-bastion")], {}, None),
+    "MLPS3-ACCESS-ACCOUNTS": ([("    account: idcops", f"    account: root{F}")], {}, None),
+    "MLPS3-ACCESS-ROLES": ([("- {name: li-na, groups: [auditors]}", f"- {{name: li-na, groups: [auditors, admins]}}{F}")], {}, None),
+    "MLPS3-AUDIT": ([], {"group_vars/tier_edge.yaml": f"baseline_audit_immutable: false{F}\n"}, None),
+    "MLPS3-AUDIT-RETENTION": ([], {"group_vars/all/logs.yml": f"baseline_journald_max_retention: 1month{F}\n"}, None),
+    "MLPS3-TIME": ([], {"group_vars/region_cn_west.yml": f"idcpilot_ntp_servers: []{F}\n"}, None),
+    "MLPS3-MINIMAL": ([("- {name: gz-edge-1-bastion, roles: [baseline, monitoring, bastion]}",
+                        f"- {{name: gz-edge-1-bastion, roles: [baseline, monitoring, bastion], ports: [22, 23]}}{F}")], {}, None),
+    "MLPS3-MGMT-ACL": ([("managementCidrs: [10.10.0.0/16]", f"managementCidrs: [10.10.0.0/16, 0.0.0.0/0]{F}")], {}, None),
+    "MLPS3-INTEGRITY": ([('- {name: gz-edge-1-legacy-01, roles: [baseline, monitoring], automated: false}',
+                          f'- {{name: gz-edge-1-legacy-01, roles: [baseline, monitoring], automated: false,\n'
+                          f'           vars: {{baseline_aide_enabled: false}}}}{F}')], {}, None),
+    "MLPS3-TLS": ([("- {name: bj-zt, site: bj-core-1, hosts: [bj-core-1-zt]}", f"- {{name: bj-zt, site: bj-core-1, hosts: [bj-core-1-zt], minTls: \"1.0\"}}{F}")], {}, None),
+    "MLPS3-BACKUP": ([("- {name: access-logs, site: sh-core-1, engine: clickhouse, classification: important,\n"
+                       "       encryptedAtRest: true, encryptedInTransit: true, backups: [bj-core-1]}",
+                       f"- {{name: access-logs, site: sh-core-1, engine: clickhouse, classification: important,{F}\n"
+                       "       encryptedAtRest: true, encryptedInTransit: true}")], {}, None),
+    "MLPS3-BANNER": ([], {"host_vars/sh-core-1-bastion/main.yml": f"---\nbaseline_banner_enabled: no{F}\n"}, None),
+    # K8S: planned manifests
+    "K8S-PSA": ([], {}, [("pod-security.kubernetes.io/enforce: restricted", f"pod-security.kubernetes.io/enforce: baseline{F}")]),
+    "K8S-NETPOL": ([], {}, [("apiVersion: v1\nkind: Namespace", f"apiVersion: v1{F}\nkind: Namespace"),
+                            ("policyTypes: [Ingress, Egress]", "policyTypes: [Ingress]")]),
+    "K8S-REGISTRY": ([], {}, [("image: registry.hy-idc.internal:5000/hy/portal:3.4.1", f"image: docker.io/library/nginx:1.27{F}")]),
+    "K8S-LIMITS": ([], {}, [("          resources:\n            requests: {cpu: 250m, memory: 256Mi}\n            limits: {cpu: \"1\", memory: 512Mi}",
+                             f"          resources:{F}\n            requests: {{cpu: 250m, memory: 256Mi}}\n            limits: {{cpu: \"1\"}}")]),
+    "K8S-SECRETS": ([], {}, [('  password: "[secret]"', f"  password: hunter2{F}")]),
+    "K8S-LABELS": ([], {}, [("  namespace: portal\n  labels:\n    app.kubernetes.io/name: portal\n    idcpilot.io/data-classification: general\n"
+                             "    idcpilot.io/data-domain: domain-north",
+                             f"  namespace: portal\n  labels:{F}\n    app.kubernetes.io/name: portal\n    idcpilot.io/data-classification: general")]),
+}
+
+
+def all_rule_ids() -> list[str]:
+    return [lr.rule.id for lr in registry.load_rules(registry.policy_dir())]
+
+
+def test_every_rule_has_a_case():
+    assert sorted(CASES) == sorted(all_rule_ids())
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_rule_passes_on_the_passing_fixture(rule_id, make_env):
+    _, _, medits = CASES[rule_id]
+    env = make_env(manifest_edits=[] if medits is not None else None)
+    report = check(env, only=[rule_id])
+    mine = [f for f in report.findings if f.rule.id == rule_id]
+    assert mine, "the rule produced no finding"
+    assert [f for f in mine if f.status == "fail"] == []
+    assert any(f.status == "pass" for f in mine), [(f.status, f.message) for f in mine]
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_rule_fails_on_the_failing_fixture_at_the_marked_line(rule_id, make_env):
+    edits, files, medits = CASES[rule_id]
+    env = make_env(estate_edits=edits, files=files, manifest_edits=medits)
+    report = check(env, only=[rule_id])
+    fails = [f for f in report.findings if f.rule.id == rule_id and f.status == "fail"]
+    assert fails, f"{rule_id} did not fail"
+    where = {(f.location.file.rsplit("/", 1)[-1] if f.location else None, f.location.line if f.location else None) for f in fails}
+    marked = {(rel.rsplit("/", 1)[-1], line) for rel, line in env.marked()}
+    assert marked, "the failing fixture marks no line"
+    assert marked <= where, f"expected findings at {sorted(marked)}, got {sorted(where, key=str)}: {[f.message for f in fails]}"
+    for f in fails:
+        assert f.location is not None and f.location.file.endswith(tuple(env.files)), f.location
+        assert f.message and f.target
