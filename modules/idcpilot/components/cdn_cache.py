@@ -82,7 +82,7 @@ class CdnCache(pulumi.ComponentResource):
                 "selector": selector,
                 "ports": [{"name": "http", "port": 80, "targetPort": CACHE_PORT, "protocol": "TCP"}],
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.daemonset]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, self.daemonset]),
         )
         self.register_outputs({"namespace": ns.name, "origins": [o.name for o in args.origins], "cdnNodes": args.cdn_nodes})
 

@@ -157,7 +157,7 @@ class EdgeCluster(pulumi.ComponentResource):
             f"{svc.namespace}-{svc.name}",
             metadata=kube.metadata(svc.name, labels, ns.name),
             spec={"selector": selector, "ports": [{"name": "http", "port": svc.port, "targetPort": svc.port, "protocol": "TCP"}]},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, deployment]),
         )
 
     # ------------------------------------------------------------ audit shipping
@@ -184,7 +184,7 @@ class EdgeCluster(pulumi.ComponentResource):
             metadata=kube.metadata("idcpilot:audit-log-reader", labels, ns.name),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "idcpilot:audit-log-reader"},
             subjects=[{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": cv.ROLE_GROUPS["auditor"]}],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[reader]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, reader]),
         )
         sa = service_account(self, ns, "audit-shipper", labels)
         config = k8s.core.v1.ConfigMap(
@@ -221,7 +221,7 @@ class EdgeCluster(pulumi.ComponentResource):
             "audit-shipper",
             metadata=kube.metadata("audit-shipper", labels, ns.name),
             spec={"selector": selector, "ports": [{"name": "webhook", "port": AUDIT_PORT, "targetPort": AUDIT_PORT, "protocol": "TCP"}]},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, deployment]),
         )
         self.audit_webhook = f"http://audit-shipper.{cv.NS_AUDIT}.svc:{AUDIT_PORT}/"
 

@@ -98,7 +98,7 @@ class Monitoring(pulumi.ComponentResource):
             metadata=kube.metadata("node-exporter", ne_labels, ns.name),
             spec={"clusterIP": "None", "selector": {cv.LABEL_NAME: "node-exporter"},
                   "ports": [{"name": "metrics", "port": NODE_EXPORTER_PORT, "targetPort": NODE_EXPORTER_PORT, "protocol": "TCP"}]},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ds]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, ds]),
         )
 
         # kube-state-metrics: read-only view of objects, its own ClusterRole.
@@ -141,7 +141,7 @@ class Monitoring(pulumi.ComponentResource):
             metadata=kube.metadata("kube-state-metrics", ksm_labels, ns.name),
             spec={"selector": {cv.LABEL_NAME: "kube-state-metrics"},
                   "ports": [{"name": "metrics", "port": KSM_PORT, "targetPort": KSM_PORT, "protocol": "TCP"}]},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, deployment]),
         )
         k8s.core.v1.ConfigMap(
             "resource-usage-dashboard",

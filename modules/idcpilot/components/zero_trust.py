@@ -188,7 +188,7 @@ class ZeroTrustGateway(pulumi.ComponentResource):
             metadata=kube.metadata(f"zt-{gw}", labels, ns.name),
             spec={"type": "NodePort", "selector": selector,
                   "ports": [{"name": "mtls", "port": 443, "targetPort": GATEWAY_PORT, "protocol": "TCP"}]},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, deployment]),
         )
         self.ca_cert_pem = ca.cert_pem
         self.register_outputs({"namespace": ns.name, "apps": [a.name for a in args.apps], "caCertPem": ca.cert_pem})

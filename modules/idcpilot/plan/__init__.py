@@ -19,7 +19,7 @@ from idcpilot.components import program as stack_program
 from idcpilot.errors import UserInputError
 from idcpilot.plan.manifests import manifests as to_manifests
 from idcpilot.plan.recorder import REDACTED, Recorded
-from idcpilot.plan.runner import Run, run_program
+from idcpilot.plan.runner import Run, run_callable, run_program
 from idcpilot.plan.schemas import SchemaProblem, Validators
 from idcpilot.plan.stacks import Project, StackConfig, find_project, stacks_for
 
@@ -87,8 +87,14 @@ def select(stacks: list[StackConfig], wanted: Iterable[str] | None, cat: Catalog
     return out
 
 
-def plan_stack(project: Project, cat: Catalogue, stack: StackConfig) -> StackPlan:
-    run: Run = run_program(project.main, project.name, stack.name, stack.config, stack.secret_keys)
+def plan_stack(project: Project, cat: Catalogue, stack: StackConfig, secrets: dict[str, str] | None = None) -> StackPlan:
+    config, secret_keys = dict(stack.config), list(stack.secret_keys)
+    for key, value in (secrets or {}).items():
+        full = key if ":" in key else f"{project.name}:{key}"
+        config[full] = value
+        if full not in secret_keys:
+            secret_keys.append(full)
+    run: Run = run_program(project.main, project.name, stack.name, config, secret_keys)
     return StackPlan(
         stack=stack.name, estate=stack.estate, cluster=stack.cluster,
         kubernetes_version=cat.clusters[stack.cluster].kubernetes_version,
@@ -98,12 +104,17 @@ def plan_stack(project: Project, cat: Catalogue, stack: StackConfig) -> StackPla
 
 
 def plan_estate(cat: Catalogue, stacks: Iterable[str] | None = None, *, validate: bool = True,
-                project: Project | None = None, alloc: ipam.Allocation | None = None) -> PlanResult:
-    """Plan the estate's cluster stacks (all, or those named by stack or cluster name)."""
+                project: Project | None = None, alloc: ipam.Allocation | None = None,
+                secrets: dict[str, str] | None = None) -> PlanResult:
+    """Plan the estate's cluster stacks (all, or those named by stack or cluster name).
+
+    ``secrets``: secret config values (``kubeconfig`` ...) handed to every stack as Pulumi
+    secrets, the way the CLI hands over decrypted ``secure:`` values. Never needed for a plan
+    (stand-ins are used); useful to prove that real values do not leak."""
     project = project or find_project()
     chosen = select(stacks_for(project, cat), stacks, cat)
     stack_program.remember(cat, alloc or ipam.plan(cat))
-    plans = [plan_stack(project, cat, s) for s in chosen]
+    plans = [plan_stack(project, cat, s, secrets) for s in chosen]
     result = PlanResult(cat.name, plans, {p.cluster: to_manifests(p.resources) for p in plans})
     if validate:
         validators = Validators(strict=True)
@@ -114,4 +125,4 @@ def plan_estate(cat: Catalogue, stacks: Iterable[str] | None = None, *, validate
     return result
 
 
-__all__ = ["PlanResult", "StackPlan", "plan_estate", "plan_stack", "REDACTED", "SchemaProblem", "Validators"]
+__all__ = ["run_callable", "PlanResult", "StackPlan", "plan_estate", "plan_stack", "REDACTED", "SchemaProblem", "Validators"]

@@ -13,7 +13,7 @@ import runpy
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import mocks as pulumi_mocks
@@ -49,6 +49,22 @@ def run_program(main: Path, project: str, stack: str, config: dict[str, str], se
                 mocks: pulumi_mocks.Mocks | None = None, preview: bool = True) -> Run:
     """Run ``main`` (a directory with __main__.py, or a file) as stack ``stack`` of ``project``."""
     program = main / "__main__.py" if main.is_dir() else main
+
+    def body() -> None:
+        sys_path = list(sys.path)
+        sys.path.insert(0, str(program.parent))
+        try:
+            runpy.run_path(str(program), run_name="__main__")
+        finally:
+            sys.path[:] = sys_path
+
+    return run_callable(body, project, stack, config, secret_keys, mocks, preview)
+
+
+def run_callable(func: Callable[[], Any], project: str = "idcpilot", stack: str = "test",
+                 config: dict[str, str] | None = None, secret_keys: list[str] | None = None,
+                 mocks: pulumi_mocks.Mocks | None = None, preview: bool = True) -> Run:
+    """Run ``func`` as a Pulumi program under fresh mocks (what unit tests of components use)."""
     logger = logging.getLogger(f"idcpilot.plan.{stack}")
     logger.propagate = False
     logger.setLevel(logging.DEBUG)
@@ -63,13 +79,8 @@ def run_program(main: Path, project: str, stack: str, config: dict[str, str], se
         pulumi_settings.SETTINGS.outputs.clear()
         pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, logger=logger, monitor=monitor)
         pulumi_settings.ROOT.set(None)  # run_in_stack makes the root stack, as the language host does
-        pulumi_config.set_all_config(dict(config), list(secret_keys))
-        sys_path = list(sys.path)
-        sys.path.insert(0, str(program.parent))
-        try:
-            loop.run_until_complete(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
-        finally:
-            sys.path[:] = sys_path
+        pulumi_config.set_all_config(dict(config or {}), list(secret_keys or []))
+        loop.run_until_complete(run_in_stack(func))
     finally:
         pulumi_config.set_all_config({}, [])
         pulumi_settings.ROOT.set(None)
