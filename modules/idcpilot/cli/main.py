@@ -21,6 +21,7 @@ COMMANDS = [
     "lab",
     "check",
     "rules",
+    "report",
 ]
 
 app = typer.Typer(

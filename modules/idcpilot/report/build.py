@@ -1,0 +1,508 @@
+"""Join the catalogue, policy findings, verification results and history into one document.
+
+The document is plain JSON data (``report.json``, checked against ``report.schema.json``);
+the HTML and Markdown renderers draw only from it, so all three always say the same thing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from idcpilot import __version__
+from idcpilot.catalogue.estate import Catalogue
+from idcpilot.catalogue.load import display_name
+from idcpilot.report import kpi as k
+from idcpilot.report import measure, values
+from idcpilot.report.inputs import Findings, Verify
+
+SCHEMA_VERSION = "idcpilot-report/v1"
+HERE = Path(__file__).resolve().parent
+
+#: Row order: failed rows first, then what needs attention, then what passed.
+STATUS_ORDER = {"fail": 0, "waived": 1, "not-checked": 2, "pass": 3, "not-applicable": 4}
+SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+#: Passing findings kept as evidence per row (all failures and waivers are always kept).
+PASS_EVIDENCE_LIMIT = 200
+
+
+class ThresholdSource(Protocol):
+    def get(self, key: str, site: Any = None) -> Any: ...
+
+    def describe_override(self, key: str, site: Any) -> str | None: ...
+
+
+@lru_cache(maxsize=1)
+def clause_catalogue() -> dict[str, Any]:
+    return yaml.safe_load((HERE / "clauses.yaml").read_text(encoding="utf-8"))
+
+
+def member_ids(clause: dict[str, Any]) -> list[str]:
+    group = clause.get("group")
+    if not group:
+        return []
+    return [m["id"] for m in clause_catalogue()["groups"][group]["members"]]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    findings: Findings | None
+    verify: Verify | None
+    history: list[dict[str, Any]]
+    waivers: list[dict[str, Any]]  # every waiver in scope for this estate, as the policy engine reads them
+    notes: list[str]
+
+
+# --------------------------------------------------------------------------- thresholds
+
+
+def _threshold_value(th: ThresholdSource, key: str | None) -> float | None:
+    if not key:
+        return None
+    try:
+        value = th.get(key)
+    except KeyError:
+        return None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _threshold(clause: dict[str, Any], th: ThresholdSource, cat: Catalogue) -> dict[str, Any] | None:
+    spec = clause.get("threshold")
+    if not spec:
+        return None
+    value = spec.get("fixed")
+    value = float(value) if value is not None else _threshold_value(th, spec.get("key"))
+    out: dict[str, Any] = {
+        "key": spec.get("key"),
+        "value": value,
+        "comparator": spec["comparator"],
+        "unit": spec.get("unit", ""),
+        "overrides": [],
+    }
+    if spec.get("key") and value is not None:
+        per: dict[tuple[str, float], list[str]] = {}
+        for site in cat.estate.spec.sites:
+            name = th.describe_override(spec["key"], site)
+            if name:
+                per.setdefault((name, float(th.get(spec["key"], site=site))), []).append(site.name)
+        out["overrides"] = [{"name": n, "value": v, "sites": s} for (n, v), s in per.items()]
+    return out
+
+
+# --------------------------------------------------------------------------- KPIs
+
+
+def compute_kpis(cat: Catalogue, th: ThresholdSource, as_of: dt.date, verify: Verify | None) -> tuple[dict[str, Any], list[k.Kpi]]:
+    """The raw computations (for clause values and pictures) and the KPI list."""
+    measurements = verify.measurements if verify else {}
+    get = lambda key: _threshold_value(th, key)  # noqa: E731
+    sensitive = tuple(th.get("data.sensitive")) if _has(th, "data.sensitive") else ("important", "core")
+    window = int(get("drills.windowDays") or 365)
+    kinds = tuple(th.get("drills.kinds")) if _has(th, "drills.kinds") else ()
+    latency_ms = measure.sdwan_latency(cat, measurements.get("PILOT-SDWAN-LATENCY"))
+    raw: dict[str, Any] = {
+        "automation": k.automation(cat),
+        "cdn": k.cdn_nodes(cat),
+        "tiers": k.tier_coverage(cat),
+        "pue": k.pue_by_site(cat, lambda s: th.get("pue.max", site=s), lambda s: th.describe_override("pue.max", s)),
+        "links": k.sdwan_links(cat, get("sdwan.maxLatencyMs") or 0.0, latency_ms),
+        "connected": k.sdwan_connected(cat),
+        "zt": k.zt_accuracy(measurements.get("PILOT-ZT")),
+        "encryption": k.encryption_coverage(cat, sensitive),
+        "drills": k.drills_in_window(cat, as_of, window, kinds),
+        "sensitive": sensitive,
+        "window": window,
+    }
+    a: k.Automation = raw["automation"]
+    cov: k.TierCoverage = raw["tiers"]
+    pues: list[k.SitePue] = raw["pue"]
+    links: list[k.LinkLatency] = raw["links"]
+    zt: k.ZtAccuracy = raw["zt"]
+    enc: k.EncryptionCoverage = raw["encryption"]
+    cdn_total = sum(raw["cdn"].values())
+    budgets = [l.budget_ms for l in links if l.budget_ms is not None]
+    measured = [l.measured_ms for l in links if l.measured_ms is not None]
+    lat_th = get("sdwan.maxLatencyMs")
+    cov_th = get("tiers.minRegionCoverage")
+    cov_status = k.compare(cov.coverage, ">=", cov_th)
+    if cov.missing_tiers:
+        cov_status = "fail"
+    worst = max(pues, key=lambda p: p.worst) if pues else None
+    kpis = [
+        k.Kpi("automation", "PILOT-AUTOOPS", a.rate, "%", get("autoops.minRate"), ">=",
+              k.compare(a.rate, ">=", get("autoops.minRate")),
+              {"automated": a.automated, "total": a.total, "manual": list(a.manual)}),
+        k.Kpi("cdn", "PILOT-CDN-NODES", float(cdn_total), "nodes", get("cdn.minNodes"), ">=",
+              k.compare(float(cdn_total), ">=", get("cdn.minNodes")), {"bySite": dict(raw["cdn"])}),
+        k.Kpi("coverage", "PILOT-TIERS", cov.coverage, "%", cov_th, ">=", cov_status,
+              {"byTier": dict(cov.by_tier), "covered": list(cov.covered), "regionsInScope": list(cov.regions_in_scope),
+               "missingTiers": list(cov.missing_tiers)}),
+        k.Kpi("pue", "PILOT-PUE", worst.worst if worst else None, "", get("pue.max"), "<=",
+              "fail" if any(p.status == "fail" for p in pues) else ("pass" if pues else "unknown"),
+              {"worstSite": worst.site if worst else None,
+               "bySite": {p.site: {"design": p.design, "measured": p.measured, "threshold": p.threshold} for p in pues}}),
+        k.Kpi("sdwan-budget", "PILOT-SDWAN-LATENCY", max(budgets) if budgets else None, "ms", lat_th, "<=",
+              k.compare(max(budgets) if budgets else None, "<=", lat_th),
+              {"links": len(links), "withBudget": len(budgets)}),
+        k.Kpi("sdwan-measured", "PILOT-SDWAN-LATENCY", max(measured) if measured else None, "ms", lat_th, "<=",
+              k.compare(max(measured) if measured else None, "<=", lat_th),
+              {"links": len(links), "measured": len(measured)}),
+        k.Kpi("zt", "PILOT-ZT", zt.accuracy, "%", get("zeroTrust.minAccuracy"), ">=",
+              k.compare(zt.accuracy, ">=", get("zeroTrust.minAccuracy")),
+              {"correct": zt.correct, "total": zt.total}),
+        k.Kpi("encryption", "PILOT-DATA-ENCRYPT", enc.rate, "%", 1.0, ">=",
+              "unknown" if enc.rate is None else ("pass" if not enc.unencrypted else "fail"),
+              {"encrypted": list(enc.encrypted), "unencrypted": list(enc.unencrypted)}),
+        k.Kpi("drills", "PILOT-DRILLS", float(len(raw["drills"])), "drills", get("drills.minPerYear"), ">=",
+              k.compare(float(len(raw["drills"])), ">=", get("drills.minPerYear")),
+              {"drills": list(raw["drills"]), "windowDays": window}),
+    ]
+    return raw, kpis
+
+
+def _has(th: ThresholdSource, key: str) -> bool:
+    try:
+        th.get(key)
+        return True
+    except KeyError:
+        return False
+
+
+def kpi_dict(x: k.Kpi) -> dict[str, Any]:
+    return {
+        "id": x.id, "rule": x.rule, "term": f"kpi-{x.id}", "value": x.value, "unit": x.unit,
+        "threshold": x.threshold, "comparator": x.comparator, "status": x.status, "detail": x.detail,
+        "previous": x.previous, "change": x.change, "series": [],
+    }
+
+
+# --------------------------------------------------------------------------- history
+
+
+def apply_history(kpis: list[dict[str, Any]], history: list[dict[str, Any]], estate: str, as_of: dt.date) -> dict[str, Any] | None:
+    """Fill each KPI's previous value and change from the latest earlier report of this estate."""
+    earlier = sorted(
+        (h for h in history if h["estate"]["name"] == estate and h["asOf"] < as_of.isoformat()),
+        key=lambda h: (h["asOf"], h["generatedAt"]),
+    )
+    for x in kpis:
+        series = []
+        for h in earlier:
+            old = next((o for o in h["kpis"] if o["id"] == x["id"]), None)
+            if old is not None and old["value"] is not None:
+                series.append({"asOf": h["asOf"], "value": old["value"]})
+        if x["value"] is not None:
+            series.append({"asOf": as_of.isoformat(), "value": x["value"]})
+        x["series"] = series
+    if not earlier:
+        return None
+    last = earlier[-1]
+    for x in kpis:
+        old = next((o for o in last["kpis"] if o["id"] == x["id"]), None)
+        if old is not None and old["value"] is not None:
+            x["previous"] = old["value"]
+            if x["value"] is not None:
+                x["change"] = round(x["value"] - old["value"], 6)
+    return {"asOf": last["asOf"], "file": last.get("_file"), "reports": len(earlier)}
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _rule_of_waiver_finding(target: str) -> str | None:
+    """POLICY-WAIVER findings target 'waiver/<RULE>:<target>'."""
+    if target.startswith("waiver/") and ":" in target:
+        return target[len("waiver/"):].split(":", 1)[0]
+    return None
+
+
+def _evidence_finding(f: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": "finding", "rule": f["rule"], "status": f["status"], "severity": f.get("severity"),
+        "target": f.get("target", ""), "message": f.get("message", ""), "location": f.get("location"),
+    }
+
+
+def _evidence_verify(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": "verify", "rule": r["rule"], "status": r["status"], "host": r.get("host"),
+        "test": r.get("test") or r["rule"], "message": r.get("message") or "", "duration": r.get("duration"),
+    }
+
+
+def _plan_status(fs: list[dict[str, Any]]) -> str:
+    statuses = {f["status"] for f in fs}
+    if "fail" in statuses:
+        return "fail"
+    if "waived" in statuses:
+        return "waived"
+    if "pass" in statuses:
+        return "pass"
+    if statuses == {"not-applicable"}:
+        return "not-applicable"
+    return "not-checked"
+
+
+def _verify_status(rs: list[dict[str, Any]], stage: list[str], given: bool) -> str:
+    if "verify" not in stage:
+        return "not-applicable"
+    statuses = {r["status"] for r in rs}
+    if "fail" in statuses:
+        return "fail"
+    if "pass" in statuses:
+        return "pass"
+    if "skipped" in statuses:
+        return "skipped"
+    return "not-run"
+
+
+def _overall(plan: str, verify: str) -> str:
+    if "fail" in (plan, verify):
+        return "fail"
+    if plan == "waived":
+        return "waived"
+    if plan == "pass":
+        return "pass"
+    if plan == "not-applicable" and verify in ("pass", "not-applicable", "not-run", "skipped"):
+        return "pass" if verify == "pass" else "not-applicable"
+    if verify == "pass":
+        return "pass"
+    return "not-checked"
+
+
+def _counts(items: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, int]:
+    return {key: sum(1 for i in items if i["status"] == key) for key in keys}
+
+
+def _evidence_sort(e: dict[str, Any]) -> tuple[Any, ...]:
+    order = {"fail": 0, "waived": 1, "skipped": 2, "pass": 3, "not-applicable": 4}
+    loc = e.get("location") or {}
+    return (order.get(e["status"], 5), -SEVERITY_RANK.get(e.get("severity") or "", 0), e["rule"],
+            loc.get("file") or "", loc.get("line") or 0, e.get("target") or e.get("host") or "")
+
+
+def _waiver_view(w: dict[str, Any], as_of: dt.date) -> dict[str, Any]:
+    expires = str(w.get("expires") or "")
+    return {
+        "rule": w.get("rule", ""), "target": w.get("target", ""), "justification": w.get("justification") or "",
+        "approver": w.get("approver") or "", "expires": expires or None,
+        "expired": bool(expires) and expires < as_of.isoformat(), "location": w.get("location"),
+    }
+
+
+def build_rows(cat: Catalogue, th: ThresholdSource, inputs: Inputs, raw: dict[str, Any], as_of: dt.date) -> list[dict[str, Any]]:
+    catalogue = clause_catalogue()
+    findings = inputs.findings.findings if inputs.findings else []
+    results = inputs.verify.results if inputs.verify else []
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for f in findings:
+        rule = f["rule"]
+        if rule == "POLICY-WAIVER":
+            by_rule.setdefault(rule, []).append(f)
+            target_rule = _rule_of_waiver_finding(f.get("target", ""))
+            if target_rule and f["status"] == "fail":  # an unusable waiver also belongs to its rule's row
+                by_rule.setdefault(f"~{target_rule}", []).append(f)
+            continue
+        by_rule.setdefault(rule, []).append(f)
+    verify_by_rule: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        verify_by_rule.setdefault(r["rule"], []).append(r)
+
+    base_thresholds = {c["id"]: (_threshold(c, th, cat) or {}).get("value") for c in catalogue["clauses"]}
+    ctx = values.Context(cat, raw, base_thresholds)
+    known: set[str] = set()
+    rows = []
+    for clause in catalogue["clauses"]:
+        cid = clause["id"]
+        members = member_ids(clause)
+        ids = [cid] + members
+        known.update(ids)
+        row_findings = [f for i in ids for f in by_rule.get(i, [])]
+        waiver_failures = [f for i in ids for f in by_rule.get(f"~{i}", [])]
+        row_results = [r for i in ids for r in verify_by_rule.get(i, [])]
+        stage = clause.get("stage", ["plan"])
+        plan = _plan_status(row_findings + waiver_failures)
+        verify = _verify_status(row_results, stage, inputs.verify is not None)
+        if cid == "POLICY-WAIVER" and inputs.findings is not None and not row_findings and not inputs.waivers:
+            plan = "not-applicable"  # no waiver in force: nothing to govern
+        row: dict[str, Any] = {
+            "id": cid,
+            "family": cid.split("-", 1)[0],
+            "requirement": {"zh": clause["zh"], "en": clause["en"]},
+            "stage": list(stage),
+            "threshold": _threshold(clause, th, cat),
+            "values": values.values_for(cid, ctx),
+            "plan": {"status": plan, "counts": _counts(row_findings + waiver_failures, ("pass", "fail", "waived", "not-applicable"))},
+            "verify": {"status": verify, "counts": _counts(row_results, ("pass", "fail", "skipped"))},
+            "status": _overall(plan, verify),
+            "waivers": _row_waivers(ids, inputs, row_findings, as_of),
+            "evidence": _row_evidence(row_findings + waiver_failures, row_results),
+            "members": [],
+        }
+        if members:
+            group = catalogue["groups"][clause["group"]]
+            for m in group["members"]:
+                mf = by_rule.get(m["id"], []) + by_rule.get(f"~{m['id']}", [])
+                mr = verify_by_rule.get(m["id"], [])
+                mplan = _plan_status(mf)
+                mverify = _verify_status(mr, list(group.get("stage", stage)), inputs.verify is not None)
+                row["members"].append({
+                    "id": m["id"], "requirement": {"zh": m["zh"], "en": m["en"]},
+                    "plan": {"status": mplan, "counts": _counts(mf, ("pass", "fail", "waived", "not-applicable"))},
+                    "verify": {"status": mverify, "counts": _counts(mr, ("pass", "fail", "skipped"))},
+                    "status": _overall(mplan, mverify),
+                })
+        rows.append(row)
+    # Findings for rules this report does not know (a newer rule set): never drop evidence.
+    for rule in sorted(r for r in set(by_rule) | set(verify_by_rule) if not r.startswith("~") and r not in known):
+        fs, rs = by_rule.get(rule, []), verify_by_rule.get(rule, [])
+        title = next((f.get("title") for f in fs if f.get("title")), rule)
+        plan = _plan_status(fs)
+        verify = _verify_status(rs, ["plan", "verify"] if rs else ["plan"], inputs.verify is not None)
+        rows.append({
+            "id": rule, "family": rule.split("-", 1)[0], "requirement": {"zh": title, "en": title},
+            "stage": ["plan", "verify"] if rs else ["plan"], "threshold": None, "values": [],
+            "plan": {"status": plan, "counts": _counts(fs, ("pass", "fail", "waived", "not-applicable"))},
+            "verify": {"status": verify, "counts": _counts(rs, ("pass", "fail", "skipped"))},
+            "status": _overall(plan, verify), "waivers": _row_waivers([rule], inputs, fs, as_of),
+            "evidence": _row_evidence(fs, rs), "members": [],
+        })
+    order = {r["id"]: i for i, r in enumerate(rows)}
+    rows.sort(key=lambda r: (STATUS_ORDER.get(r["status"], 9), order[r["id"]]))
+    return rows
+
+
+def _row_waivers(ids: list[str], inputs: Inputs, row_findings: list[dict[str, Any]], as_of: dt.date) -> list[dict[str, Any]]:
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for w in inputs.waivers:
+        if w.get("rule") in ids:
+            view = _waiver_view(w, as_of)
+            out[(view["rule"], view["target"])] = view
+    for f in row_findings:  # waivers the findings carry (e.g. from a --findings file)
+        if f.get("waiver"):
+            view = _waiver_view(f["waiver"], as_of)
+            out.setdefault((view["rule"] or f["rule"], view["target"]), view)
+    return sorted(out.values(), key=lambda w: (not w["expired"], w["rule"], w["target"]))
+
+
+def _row_evidence(fs: list[dict[str, Any]], rs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    evidence = sorted([_evidence_finding(f) for f in fs] + [_evidence_verify(r) for r in rs], key=_evidence_sort)
+    kept, passes = [], 0
+    for e in evidence:
+        if e["status"] == "pass":
+            passes += 1
+            if passes > PASS_EVIDENCE_LIMIT:
+                continue
+        kept.append(e)
+    return kept
+
+
+# --------------------------------------------------------------------------- pictures' data
+
+
+def sdwan_view(cat: Catalogue, raw: dict[str, Any]) -> dict[str, Any] | None:
+    sdwan = cat.estate.spec.sdwan
+    if sdwan is None:
+        return None
+    return {
+        "topology": sdwan.topology,
+        "hubs": list(sdwan.hubs),
+        "links": [
+            {"a": l.a, "b": l.b, "encryption": l.encryption, "budgetMs": l.budget_ms, "measuredMs": l.measured_ms,
+             "thresholdMs": l.threshold_ms, "status": l.status}
+            for l in raw["links"]
+        ],
+        "connected": raw["connected"],
+    }
+
+
+def sites_view(cat: Catalogue, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    pue = {p.site: p for p in raw["pue"]}
+    out = []
+    for s in cat.estate.spec.sites:
+        p = pue[s.name]
+        line, _ = cat.source.locate(cat.path_of("sites", s.name))
+        out.append({
+            "name": s.name, "tier": s.tier, "region": s.region, "dataDomain": s.data_domain,
+            "siteClass": s.site_class, "provider": s.provider, "hosts": len(cat.hosts_by_site.get(s.name, [])),
+            "cdnNodes": raw["cdn"].get(s.name, 0),
+            "pue": {"design": p.design, "measured": p.measured, "measuredOn": p.measured_on.isoformat() if p.measured_on else None,
+                    "threshold": p.threshold, "override": p.override, "status": p.status},
+            "location": {"file": display_name(cat.file), "line": line},
+        })
+    return out
+
+
+def tiers_view(raw: dict[str, Any]) -> dict[str, Any]:
+    cov: k.TierCoverage = raw["tiers"]
+    return {
+        "regionsInScope": list(cov.regions_in_scope),
+        "outOfScope": list(cov.out_of_scope),
+        "matrix": {r: {t: list(s) for t, s in tiers.items()} for r, tiers in cov.matrix.items()},
+        "byTier": dict(cov.by_tier),
+        "coverage": cov.coverage,
+        "missingTiers": list(cov.missing_tiers),
+    }
+
+
+# --------------------------------------------------------------------------- the document
+
+
+def build_report(cat: Catalogue, th: ThresholdSource, inputs: Inputs, *, as_of: dt.date, generated_at: dt.datetime) -> dict[str, Any]:
+    raw, kpis = compute_kpis(cat, th, as_of, inputs.verify)
+    kpi_list = [kpi_dict(x) for x in kpis]
+    previous = apply_history(kpi_list, inputs.history, cat.name, as_of)
+    rows = build_rows(cat, th, inputs, raw, as_of)
+    findings = inputs.findings.findings if inputs.findings else []
+    blocking = [f for f in findings if f["status"] == "fail" and SEVERITY_RANK.get(f.get("severity") or "", 0) >= SEVERITY_RANK["high"]]
+    statuses = [r["status"] for r in rows]
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "generator": f"idcpilot {__version__}",
+        "generatedAt": generated_at.replace(microsecond=0).isoformat(),
+        "asOf": as_of.isoformat(),
+        "estate": {
+            "name": cat.name,
+            "organisation": cat.estate.metadata.organisation,
+            "description": cat.estate.metadata.description,
+            "file": display_name(cat.file),
+            "sites": len(cat.sites),
+            "hosts": len(cat.hosts),
+            "clusters": len(cat.clusters),
+        },
+        "inputs": {
+            "findings": inputs.findings.source if inputs.findings else None,
+            "verify": inputs.verify.source if inputs.verify else None,
+            "history": [h.get("_file") or h["asOf"] for h in inputs.history],
+            "previous": previous,
+        },
+        "summary": {
+            "clauses": len(rows),
+            "pass": statuses.count("pass"),
+            "fail": statuses.count("fail"),
+            "waived": statuses.count("waived"),
+            "notChecked": statuses.count("not-checked"),
+            "notApplicable": statuses.count("not-applicable"),
+            "gate": None if inputs.findings is None else ("fail" if blocking else "pass"),
+            "blocking": len(blocking),
+            "verify": _verify_summary(inputs.verify),
+        },
+        "kpis": kpi_list,
+        "sites": sites_view(cat, raw),
+        "sdwan": sdwan_view(cat, raw),
+        "tiers": tiers_view(raw),
+        "clauses": rows,
+        "waivers": [_waiver_view(w, as_of) for w in inputs.waivers],
+        "notes": list(inputs.notes) + (list(inputs.findings.warnings) if inputs.findings else []),
+    }
+
+
+def _verify_summary(verify: Verify | None) -> dict[str, int] | None:
+    if verify is None:
+        return None
+    return {s: sum(1 for r in verify.results if r["status"] == s) for s in ("pass", "fail", "skipped")}

@@ -1,0 +1,133 @@
+"""Bilingual labels (中文 / English) for the report's own words.
+
+Clause wording lives in ``clauses.yaml``; these are the headings, column names, statuses and
+value labels. ``--lang both`` shows Chinese first, since the assessors read Chinese.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["zh", "en", "both"]
+
+TERMS: dict[str, tuple[str, str]] = {
+    # page
+    "title": ("试点评估证据报告", "Pilot assessment evidence report"),
+    "estate": ("资产目录", "Estate"),
+    "organisation": ("试点企业", "Pilot enterprise"),
+    "as-of": ("评估日期", "Assessment date"),
+    "generated": ("生成时间", "Generated"),
+    "inputs": ("数据来源", "Inputs"),
+    "gate": ("策略门禁", "Policy gate"),
+    "kpis": ("关键指标", "Key performance indicators"),
+    "clauses": ("逐条符合性", "Clause by clause"),
+    "pictures": ("拓扑与覆盖", "Topology and coverage"),
+    "sdwan-topology": ("SD-WAN 拓扑", "SD-WAN topology"),
+    "tiers-by-region": ("分区域三级云部署", "Tiers by region"),
+    "pue-chart": ("各站点 PUE", "PUE per site"),
+    "latency-chart": ("SD-WAN 链路时延(预算 / 实测)", "SD-WAN link latency (budget / measured)"),
+    "trend": ("较上季度变化", "Change since last quarter"),
+    "no-history": ("无历史报告", "no previous report"),
+    "previous": ("上次", "previous"),
+    "failed-first": ("未通过条目排在最前", "failed rows first"),
+    "findings-source": ("策略检查结果", "policy findings"),
+    "verify-source": ("上线验证结果", "verification results"),
+    "history-source": ("历史报告", "previous reports"),
+    "not-given": ("未提供", "not given"),
+    # columns
+    "col-id": ("编号", "Id"),
+    "col-requirement": ("要求", "Requirement"),
+    "col-threshold": ("阈值", "Threshold"),
+    "col-values": ("实测 / 申报值", "Measured / declared"),
+    "col-plan": ("规划检查", "Plan"),
+    "col-verify": ("上线验证", "Verify"),
+    "col-status": ("结论", "Result"),
+    "col-waiver": ("豁免", "Waiver"),
+    "col-evidence": ("证据", "Evidence"),
+    "col-kpi": ("指标", "KPI"),
+    "col-value": ("数值", "Value"),
+    "col-change": ("变化", "Change"),
+    "members": ("子项", "member rules"),
+    "more": ("更多", "more"),
+    "expires": ("到期", "expires"),
+    "expired": ("已过期", "expired"),
+    "approver": ("批准人", "approver"),
+    "justification": ("理由", "justification"),
+    # statuses
+    "pass": ("通过", "pass"),
+    "fail": ("未通过", "fail"),
+    "waived": ("已豁免", "waived"),
+    "not-applicable": ("不适用", "not applicable"),
+    "not-checked": ("未检查", "not checked"),
+    "skipped": ("跳过", "skipped"),
+    "not-run": ("未验证", "not verified"),
+    "unknown": ("未测量", "not measured"),
+    "passed": ("通过", "passed"),
+    "failed": ("未通过", "failed"),
+    # KPIs
+    "kpi-automation": ("自动化运维率", "Automation rate"),
+    "kpi-cdn": ("CDN 节点数", "CDN nodes"),
+    "kpi-coverage": ("区域服务覆盖率", "Regional coverage"),
+    "kpi-pue": ("最高 PUE", "Highest PUE"),
+    "kpi-sdwan-budget": ("SD-WAN 最大时延预算", "SD-WAN largest latency budget"),
+    "kpi-sdwan-measured": ("SD-WAN 最大实测时延", "SD-WAN largest measured latency"),
+    "kpi-zt": ("零信任访问控制准确率", "Zero-trust access-control accuracy"),
+    "kpi-encryption": ("敏感数据加密率", "Sensitive-data encryption"),
+    "kpi-drills": ("近12个月攻防演练", "Drills in the last 12 months"),
+    # tiers
+    "backbone": ("骨干云", "backbone"),
+    "edge": ("边缘云", "edge"),
+    "mobile": ("移动云", "mobile"),
+    "region": ("区域", "region"),
+    "out-of-scope": ("范围外", "out of scope"),
+    "hub": ("枢纽", "hub"),
+    "threshold": ("阈值", "threshold"),
+    "design": ("设计", "design"),
+    "measured": ("实测", "measured"),
+    "budget": ("预算", "budget"),
+    "encryption": ("加密", "encryption"),
+    # value labels (clause rows)
+    "v-pue": ("设计 / 实测 PUE", "design / measured PUE"),
+    "v-automation": ("自动化 / 全部(主机与组件)", "automated / all (hosts and components)"),
+    "v-manual": ("人工运维主机", "hosts run by hand"),
+    "v-eligible-clusters": ("可调度集群(不同站点/云)", "eligible clusters (distinct sites/providers)"),
+    "v-link": ("时延预算 / 实测(单向)", "latency budget / measured (one-way)"),
+    "v-link-encryption": ("链路加密", "link encryption"),
+    "v-overlay-connected": ("覆盖网络连通", "overlay connected"),
+    "v-radius": ("覆盖半径", "coverage radius"),
+    "v-cdn": ("CDN 节点", "CDN nodes"),
+    "v-support": ("服务时段 / 响应时间", "hours / response time"),
+    "v-level": ("服务等级", "service level"),
+    "v-monitoring": ("资源监控", "resource monitoring"),
+    "v-gateway": ("零信任网关 / 默认拒绝", "zero-trust gateway / default deny"),
+    "v-zt-accuracy": ("访问控制准确率(实测)", "access-control accuracy (measured)"),
+    "v-sync": ("同步周期", "sync interval"),
+    "v-classification": ("数据级别", "classification"),
+    "v-encrypted": ("静态 / 传输加密", "encrypted at rest / in transit"),
+    "v-domain": ("数据域 / 副本与备份站点", "data domain / replica and backup sites"),
+    "v-retention": ("审计日志留存", "audit log retention"),
+    "v-emergency": ("负责人 / 处置时效", "owner / handling objective"),
+    "v-drills": ("演练日期", "drill date"),
+    "v-coverage": ("区域覆盖", "regions covered"),
+    "v-bastion": ("堡垒机 / 双因素", "bastion / two-factor"),
+    "v-hosts": ("纳管主机", "hosts in scope"),
+    "v-secrets": ("Secret 静态加密", "Secrets encrypted at rest"),
+    "v-workloads": ("服务 / 集群", "services / clusters"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "none": ("无", "none"),
+}
+
+
+def text(term: str, lang: Lang) -> str:
+    """Plain text for a term: '中文 / English' when both."""
+    zh, en = TERMS.get(term, (term, term))
+    return pair(zh, en, lang)
+
+
+def pair(zh: str, en: str, lang: Lang) -> str:
+    if lang == "zh":
+        return zh
+    if lang == "en":
+        return en
+    return zh if zh == en else f"{zh} / {en}"

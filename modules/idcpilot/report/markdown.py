@@ -1,0 +1,58 @@
+"""``report.md``: the same report for a pull request, a wiki page or an e-mail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from idcpilot.report.html import Renderer
+from idcpilot.report.i18n import Lang, pair, text
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(doc: dict[str, Any], lang: Lang = "both") -> str:
+    t = lambda term: text(term, lang)  # noqa: E731
+    num = Renderer.number
+    est, s = doc["estate"], doc["summary"]
+    out = [f"# {t('title')} — {est['organisation'] or est['name']}", ""]
+    out.append(f"- {t('estate')}: **{est['name']}** (`{est['file']}`, {est['sites']} sites, {est['hosts']} hosts)")
+    out.append(f"- {t('as-of')}: **{doc['asOf']}** · {t('generated')}: {doc['generatedAt']}")
+    out.append(f"- {t('findings-source')}: {doc['inputs']['findings'] or t('not-given')} · "
+               f"{t('verify-source')}: {doc['inputs']['verify'] or t('not-given')}")
+    if s["gate"] is not None:
+        out.append(f"- {t('gate')}: **{t('passed' if s['gate'] == 'pass' else 'failed')}**")
+    out.append(f"- {t('fail')} {s['fail']} · {t('waived')} {s['waived']} · {t('not-checked')} {s['notChecked']} · {t('pass')} {s['pass']}")
+    out += ["", f"## {t('kpis')}", "", f"| {t('col-kpi')} | {t('col-value')} | {t('col-threshold')} | {t('col-status')} | {t('col-change')} |",
+            "|---|---|---|---|---|"]
+    for k in doc["kpis"]:
+        limit = "—" if k["threshold"] is None else f"{'≤' if k['comparator'] == '<=' else '≥'} {num(k['threshold'], k['unit'])}"
+        change = "—"
+        if k["change"] is not None:
+            change = f"{k['change'] * 100:+.1f} pp" if k["unit"] == "%" else f"{k['change']:+g}"
+        out.append(f"| {_cell(t(k['term']))} ({k['rule']}) | {num(k['value'], k['unit'])} | {limit} | {t(k['status'])} | {change} |")
+    out += ["", f"## {t('clauses')} ({t('failed-first')})", "",
+            f"| {t('col-id')} | {t('col-requirement')} | {t('col-threshold')} | {t('col-plan')} | {t('col-verify')} | {t('col-status')} | {t('col-evidence')} |",
+            "|---|---|---|---|---|---|---|"]
+    for r in doc["clauses"]:
+        th = r["threshold"]
+        limit = "—" if not th or th["value"] is None else f"{'≤' if th['comparator'] == '<=' else '≥'} {num(th['value'], th['unit'])}"
+        bad = [e for e in r["evidence"] if e["status"] in ("fail", "waived")]
+        ev = "<br>".join(
+            f"{t(e['status'])} `{e['rule']}` "
+            + (f"`{e['location']['file']}:{e['location']['line']}` " if e.get("location") else "")
+            + (f"`{e['test']}`@{e.get('host') or ''} " if e["kind"] == "verify" else "")
+            + _cell(e["message"])
+            for e in bad[:10]
+        )
+        if len(bad) > 10:
+            ev += f"<br>… +{len(bad) - 10}"
+        for w in r["waivers"]:
+            ev += f"<br>{t('col-waiver')} `{w['target']}` {t('expires')} {w['expires']}" + (f" **{t('expired')}**" if w["expired"] else "")
+        req = _cell(pair(r["requirement"]["zh"], r["requirement"]["en"], lang))
+        out.append(f"| **{r['id']}** | {req} | {limit} | {t(r['plan']['status'])} | {t(r['verify']['status'])} | "
+                   f"**{t(r['status'])}** | {ev or '—'} |")
+    if doc["notes"]:
+        out += ["", "## Notes", ""] + [f"- {_cell(n)}" for n in doc["notes"]]
+    return "\n".join(out) + "\n"

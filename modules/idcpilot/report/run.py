@@ -1,0 +1,150 @@
+"""The report's edges: gather inputs (policy engine or files), build, check, write the three files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from idcpilot.catalogue.estate import Catalogue
+from idcpilot.errors import UserInputError
+from idcpilot.report import inputs as inp
+from idcpilot.report.build import SCHEMA_VERSION, Inputs, build_report
+from idcpilot.report.html import render_html
+from idcpilot.report.i18n import Lang
+from idcpilot.report.markdown import render_markdown
+
+FILES = ("report.html", "report.json", "report.md")
+MD_MARK = f"<!-- {SCHEMA_VERSION} -->"
+HISTORY_DIR = "history"
+
+
+@dataclass
+class Sources:
+    findings_file: Path | None = None
+    verify_file: Path | None = None
+    history_dir: Path | None = None
+    thresholds_file: Path | None = None
+    waivers_file: Path | None = None
+
+
+def _policy_paths(sources: Sources) -> tuple[Path, Path]:
+    from idcpilot.policy import registry
+
+    pdir = registry.policy_dir()
+    return sources.thresholds_file or pdir / "thresholds.yaml", sources.waivers_file or pdir / "waivers.yaml"
+
+
+def gather(cat: Catalogue, sources: Sources, as_of: dt.date, out_dir: Path | None = None) -> tuple[Any, Inputs]:
+    """Thresholds and inputs. Without --findings the policy gate runs here, on this estate."""
+    from idcpilot.policy import run as run_policy
+    from idcpilot.policy import thresholds as th_mod
+    from idcpilot.policy import waivers as wv
+
+    thresholds_path, waivers_path = _policy_paths(sources)
+    thresholds = th_mod.load(thresholds_path)
+    notes: list[str] = []
+    if sources.findings_file is not None:
+        findings = inp.load_findings(sources.findings_file)
+    else:
+        report = run_policy(cat, today=as_of, thresholds_file=sources.thresholds_file, waivers_file=sources.waivers_file)
+        findings = inp.findings_from_document(report.as_dict(), "policy engine (idcpilot check)")
+        notes += list(report.notes)
+    waivers: list[dict[str, Any]] = []
+    if waivers_path.exists():
+        from idcpilot.policy.registry import load_rules
+
+        known = [r.rule.id for r in load_rules()]
+        waivers = [w.as_dict() for w in wv.load(waivers_path, known) if w.in_scope(cat.name)]
+    verify = inp.load_verify(sources.verify_file) if sources.verify_file is not None else None
+    history_dir = sources.history_dir
+    if history_dir is None and out_dir is not None and (out_dir / HISTORY_DIR).is_dir():
+        history_dir = out_dir / HISTORY_DIR  # reports archived by earlier runs into the same --out
+    history = inp.load_history(history_dir) if history_dir is not None else []
+    return thresholds, Inputs(findings, verify, history, waivers, notes)
+
+
+def make_report(cat: Catalogue, sources: Sources, *, as_of: dt.date, out_dir: Path | None = None,
+                generated_at: dt.datetime | None = None) -> dict[str, Any]:
+    thresholds, inputs = gather(cat, sources, as_of, out_dir)
+    doc = build_report(cat, thresholds, inputs, as_of=as_of,
+                       generated_at=generated_at or dt.datetime.now(dt.timezone.utc))
+    check_document(doc)
+    return doc
+
+
+def check_document(doc: dict[str, Any]) -> None:
+    """The report we write always validates against the schema we ship (a bug otherwise)."""
+    validator = jsonschema.Draft202012Validator(inp.schema("report.schema.json"))
+    error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
+    if error is not None:
+        where = "/".join(map(str, error.absolute_path))
+        raise RuntimeError(f"report.json would break report.schema.json at {where or '(top)'}: {error.message}")
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _ours(path: Path) -> bool:
+    """Was this file written by `idcpilot report`? Anything else is the user's and is kept."""
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        return False
+    if path.suffix == ".json":
+        return f'"schemaVersion": "{SCHEMA_VERSION}"' in head
+    if path.suffix == ".md":
+        return head.startswith(MD_MARK)
+    return '<meta name="generator" content="idcpilot' in head
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_report(doc: dict[str, Any], out_dir: Path, lang: Lang = "both", *, force: bool = False,
+                 source_url: str | None = None) -> dict[str, Path]:
+    """Write report.html, report.json and report.md; keep the previous report.json in history/."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserInputError.single(str(out_dir), "--out: exists and is not a directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {name: out_dir / name for name in FILES}
+    foreign = [p for p in paths.values() if p.exists() and not _ours(p)]
+    if foreign and not force:
+        raise UserInputError([
+            UserInputError.single(str(p), "exists and was not written by `idcpilot report`; not overwriting it "
+                                          "(choose another --out, or --force)").problems[0]
+            for p in foreign
+        ])
+    previous = paths["report.json"]
+    if previous.exists() and _ours(previous):
+        _archive(previous, out_dir / HISTORY_DIR, doc)
+    _atomic_write(paths["report.json"], json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    _atomic_write(paths["report.html"], render_html(doc, lang, source_url))
+    _atomic_write(paths["report.md"], MD_MARK + "\n" + render_markdown(doc, lang))
+    return paths
+
+
+def _archive(previous: Path, history: Path, doc: dict[str, Any]) -> None:
+    """Keep last run's report.json as history/<estate>-<asOf>.json (the quarter-to-quarter trend)."""
+    try:
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        name = f"{old['estate']['name']}-{old['asOf']}.json"
+    except (ValueError, KeyError, TypeError):
+        return
+    history.mkdir(exist_ok=True)
+    _atomic_write(history / name, previous.read_text(encoding="utf-8"))
