@@ -41,7 +41,9 @@ def _split(values: list[str] | None) -> list[str]:
 
 def render_table(report: Report, fail_on: str, verbose: bool) -> None:
     table = Table(show_lines=False, pad_edge=False)
-    for col in ("status", "rule", "severity", "target", "message", "location"):
+    for col in ("status", "rule", "severity"):
+        table.add_column(col, no_wrap=True)
+    for col in ("target", "message", "location"):
         table.add_column(col, overflow="fold")
     shown = 0
     for f in sorted_findings(report.findings):
