@@ -23,7 +23,7 @@ def check_manifests(manifests, env):
             res = c.get("resources") or {}
             missing = [f"{kind}.{r}" for kind in ("requests", "limits") for r in ("cpu", "memory") if not (res.get(kind) or {}).get(r)]
             if missing:
-                yield K8sResult(m, False, f"container {c.get('name')} lacks {', '.join(missing)}", path + ("resources",) if res else path)
+                yield K8sResult(m, False, f"container {c.get('name')} lacks {', '.join(missing)}", path + ("resources",) if res else path + ("name",))
             else:
                 yield K8sResult(m, True, f"container {c.get('name')} has requests and limits")
 

@@ -21,7 +21,8 @@ def check_manifests(manifests, env):
         level = m.labels.get("pod-security.kubernetes.io/enforce")
         if level != env.psa_level:
             got = f"enforces {level!r}" if level else "has no pod-security.kubernetes.io/enforce label"
-            yield K8sResult(m, False, f"namespace {m.name} {got}; must enforce {env.psa_level!r}", ("metadata", "labels"))
+            path = ("metadata", "labels", "pod-security.kubernetes.io/enforce") if level else ("metadata", "labels")
+            yield K8sResult(m, False, f"namespace {m.name} {got}; must enforce {env.psa_level!r}", path)
         else:
             yield K8sResult(m, True, f"enforces {level}")
 
