@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         thresholds: Path = typer.Option(None, "--thresholds", help="thresholds file (default: policy/thresholds.yaml)"),
         waivers: Path = typer.Option(None, "--waivers", help="waivers file (default: policy/waivers.yaml)"),
         source_url: str = typer.Option(None, "--source-url", help="link evidence to source, e.g. 'https://git.example/idc/blob/main/{file}#L{line}'"),
+        no_plan: bool = typer.Option(False, "--no-plan", help="do not plan Kubernetes manifests for the K8S rules (faster; K8S judged on the catalogue)"),
         force: bool = typer.Option(False, "--force", help="overwrite report files in OUT that idcpilot did not write"),
         strict: bool = typer.Option(False, "--strict", help="exit 1 when any clause failed (the report is still written)"),
     ) -> None:
@@ -52,7 +53,7 @@ def register(app: typer.Typer) -> None:
             if source_url is not None and ("{file}" not in source_url or "{line}" not in source_url):
                 raise UserInputError.single("--source-url", "must contain {file} and {line}")
             cat = catalogue.load(env)
-            sources = Sources(findings, verify, history, thresholds, waivers)
+            sources = Sources(findings, verify, history, thresholds, waivers, plan=not no_plan)
             doc = make_report(cat, sources, as_of=day, out_dir=out)
             paths = write_report(doc, out, lang.value, force=force, source_url=source_url)
         s = doc["summary"]
@@ -65,8 +66,10 @@ def register(app: typer.Typer) -> None:
         for row in doc["clauses"]:
             if row["status"] != "fail":
                 break
-            where = next((e["location"] for e in row["evidence"] if e["status"] == "fail" and e.get("location")), None)
-            at = f" ({where['file']}:{where['line']})" if where else ""
+            failed = [e for e in row["evidence"] if e["status"] == "fail"]
+            where = next((e["location"] for e in failed if e["kind"] == "finding" and e.get("location")), None)
+            test = next((e for e in failed if e["kind"] == "verify"), None)
+            at = f" ({where['file']}:{where['line']})" if where else (f" (verify {test['test']})" if test else "")
             console.print(f"  [red]✘[/red] {row['id']}{at}", highlight=False)
         console.print(f"report: [bold]{paths['report.html'].resolve()}[/bold]", highlight=False)
         console.print(f"        {paths['report.json']}  {paths['report.md']}", highlight=False)

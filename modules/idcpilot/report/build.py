@@ -207,7 +207,7 @@ def apply_history(kpis: list[dict[str, Any]], history: list[dict[str, Any]], est
         if old is not None and old["value"] is not None:
             x["previous"] = old["value"]
             if x["value"] is not None:
-                x["change"] = round(x["value"] - old["value"], 6)
+                x["change"] = round(x["value"] - old["value"], 9)
     return {"asOf": last["asOf"], "file": last.get("_file"), "reports": len(earlier)}
 
 

@@ -62,8 +62,16 @@ td.id { font-family: ui-monospace, monospace; font-weight: 600; white-space: now
 .badge.s-pass { color: var(--pass); border-color: var(--pass); } .badge.s-fail { color: #fff; background: var(--fail); border-color: var(--fail); }
 .badge.s-waived { color: var(--waived); border-color: var(--waived); }
 .counts { font-size: 11px; color: var(--muted); display: block; }
-ul.values, ul.evidence { margin: 0; padding-left: 16px; font-size: 12px; }
-ul.values li.s-fail, ul.evidence li.s-fail { color: var(--fail); }
+.counts-inline { font-size: 11px; color: var(--muted); }
+ul.evidence { margin: 0; padding-left: 16px; font-size: 12px; }
+ul.evidence li.s-fail, table.kv tr.s-fail td { color: var(--fail); font-weight: 600; }
+.term { font-size: 11px; color: var(--muted); margin-top: 2px; }
+table.kv { width: auto; } table.kv td { border: 0; padding: 0 8px 0 0; font-size: 12px; }
+table.clauses td.vals { min-width: 240px; } table.clauses td.ev { min-width: 260px; max-width: 460px; word-break: break-word; }
+table.clauses td.req { min-width: 180px; max-width: 280px; } table.clauses td.th { max-width: 150px; }
+table.clauses td.res { min-width: 170px; } table.clauses td.wv { max-width: 220px; }
+.stage { font-size: 12px; margin-top: 3px; } .stage-name { color: var(--muted); font-size: 11px; display: inline-block; min-width: 5em; }
+tr.members-row > td { border-top: 0; padding-top: 0; }
 code, .loc { font-family: ui-monospace, "SFMono-Regular", monospace; font-size: 12px; }
 .loc { background: #fff8c5; padding: 0 3px; border-radius: 3px; }
 details summary { cursor: pointer; color: #0969da; font-size: 12px; }
@@ -176,11 +184,14 @@ class Renderer:
             if k["threshold"] is not None:
                 limit = f'{self.te("threshold")} {"≤" if k["comparator"] == "<=" else "≥"} {self.e(self.number(k["threshold"], k["unit"]))}'
             trend = self.change(k) or (self.te("no-history") if self.doc["inputs"]["previous"] is None else "")
+            badge = self.badge(k["status"])
+            if k["value"] is not None and k["threshold"] is None:
+                badge = f'<span class="badge s-unknown">{self.te("no-threshold")}</span>'
             cards.append(
                 f'<div class="kpi s-{self.e(k["status"])}" id="kpi-{self.e(k["id"])}" data-status="{self.e(k["status"])}">'
                 f'<div class="name">{self.te(k["term"])}</div>'
                 f'<div class="value">{self.e(self.number(k["value"], k["unit"]))}</div>'
-                f'<div class="limit">{limit} {self.badge(k["status"])}</div>'
+                f'<div class="limit">{limit} {badge}</div>'
                 f'<div class="trend">{trend} {svg.sparkline(k["series"])}</div>'
                 f'<div class="rule">{self.e(k["rule"])}</div></div>'
             )
@@ -199,18 +210,27 @@ class Renderer:
         return f'<h2>{self.te("pictures")}</h2><div class="pictures">' + "".join(f"<figure>{f}</figure>" for f in figs) + "</div>"
 
     def values(self, items: list[dict[str, Any]]) -> str:
+        """Values grouped by what they are: the label once, then target → value lines."""
         if not items:
             return "—"
-        lis = []
-        for v in items[:40]:
-            cls = f' class="s-{self.e(v["status"])}"' if v.get("status") == "fail" else ""
-            lis.append(f'<li{cls}><code>{self.e(v["target"])}</code> {self.te(v["term"])}: <b>{self.e(v["value"])}</b></li>')
-        more = f"<li>… +{len(items) - 40}</li>" if len(items) > 40 else ""
-        return f'<ul class="values">{"".join(lis)}{more}</ul>'
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for v in items:
+            groups.setdefault(v["term"], []).append(v)
+        out = []
+        for term, vs in groups.items():
+            lines = []
+            for v in vs[:30]:
+                cls = ' class="s-fail"' if v.get("status") == "fail" else ""
+                target = v["target"].split("/", 1)[-1]
+                lines.append(f'<tr{cls}><td><code title="{self.e(v["target"])}">{self.e(target)}</code></td><td>{self.e(v["value"])}</td></tr>')
+            if len(vs) > 30:
+                lines.append(f"<tr><td colspan=2>… +{len(vs) - 30}</td></tr>")
+            out.append(f'<div class="term">{self.te(term)}</div><table class="kv">{"".join(lines)}</table>')
+        return "".join(out)
 
     def stage_cell(self, part: dict[str, Any], kind: str) -> str:
         counts = ", ".join(f"{self.t(k)} {v}" for k, v in part["counts"].items() if v)
-        return self.badge(part["status"]) + (f'<span class="counts">{self.e(counts)}</span>' if counts else "")
+        return self.badge(part["status"]) + (f' <span class="counts-inline">{self.e(counts)}</span>' if counts else "")
 
     def waivers(self, ws: list[dict[str, Any]]) -> str:
         if not ws:
@@ -262,19 +282,28 @@ class Renderer:
                 f'<table class="members"><tr><th>{self.te("col-id")}</th><th>{self.te("col-requirement")}</th>'
                 f'<th>{self.te("col-plan")}</th><th>{self.te("col-verify")}</th><th>{self.te("col-status")}</th></tr>{rows}</table></details>')
 
+    def result_cell(self, r: dict[str, Any]) -> str:
+        """Overall result, then the plan (policy) and verify results it comes from."""
+        return (f'{self.badge(r["status"])}'
+                f'<div class="stage"><span class="stage-name">{self.te("col-plan")}</span> {self.stage_cell(r["plan"], "plan")}</div>'
+                f'<div class="stage"><span class="stage-name">{self.te("col-verify")}</span> {self.stage_cell(r["verify"], "verify")}</div>')
+
     def clauses(self) -> str:
-        head = "".join(f"<th>{self.te(c)}</th>" for c in (
-            "col-id", "col-requirement", "col-threshold", "col-values", "col-plan", "col-verify", "col-status", "col-waiver", "col-evidence"))
+        columns = ("col-id", "col-requirement", "col-threshold", "col-values", "col-status", "col-waiver", "col-evidence")
+        head = "".join(f"<th>{self.te(c)}</th>" for c in columns)
         rows = []
         for r in self.doc["clauses"]:
             rows.append(
                 f'<tr class="row s-{self.e(r["status"])}" id="{self.e(r["id"])}" data-status="{self.e(r["status"])}">'
                 f'<td class="id">{self.e(r["id"])}</td>'
-                f'<td class="req">{self.bilingual(r["requirement"]["zh"], r["requirement"]["en"])}{self.members(r["members"])}</td>'
-                f'<td>{self.threshold(r["threshold"])}</td><td>{self.values(r["values"])}</td>'
-                f'<td>{self.stage_cell(r["plan"], "plan")}</td><td>{self.stage_cell(r["verify"], "verify")}</td>'
-                f'<td>{self.badge(r["status"])}</td><td>{self.waivers(r["waivers"])}</td><td>{self.evidence(r["evidence"])}</td></tr>'
+                f'<td class="req">{self.bilingual(r["requirement"]["zh"], r["requirement"]["en"])}</td>'
+                f'<td class="th">{self.threshold(r["threshold"])}</td><td class="vals">{self.values(r["values"])}</td>'
+                f'<td class="res">{self.result_cell(r)}</td><td class="wv">{self.waivers(r["waivers"])}</td>'
+                f'<td class="ev">{self.evidence(r["evidence"])}</td></tr>'
             )
+            if r["members"]:
+                rows.append(f'<tr class="members-row s-{self.e(r["status"])}"><td></td><td colspan="{len(columns) - 1}">'
+                            f'{self.members(r["members"])}</td></tr>')
         return (f'<h2>{self.te("clauses")} <small>({self.te("failed-first")})</small></h2>'
                 f'<table class="clauses"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
 

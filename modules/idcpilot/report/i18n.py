@@ -62,6 +62,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "skipped": ("跳过", "skipped"),
     "not-run": ("未验证", "not verified"),
     "unknown": ("未测量", "not measured"),
+    "no-threshold": ("阈值未配置", "no threshold configured"),
     "passed": ("通过", "passed"),
     "failed": ("未通过", "failed"),
     # KPIs

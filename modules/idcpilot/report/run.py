@@ -32,6 +32,7 @@ class Sources:
     history_dir: Path | None = None
     thresholds_file: Path | None = None
     waivers_file: Path | None = None
+    plan: bool = True  # let the gate plan Kubernetes manifests (idcpilot.plan) for the K8S rules
 
 
 def _policy_paths(sources: Sources) -> tuple[Path, Path]:
@@ -53,7 +54,8 @@ def gather(cat: Catalogue, sources: Sources, as_of: dt.date, out_dir: Path | Non
     if sources.findings_file is not None:
         findings = inp.load_findings(sources.findings_file)
     else:
-        report = run_policy(cat, today=as_of, thresholds_file=sources.thresholds_file, waivers_file=sources.waivers_file)
+        report = run_policy(cat, today=as_of, plan=sources.plan, thresholds_file=sources.thresholds_file,
+                            waivers_file=sources.waivers_file)
         findings = inp.findings_from_document(report.as_dict(), "policy engine (idcpilot check)")
         notes += list(report.notes)
     waivers: list[dict[str, Any]] = []

@@ -46,25 +46,34 @@ def bar_chart(groups: list[dict[str, Any]], series: list[tuple[str, str, str]], 
     n = max(len(groups), 1)
     per = max(len(series), 1)
     bar_w, gap = 16, 18
-    left, top, bottom, right = 48, 28, 70, 16
+    longest = max((len(str(g["label"])) for g in groups), default=4)
+    label_drop = int(6.2 * longest * 0.6) + 18  # rotated labels need room below and to the left
+    left, top, right = max(48, label_drop - 10), 44, 16
+    bottom = label_drop + 8
     group_w = per * bar_w + gap
     width = max(left + right + n * group_w, 360)
-    height = 260
+    height = 200 + top + bottom
     plot_h = height - top - bottom
     values = [v for g in groups for v in g["values"].values() if v is not None]
     limits = [g.get("threshold") for g in groups if g.get("threshold") is not None] + ([threshold] if threshold else [])
-    top_value = max(values + limits + [floor + 1e-9])
-    span = top_value - floor
-    ceiling = floor + span * 1.15 if span > 0 else floor + 1
+    reach = (max(values + limits + [floor + 1e-9]) - floor) * 1.08
+    step = _nice_step(reach / 5)
+    ceiling = floor + math.ceil(reach / step - 1e-9) * step
 
     def y(v: float) -> float:
         return top + plot_h - (max(v, floor) - floor) / (ceiling - floor) * plot_h
 
-    body = [f'<text x="{left}" y="16" class="chart-title">{_e(title)}</text>']
-    for i in range(5):  # grid and axis labels
-        v = floor + (ceiling - floor) * i / 4
+    body = [f'<text x="8" y="16" class="chart-title">{_e(title)}</text>']
+    lx = 8
+    for key, legend, colour in series:  # legend under the title
+        body.append(f'<rect x="{lx}" y="24" width="10" height="10" fill="{colour}"/>'
+                    f'<text x="{lx + 14}" y="33" class="axis">{_e(legend)}</text>')
+        lx += 24 + 7 * len(legend)
+    v = floor
+    while v <= ceiling + step / 2:  # grid and axis labels
         body.append(f'<line x1="{left}" x2="{_num(width - right)}" y1="{_num(y(v))}" y2="{_num(y(v))}" class="grid"/>')
         body.append(f'<text x="{left - 6}" y="{_num(y(v) + 4)}" class="axis" text-anchor="end">{_e(_tick(v))}</text>')
+        v += step
     for gi, g in enumerate(groups):
         x0 = left + gi * group_w + gap / 2
         for si, (key, legend, colour) in enumerate(series):
@@ -89,12 +98,18 @@ def bar_chart(groups: list[dict[str, Any]], series: list[tuple[str, str, str]], 
         body.append(f'<line x1="{left}" x2="{_num(width - right)}" y1="{_num(ty)}" y2="{_num(ty)}" class="threshold"/>')
         body.append(f'<text x="{_num(width - right)}" y="{_num(ty - 4)}" class="threshold-label" text-anchor="end">'
                     f'{_e(threshold_label)} {_e(_tick(threshold))}{_e(unit)}</text>')
-    lx = left
-    for key, legend, colour in series:  # legend
-        body.append(f'<rect x="{lx}" y="{height - 16}" width="10" height="10" fill="{colour}"/>'
-                    f'<text x="{lx + 14}" y="{height - 7}" class="axis">{_e(legend)}</text>')
-        lx += 24 + 7 * len(legend)
     return _svg(width, height, body, title, cls)
+
+
+def _nice_step(raw: float) -> float:
+    """1, 2, 2.5 or 5 times a power of ten: axis ticks people can read."""
+    if raw <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 2.5, 5, 10):
+        if raw <= m * power:
+            return m * power
+    return 10 * power
 
 
 def _tick(v: float) -> str:
@@ -139,15 +154,25 @@ def sdwan_topology(sdwan: dict[str, Any], sites: list[dict[str, Any]], label: La
     names = list(dict.fromkeys([*sdwan["hubs"], *(x for l in sdwan["links"] for x in (l["a"], l["b"]))]))
     hubs = [n for n in names if n in sdwan["hubs"]]
     spokes = [n for n in names if n not in sdwan["hubs"]]
-    width, height = 640, 440
-    cx, cy = width / 2, height / 2 + 10
+    width, height = 760, 500
+    cx, cy = width / 2, 250
     pos: dict[str, tuple[float, float]] = {}
-    for i, h in enumerate(hubs):
-        offset = (i - (len(hubs) - 1) / 2) * 150
-        pos[h] = (cx + offset, cy)
-    radius_x, radius_y = 250, 160
-    for i, s in enumerate(spokes):
-        angle = -math.pi / 2 + 2 * math.pi * (i + 0.5) / max(len(spokes), 1)
+    for i, h in enumerate(hubs):  # hubs on a small inner ring (a line for two)
+        if len(hubs) <= 2:
+            pos[h] = (cx + (i - (len(hubs) - 1) / 2) * 220, cy)
+        else:
+            a = -math.pi / 2 + 2 * math.pi * i / len(hubs)
+            pos[h] = (cx + 120 * math.cos(a), cy + 70 * math.sin(a))
+    radius_x, radius_y = 330, 185
+    # Spokes on an outer ring; a spoke sits on the side of the hubs it links to (fewer crossings).
+    slots = [-math.pi / 2 + 2 * math.pi * (i + 0.5) / max(len(spokes), 1) for i in range(len(spokes))]
+    slots.sort(key=lambda a: (round(math.cos(a), 6), math.sin(a)))
+
+    def affinity(site: str) -> float:
+        xs = [pos[h][0] for l in sdwan["links"] for h in (l["a"], l["b"]) if site in (l["a"], l["b"]) and h in pos]
+        return sum(xs) / len(xs) if xs else cx
+
+    for s, angle in zip(sorted(spokes, key=lambda n: (affinity(n), n)), slots):
         pos[s] = (cx + radius_x * math.cos(angle), cy + radius_y * math.sin(angle))
     body = [f'<text x="12" y="18" class="chart-title">{_e(label("sdwan-topology"))} ({_e(sdwan["topology"])})</text>']
     for l in sdwan["links"]:
@@ -171,18 +196,21 @@ def sdwan_topology(sdwan: dict[str, Any], sites: list[dict[str, Any]], label: La
         ring = f'<circle cx="{_num(x)}" cy="{_num(y)}" r="{r + 4}" fill="none" stroke="{fill}" stroke-width="2"/>' if is_hub else ""
         body.append(f'<g class="node" data-site="{_e(name)}">{ring}<circle cx="{_num(x)}" cy="{_num(y)}" r="{r}" fill="{fill}">'
                     f'<title>{_e(name)} ({_e(label(tier.get(name, "")))}{", " + _e(label("hub")) if is_hub else ""})</title></circle>'
-                    f'<text x="{_num(x)}" y="{_num(y + r + 15)}" class="node-label" text-anchor="middle">{_e(name)}</text></g>')
+                    f'<text x="{_num(x)}" y="{_num(y - r - 8 if is_hub else y + r + 15)}" class="node-label" '
+                    f'text-anchor="middle">{_e(name)}</text></g>')
     lx = 12
     for key in ("pass", "fail", "unknown"):
-        body.append(f'<line x1="{lx}" x2="{lx + 22}" y1="{height - 12}" y2="{height - 12}" stroke="{COLOURS[key]}" stroke-width="3"/>'
-                    f'<text x="{lx + 26}" y="{height - 8}" class="axis">{_e(label(key))}</text>')
+        body.append(f'<line x1="{lx}" x2="{lx + 22}" y1="{height - 30}" y2="{height - 30}" stroke="{COLOURS[key]}" stroke-width="3"/>'
+                    f'<text x="{lx + 26}" y="{height - 26}" class="axis">{_e(label(key))}</text>')
         lx += 34 + 7 * len(label(key))
-    body.append(f'<line x1="{lx}" x2="{lx + 22}" y1="{height - 12}" y2="{height - 12}" stroke="#57606a" stroke-width="3" stroke-dasharray="6 4"/>'
-                f'<text x="{lx + 26}" y="{height - 8}" class="axis">IPsec</text>')
-    lx += 80
+    body.append(f'<line x1="{lx}" x2="{lx + 22}" y1="{height - 30}" y2="{height - 30}" stroke="#57606a" stroke-width="3" stroke-dasharray="6 4"/>'
+                f'<text x="{lx + 26}" y="{height - 26}" class="axis">IPsec</text>')
+    lx = 12
     for t, colour in TIER_COLOURS.items():
         body.append(f'<circle cx="{lx + 5}" cy="{height - 12}" r="5" fill="{colour}"/><text x="{lx + 14}" y="{height - 8}" class="axis">{_e(label(t))}</text>')
         lx += 26 + 7 * len(label(t))
+    body.append(f'<circle cx="{lx + 5}" cy="{height - 12}" r="5" fill="none" stroke="#57606a" stroke-width="2"/>'
+                f'<text x="{lx + 14}" y="{height - 8}" class="axis">{_e(label("hub"))}</text>')
     return _svg(width, height, body, label("sdwan-topology"), "sdwan-topology")
 
 
@@ -218,6 +246,7 @@ def tiers_grid(tiers: dict[str, Any], label: Label) -> str:
                 body.append(f'<text x="{x + col_w / 2}" y="{y + 24 + ni * 14}" class="cell-label" text-anchor="middle">{_e(name)}</text>')
             if len(names) > 3:
                 body.append(f'<text x="{x + col_w / 2}" y="{y + row_h - 8}" class="axis" text-anchor="middle">+{len(names) - 3}</text>')
+    body.append(f'<text x="12" y="{top + row_h * len(rows) + 13}" class="axis">{_e(label("v-coverage"))}</text>')
     for ri, t in enumerate(rows):
         y = top + ri * row_h + row_h / 2 + 4
         pct = f"{tiers['byTier'][t] * 100:.0f}%"

@@ -48,7 +48,7 @@ class Context:
 def pue(ctx: Context) -> list[Item]:
     out = []
     for p in ctx.kpis["pue"]:
-        value = f"{_fmt(p.design)} / {_fmt(p.measured)} (≤ {_fmt(p.threshold)}{', ' + p.override if p.override else ''})"
+        value = f"{_fmt(p.design)} / {_fmt(p.measured)} (≤ {_fmt(p.threshold)})"
         out.append(_item(f"site/{p.site}", "v-pue", value, p.status))
     return out
 
