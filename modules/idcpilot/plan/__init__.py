@@ -99,7 +99,7 @@ def plan_stack(project: Project, cat: Catalogue, stack: StackConfig, secrets: di
         stack=stack.name, estate=stack.estate, cluster=stack.cluster,
         kubernetes_version=cat.clusters[stack.cluster].kubernetes_version,
         config_file=str(stack.file) if stack.file else None,
-        resources=run.resources, outputs=run.outputs, logs=run.logs,
+        resources=sorted(run.resources, key=lambda r: r.urn), outputs=run.outputs, logs=run.logs,
     )
 
 

@@ -73,11 +73,17 @@ def manifest(r: Recorded) -> dict[str, Any]:
     return out
 
 
+def _order(m: dict[str, Any]) -> tuple:
+    meta = m.get("metadata") or {}
+    return (m.get("kind") != "Namespace", bool(meta.get("namespace")), meta.get("namespace") or "", m.get("kind"), meta.get("name") or "")
+
+
 def manifests(resources: list[Recorded]) -> list[dict[str, Any]]:
-    return [manifest(r) for r in resources if is_manifest(r)]
+    """In apply order: namespaces, cluster-scoped objects, then each namespace's objects."""
+    return sorted((manifest(r) for r in resources if is_manifest(r)), key=_order)
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     pass
 
 

@@ -1,0 +1,232 @@
+"""The offline plan: the real stack program under mocks, manifests, schema validation, policy, secrets."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import pulumi
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from idcpilot.cli.main import app
+from idcpilot.cli.plan import tree
+from idcpilot.components import EdgeCluster
+from idcpilot.errors import UserInputError
+from idcpilot.plan import Validators, plan_estate
+from idcpilot.plan.manifests import manifests as to_manifests
+from idcpilot.plan.manifests import to_yaml
+from idcpilot.plan.stacks import find_project, read_stack_file
+
+from tests.plan.conftest import run_components
+
+PLANTED = "PLANTED-kubeconfig-token-7f3c9a1e"
+
+
+@pytest.fixture(scope="module")
+def example_plan():
+    from idcpilot import catalogue
+    return plan_estate(catalogue.load("inventories/example"), secrets={"kubeconfig": PLANTED})
+
+
+def _walk(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk(v)
+    else:
+        yield value
+
+
+def test_every_cluster_planned_and_schema_valid(example_plan):
+    assert set(example_plan.manifests) == {"bj-core-k8s", "sh-core-k8s", "gz-edge-k8s", "cd-edge-k8s", "hz-edge-k8s"}
+    assert example_plan.validated and example_plan.problems == []
+    for sp in example_plan.stacks:
+        assert sp.stack == f"example.{sp.cluster}"
+        assert sp.config_file and sp.config_file.endswith(f"Pulumi.example.{sp.cluster}.yaml")
+        assert sp.outputs["cluster"] == sp.cluster and sp.outputs["estate"] == "example"
+        assert sum(1 for r in sp.resources if r.type == "pulumi:providers:kubernetes") == 1
+        assert {r.type for r in sp.resources if not r.custom} >= {"idcpilot:edge:Cluster", "idcpilot:edge:Monitoring"}
+    gz = next(s for s in example_plan.stacks if s.cluster == "gz-edge-k8s")
+    assert any(r.type == "idcpilot:edge:ZeroTrustGateway" for r in gz.resources)
+
+
+def test_manifests_are_clean(example_plan):
+    for cluster, docs in example_plan.manifests.items():
+        for doc in docs:
+            assert doc["metadata"]["name"]
+            assert list(doc)[:3] == ["apiVersion", "kind", "metadata"]
+            for leaf in _walk(doc):
+                assert leaf is not None
+                assert not isinstance(leaf, float), f"{cluster} {doc['kind']} has a float"
+
+
+def test_planted_secret_never_in_output(example_plan):
+    graph = json.dumps(example_plan.to_json())
+    text = "\n".join(to_yaml(d) for d in example_plan.manifests.values())
+    logs = "\n".join(line for s in example_plan.stacks for line in s.logs)
+    from rich.console import Console
+    console = Console(record=True, width=200)
+    console.print(tree(example_plan))
+    shown = console.export_text()
+    for out in (graph, text, logs, shown):
+        assert PLANTED not in out
+        assert "PRIVATE KEY" not in out  # the gateway keys the tls mocks generate for real
+    providers = [r for s in example_plan.stacks for r in s.resources if r.type == "pulumi:providers:kubernetes"]
+    assert all(p.inputs["kubeconfig"] == "[secret]" and "kubeconfig" in p.secret_paths for p in providers)
+
+
+def test_k8s_rules_pass_on_the_plan(example_plan, example):
+    from idcpilot.policy import engine
+    cat, _ = example
+    report = engine.run(cat, manifests=example_plan.manifests, only=["K8S"])
+    failed = [f"{f.rule.id} {f.target}: {f.message}" for f in report.findings if f.status == "fail"]
+    assert failed == []
+    assert {f.rule.id for f in report.findings if f.status == "pass"} >= {
+        "K8S-PSA", "K8S-NETPOL", "K8S-REGISTRY", "K8S-LIMITS", "K8S-LABELS", "K8S-SECRETS"}
+
+
+def _plan_broken(spec, **service_changes):
+    svc = dataclasses.replace(spec.edge.services[0], **service_changes)
+    edge = dataclasses.replace(spec.edge, services=(svc,) + spec.edge.services[1:])
+    r = run_components(lambda p: EdgeCluster(edge.common.cluster, edge, pulumi.ResourceOptions(provider=p)))
+    return {edge.common.cluster: to_manifests(r.resources)}
+
+
+def _failures(cat, manifests, rule):
+    from idcpilot.policy import engine
+    report = engine.run(cat, manifests=manifests, only=[rule], schema_check=False)
+    return [f for f in report.findings if f.status == "fail"]
+
+
+def test_broken_inputs_fail_the_rules(spec_of, example):
+    cat, _ = example
+    spec = spec_of("bj-core-k8s")
+    outside = _plan_broken(spec, image="docker.io/library/nginx:latest")
+    fails = _failures(cat, outside, "K8S-REGISTRY")
+    assert fails and "docker.io/library/nginx:latest" in fails[0].message
+    # a namespace missing its classification label: EdgeCluster labels come from Common.labels
+    common = spec.edge.common
+
+    class Unlabelled(type(common)):
+        def labels(self, component, classification="x"):
+            out = super().labels(component, classification)
+            out.pop("idcpilot.io/data-classification")
+            return out
+
+    bare = dataclasses.replace(spec.edge, common=Unlabelled(**dataclasses.asdict(common)))
+    r = run_components(lambda p: EdgeCluster(bare.common.cluster, bare, pulumi.ResourceOptions(provider=p)))
+    fails = _failures(cat, {"bj-core-k8s": to_manifests(r.resources)}, "K8S-LABELS")
+    assert fails and any("Namespace" in f.message and "data-classification" in f.message for f in fails)
+
+
+def test_broken_input_fails_schema_validation(spec_of):
+    spec = spec_of("bj-core-k8s")
+    manifests = _plan_broken(spec, port="eighty")
+    validators = Validators()
+    problems = [p for m in manifests["bj-core-k8s"] for p in validators.check("bj-core-k8s", "1.30.4", m)]
+    assert any(p.kind == "Service" and p.path == "spec.ports.0.port" for p in problems)
+    assert any(p.kind == "Deployment" and p.path.endswith("containerPort") for p in problems)
+    nameless = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"labels": {}}, "data": {"a": "b"}, "bogus": 1}
+    found = validators.check("c", "1.30.4", nameless)
+    assert any(p.path == "metadata.name" for p in found) and any("bogus" in p.message for p in found)  # strict
+
+
+def test_one_validator_per_kind(example_plan):
+    validators = Validators()
+    docs = example_plan.manifests["bj-core-k8s"]
+    for doc in docs * 3:
+        assert validators.check("bj-core-k8s", "1.30.4", doc) == []
+    kinds = {(d["apiVersion"], d["kind"]) for d in docs}
+    assert len(validators._validators) == len(kinds)
+    assert validators.schema_version("1.29.8") == "1.29.0" and validators.schema_version("1.30.4") == "1.30.0"
+
+
+def test_cli_plan_all_out_writes_valid_yaml(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["plan", "inventories/example", "--all", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "idcpilot:edge:Cluster bj-core-k8s" in result.output and "pass strict schema validation" in result.output
+    files = sorted(tmp_path.glob("*/manifests.yaml"))
+    assert [f.parent.name for f in files] == sorted(["bj-core-k8s", "sh-core-k8s", "gz-edge-k8s", "cd-edge-k8s", "hz-edge-k8s"])
+    validators = Validators()
+    for f in files:
+        text = f.read_text()
+        assert ": null" not in text and "PRIVATE KEY" not in text
+        docs = list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+        assert all(validators.check(f.parent.name, "1.30.4" if "core" in f.parent.name or "hz" in f.parent.name else "1.29.8", d) == [] for d in docs)
+    # rerun replaces its own files; a file it did not write is never overwritten
+    assert runner.invoke(app, ["plan", "inventories/example", "-s", "hz-edge-k8s", "--out", str(tmp_path)]).exit_code == 0
+    (tmp_path / "hz-edge-k8s" / "manifests.yaml").write_text("# mine\n")
+    result = runner.invoke(app, ["plan", "inventories/example", "-s", "hz-edge-k8s", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "not overwriting" in result.output
+    assert (tmp_path / "hz-edge-k8s" / "manifests.yaml").read_text() == "# mine\n"
+
+
+def test_cli_json_graph_and_stack_selection():
+    runner = CliRunner()
+    result = runner.invoke(app, ["plan", "inventories/example", "--stack", "gz-edge-k8s", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [s["cluster"] for s in data["stacks"]] == ["gz-edge-k8s"]
+    res = data["stacks"][0]["resources"]
+    urns = {r["urn"] for r in res}
+    assert all(r["parent"] in urns or r["parent"].endswith("::idcpilot-example.gz-edge-k8s") for r in res)
+    assert all(d in urns for r in res for d in r["dependencies"])
+    assert data["stacks"][0]["counts"]["kubernetes:networking.k8s.io/v1:NetworkPolicy"] > 10
+    bad = runner.invoke(app, ["plan", "inventories/example", "--stack", "nope"])
+    assert bad.exit_code == 2 and "no stack 'nope'" in bad.output and "Traceback" not in bad.output
+    both = runner.invoke(app, ["plan", "inventories/example", "--stack", "gz-edge-k8s", "--all"])
+    assert both.exit_code == 2
+
+
+def test_lab_plan(lab):
+    cat, alloc = lab
+    result = plan_estate(cat, alloc=alloc)
+    assert list(result.manifests) == ["lab-sh-k8s"] and result.problems == []
+
+
+def test_plain_kubeconfig_in_stack_config_is_refused(tmp_path):
+    project = find_project()
+    file = tmp_path / "Pulumi.example.bj-core-k8s.yaml"
+    file.write_text(f"config:\n  idcpilot:estate: example\n  idcpilot:catalogue: inventories/example\n"
+                    f"  idcpilot:cluster: bj-core-k8s\n  idcpilot:kubeconfig: {PLANTED}\n")
+    with pytest.raises(UserInputError) as exc:
+        read_stack_file(project, file)
+    message = str(exc.value)
+    assert f"{file}:5:" in message and "must be a Pulumi secret" in message and PLANTED not in message
+    file.write_text("config:\n  idcpilot:estate: example\n  idcpilot:catalogue: inventories/example\n"
+                    "  idcpilot:cluster: bj-core-k8s\n  idcpilot:kubeconfig:\n    secure: v1:abc:def\n")
+    stack = read_stack_file(project, file)
+    assert stack.secret_keys == ["idcpilot:kubeconfig"] and "v1:abc" not in stack.config["idcpilot:kubeconfig"]
+
+
+def test_stack_file_naming_another_cluster_is_refused(tmp_path):
+    from idcpilot import catalogue
+    from idcpilot.plan.stacks import Project
+    root = tmp_path / "proj"
+    shutil.copytree("inventories/lab", root / "inventories" / "lab")
+    (root / "stacks" / "config").mkdir(parents=True)
+    shutil.copy("stacks/__main__.py", root / "stacks" / "__main__.py")
+    (root / "Pulumi.yaml").write_text("name: idcpilot\nruntime: python\nmain: stacks/\nstackConfigDir: stacks/config\n")
+    (root / "stacks" / "config" / "Pulumi.lab.lab-sh-k8s.yaml").write_text(
+        "config:\n  idcpilot:estate: lab\n  idcpilot:catalogue: inventories/lab\n  idcpilot:cluster: other\n")
+    cat = catalogue.load(root / "inventories" / "lab")
+    with pytest.raises(UserInputError, match="file name and content disagree"):
+        plan_estate(cat, project=find_project(root))
+    (root / "stacks" / "config" / "Pulumi.lab.lab-sh-k8s.yaml").write_text(
+        "config:\n  idcpilot:estate: lab\n  idcpilot:catalogue: inventories/lab\n  idcpilot:cluster: lab-sh-k8s\n")
+    result = plan_estate(cat, project=find_project(root))  # the copied project's own program runs
+    assert result.stacks[0].config_file.startswith(str(root)) and result.problems == []
+
+
+def test_plans_do_not_leak_state_between_runs(lab):
+    cat, alloc = lab
+    first = plan_estate(cat, alloc=alloc, validate=False)
+    second = plan_estate(cat, alloc=alloc, validate=False)
+    assert [r.urn for r in first.stacks[0].resources] == [r.urn for r in second.stacks[0].resources]
