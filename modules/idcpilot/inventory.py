@@ -14,6 +14,7 @@ from idcpilot.catalogue.estate import Catalogue, Host
 from idcpilot.edge_services import edge_vars
 from idcpilot.ipam import Allocation
 from idcpilot.ipam.blocks import Block
+from idcpilot.sdwan import sdwan_vars
 
 
 def group_name(prefix: str, name: str) -> str:
@@ -62,6 +63,7 @@ def host_vars(cat: Catalogue, alloc: Allocation, host: Host) -> dict[str, Any]:
     if site.bastion is not None:
         out["idcpilot_bastion"] = site.bastion.host
     out.update(edge_vars(cat, host))
+    out.update(sdwan_vars(cat, alloc, host))
     out.update(host.vars)
     return out
 
