@@ -111,7 +111,7 @@ def is_plain_secret(value: Any) -> bool:
         return False
     if isinstance(value, dict) and PULUMI_SECRET_SIG in value:
         return False
-    if type(value).__name__ == "Secret":  # pulumi_policy.Secret wraps secret values in a pack
+    if type(value).__name__ == "Secret" or getattr(value, "is_pulumi_secret", False):  # CrossGuard pack
         return False
     return isinstance(value, (str, int, float))
 
