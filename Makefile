@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: venv host-deps demo test test-fast lint bench lock clean
+.PHONY: venv host-deps demo demo-lab test test-fast lint bench lock clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +14,25 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
+# The whole product on the example estate: validate, plan, gate, evidence report in out/.
 demo: venv
 	$(BIN)/idcpilot validate inventories/example
+	$(BIN)/idcpilot plan inventories/example --out out/manifests
+	$(BIN)/idcpilot check inventories/example --manifests out/manifests
+	$(BIN)/idcpilot report inventories/example --out out
+
+# The same on real lab hosts (root): lab up, deploy, verify, report with verify results, lab down.
+# The lab always comes down; the exit code is verify's (the report is written either way).
+demo-lab: venv host-deps
+	@[ "$$(id -u)" = 0 ] || { echo "make demo-lab needs root (systemd-nspawn, bridges)" >&2; exit 2; }
+	mkdir -p out/lab
+	$(BIN)/idcpilot lab up inventories/lab
+	@status=0; \
+	$(BIN)/idcpilot deploy inventories/lab || status=$$?; \
+	if [ $$status = 0 ]; then $(BIN)/idcpilot verify inventories/lab --format json > out/lab/verify.json || status=$$?; fi; \
+	if [ -s out/lab/verify.json ]; then $(BIN)/idcpilot report inventories/lab --verify out/lab/verify.json --out out/lab || status=$$?; fi; \
+	$(BIN)/idcpilot lab down inventories/lab || status=$$?; \
+	exit $$status
 
 host-deps:
 	@if [ "$$(id -u)" = 0 ]; then scripts/install-host-deps.sh; else echo "not root: skipping host packages"; fi

@@ -201,3 +201,23 @@ def visit(url: str, *, width: int = 1280, height: int = 900, settle: float = 0.5
 
 def file_url(path: Path) -> str:
     return Path(path).resolve().as_uri()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m tests.report.cdp PAGE.html OUT.png [HEIGHT]: screenshot a page (docs/report-screenshot.png)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) not in (2, 3):
+        print("usage: python -m tests.report.cdp PAGE.html OUT.png [HEIGHT]", file=sys.stderr)
+        return 2
+    clip = (0, int(args[2])) if len(args) == 3 else None
+    seen = visit(file_url(Path(args[0])), width=1400, clip=clip)
+    Path(args[1]).write_bytes(seen.screenshot)
+    for error in seen.console_errors:
+        print(f"console error: {error}", file=sys.stderr)
+    return 1 if seen.console_errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -81,6 +81,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "mobile": ("移动云", "mobile"),
     "region": ("区域", "region"),
     "out-of-scope": ("范围外", "out of scope"),
+    "covered": ("已覆盖", "covered"),
     "hub": ("枢纽", "hub"),
     "threshold": ("阈值", "threshold"),
     "design": ("设计", "design"),

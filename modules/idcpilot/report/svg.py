@@ -154,7 +154,7 @@ def sdwan_topology(sdwan: dict[str, Any], sites: list[dict[str, Any]], label: La
     names = list(dict.fromkeys([*sdwan["hubs"], *(x for l in sdwan["links"] for x in (l["a"], l["b"]))]))
     hubs = [n for n in names if n in sdwan["hubs"]]
     spokes = [n for n in names if n not in sdwan["hubs"]]
-    width, height = 760, 500
+    width, height = 700, 500
     cx, cy = width / 2, 250
     pos: dict[str, tuple[float, float]] = {}
     for i, h in enumerate(hubs):  # hubs on a small inner ring (a line for two)
@@ -163,7 +163,7 @@ def sdwan_topology(sdwan: dict[str, Any], sites: list[dict[str, Any]], label: La
         else:
             a = -math.pi / 2 + 2 * math.pi * i / len(hubs)
             pos[h] = (cx + 120 * math.cos(a), cy + 70 * math.sin(a))
-    radius_x, radius_y = 330, 185
+    radius_x, radius_y = 300, 185
     # Spokes on an outer ring; a spoke sits on the side of the hubs it links to (fewer crossings).
     slots = [-math.pi / 2 + 2 * math.pi * (i + 0.5) / max(len(spokes), 1) for i in range(len(spokes))]
     slots.sort(key=lambda a: (round(math.cos(a), 6), math.sin(a)))
@@ -221,7 +221,7 @@ def tiers_grid(tiers: dict[str, Any], label: Label) -> str:
     """Regions as columns, the three tiers as rows; each cell lists its sites."""
     regions = list(tiers["matrix"])
     rows = ["backbone", "edge", "mobile"]
-    col_w, row_h, left, top = 150, 62, 110, 48
+    col_w, row_h, left, top = 136, 62, 116, 48
     width = left + col_w * len(regions) + 12
     height = top + row_h * len(rows) + 44
     body = [f'<text x="12" y="18" class="chart-title">{_e(label("tiers-by-region"))}</text>']
@@ -246,7 +246,7 @@ def tiers_grid(tiers: dict[str, Any], label: Label) -> str:
                 body.append(f'<text x="{x + col_w / 2}" y="{y + 24 + ni * 14}" class="cell-label" text-anchor="middle">{_e(name)}</text>')
             if len(names) > 3:
                 body.append(f'<text x="{x + col_w / 2}" y="{y + row_h - 8}" class="axis" text-anchor="middle">+{len(names) - 3}</text>')
-    body.append(f'<text x="12" y="{top + row_h * len(rows) + 13}" class="axis">{_e(label("v-coverage"))}</text>')
+    body.append(f'<text x="12" y="{top + row_h * len(rows) + 13}" class="axis">{_e(label("covered"))}</text>')
     for ri, t in enumerate(rows):
         y = top + ri * row_h + row_h / 2 + 4
         pct = f"{tiers['byTier'][t] * 100:.0f}%"
