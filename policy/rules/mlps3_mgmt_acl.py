@@ -39,11 +39,11 @@ def check(ctx):
     name = "idcpilot_management_cidrs"
     if ctx.hostvars.defines_any([name]):
         bad = {}
-        for h in ctx.cat.hosts.values():
-            val = ctx.hostvars.effective(h, [name]).get(name)
+        for members, values in ctx.hostvars.by_source([name]):
+            val = values.get(name)
             if val is not None and val.scope != "estate":
                 msgs = _problems(val.value, min_prefix)
                 if msgs:
-                    bad.setdefault((val.location, val.scope, "; ".join(msgs)), []).append(h.name)
+                    bad.setdefault((val.location, val.scope, "; ".join(msgs)), []).extend(h.name for h in members)
         for (loc, scope, msg), hosts in bad.items():
             yield ctx.fail(scope.replace("catalogue ", ""), f"{name} override: {msg}; reaches {len(hosts)} host(s)", loc)

@@ -23,9 +23,9 @@ def check(ctx):
     # an override of the server list that reaches hosts must keep enough servers
     bad = {}
     if ctx.hostvars.defines_any(["idcpilot_ntp_servers"]):
-        for h in ctx.cat.hosts.values():
-            val = ctx.hostvars.effective(h, ["idcpilot_ntp_servers"]).get("idcpilot_ntp_servers")
+        for members, values in ctx.hostvars.by_source(["idcpilot_ntp_servers"]):
+            val = values.get("idcpilot_ntp_servers")
             if val is not None and val.scope != "estate" and (not isinstance(val.value, list) or len(val.value) < minimum):
-                bad.setdefault((val.location, val.scope, repr(val.value)), []).append(h.name)
+                bad.setdefault((val.location, val.scope, repr(val.value)), []).extend(h.name for h in members)
     for (loc, scope, value), hosts in bad.items():
         yield ctx.fail(scope.replace("catalogue ", ""), f"idcpilot_ntp_servers overridden to {value}; reaches {len(hosts)} host(s)", loc)

@@ -118,7 +118,7 @@ def weakness(value: Any, spec: dict[str, Any]) -> str | None:
     return None
 
 
-def check_variables(ctx: Any, names: Iterable[str], scope_roles: Iterable[str] = ("baseline",)) -> Iterator[Outcome]:
+def check_variables(ctx: Any, names: Iterable[str], scope_role: str = "baseline") -> Iterator[Outcome]:
     """Every host in scope: does any variable that reaches it weaken an MLPS3 default?
 
     One failing outcome per place a weakening value is written (with the hosts it reaches),
@@ -126,25 +126,25 @@ def check_variables(ctx: Any, names: Iterable[str], scope_roles: Iterable[str] =
     """
     names = tuple(names)
     specs = {n: ctx.thresholds.get(f"mlps3.variables.{n}") for n in names}
-    roles = set(scope_roles)
-    hosts = [h for h in ctx.cat.hosts.values() if roles & set(h.roles)]
-    if not hosts:
+    parts = ctx.hostvars.partitions(scope_role)
+    count = sum(len(p) for p in parts)
+    if not count:
         yield Outcome("not-applicable", f"estate/{ctx.cat.name}", "no host in scope (role baseline)")
         return
     if not ctx.hostvars.defines_any(names):
         yield Outcome("pass", f"estate/{ctx.cat.name}",
-                      f"{len(hosts)} host(s) keep the MLPS3 defaults of {', '.join(names)}", ctx.location(("spec",)))
+                      f"{count} host(s) keep the MLPS3 defaults of {', '.join(names)}", ctx.location(("spec",)))
         return
     bad: dict[tuple[str, Location | None, str, str], list[str]] = defaultdict(list)
-    for host in hosts:
-        for name, val in ctx.hostvars.effective(host, names).items():
+    for members, values in ctx.hostvars.by_source(names, scope_role):
+        for name, val in values.items():
             why = weakness(val.value, specs[name])
             if why:
-                bad[(name, val.location, val.scope, why + f" (got {val.value!r})")].append(host.name)
+                bad[(name, val.location, val.scope, why + f" (got {val.value!r})")].extend(h.name for h in members)
     for (name, location, scope, why), members in sorted(bad.items(), key=lambda kv: (str(kv[0][1]), kv[0][0])):
         shown = ", ".join(members[:5]) + (f" and {len(members) - 5} more" if len(members) > 5 else "")
         target = scope.replace("catalogue ", "")
         yield Outcome("fail", target, f"{name} {why}; reaches {len(members)} host(s): {shown}", location)
     if not bad:
         yield Outcome("pass", f"estate/{ctx.cat.name}",
-                      f"{len(hosts)} host(s): no variable weakens {', '.join(names)}", ctx.location(("spec",)))
+                      f"{count} host(s): no variable weakens {', '.join(names)}", ctx.location(("spec",)))

@@ -53,8 +53,8 @@ def run(
     if bad:
         raise UserInputError.single("--only/--skip", f"no rule matches {', '.join(bad)} (see `idcpilot rules`)")
     selected = registry.select(loaded, only, skip)
-    thresholds = th.load(thresholds_file or pdir / "thresholds.yaml")
-    waivers = wv.load(waivers_file or pdir / "waivers.yaml", [r.rule.id for r in loaded])
+    thresholds = th.load(Path(thresholds_file) if thresholds_file else pdir / "thresholds.yaml")
+    waivers = wv.load(Path(waivers_file) if waivers_file else pdir / "waivers.yaml", [r.rule.id for r in loaded])
 
     notes: list[str] = []
     note = "no planned Kubernetes manifests"

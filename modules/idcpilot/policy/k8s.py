@@ -12,11 +12,19 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from idcpilot.catalogue.load import display_name
+from idcpilot.policy.k8sschema import validator
 from idcpilot.errors import Problem, UserInputError
+import yaml
+
 from idcpilot.yamlsource import PathKey, SourceMap, load_yaml_text
+
+try:
+    from yaml import CSafeLoader as _FastLoader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _FastLoader  # type: ignore[assignment]
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "ReplicationController"}
 #: A value Pulumi marks secret (its serialised form); such values are not plaintext.
@@ -30,7 +38,16 @@ class Manifest:
     cluster: str
     body: dict[str, Any]
     file: str | None = None
-    source: SourceMap | None = None
+    smap: SourceMap | None = None
+    #: reads the positions only when a finding needs them (files are parsed fast without them)
+    loader: Callable[[], SourceMap] | None = None
+
+    @property
+    def source(self) -> SourceMap | None:
+        if self.smap is None and self.loader is not None:
+            self.smap = self.loader()
+            self.loader = None
+        return self.smap
 
     @property
     def kind(self) -> str:
@@ -159,6 +176,28 @@ def load_documents(path: Path) -> list[tuple[dict[str, Any], SourceMap]]:
     return out
 
 
+@lru_cache(maxsize=256)
+def _sources(path: Path) -> tuple[SourceMap, ...]:
+    return tuple(smap for _, smap in load_documents(path))
+
+
+def _fast_documents(path: Path) -> list[dict[str, Any]] | None:
+    """Documents parsed by libyaml without positions; None if anything looks off (then parse slowly)."""
+    try:
+        docs = [d for d in yaml.load_all(path.read_bytes(), Loader=_FastLoader) if d is not None]
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return None
+    out: list[dict[str, Any]] = []
+    for d in docs:
+        if not isinstance(d, dict) or "kind" not in d or "apiVersion" not in d:
+            return None
+        if d.get("kind") == "List":
+            out += list(d.get("items") or [])
+        else:
+            out.append(d)
+    return out
+
+
 def load_manifest_dir(directory: Path, default_cluster: str | None = None) -> ManifestSet:
     if not directory.is_dir():
         raise UserInputError.single(display_name(directory), "no such directory of manifests")
@@ -168,47 +207,27 @@ def load_manifest_dir(directory: Path, default_cluster: str | None = None) -> Ma
     for f in files:
         rel = f.relative_to(directory)
         cluster = rel.parts[0] if len(rel.parts) > 1 else default_cluster
+        shown = display_name(f)
         if cluster is None:
-            problems.append(Problem(display_name(f), 1, 1, "", "manifest outside a cluster directory; use DIR/<cluster>/ or --cluster NAME"))
+            problems.append(Problem(shown, 1, 1, "", "manifest outside a cluster directory; use DIR/<cluster>/ or --cluster NAME"))
             continue
+        docs = _fast_documents(f)
         try:
-            for body, smap in load_documents(f):
-                out.items.append(Manifest(cluster, body, smap.file, smap))
+            if docs is None:  # malformed: the position-keeping parser names file, line and column
+                for body, smap in load_documents(f):
+                    out.items.append(Manifest(cluster, body, smap.file, smap))
+                continue
         except UserInputError as exc:
             problems += exc.problems
+            continue
+        for i, body in enumerate(docs):
+            out.items.append(Manifest(cluster, body, shown, loader=lambda f=f, i=i: _sources(f)[i]))
     if problems:
         raise UserInputError(problems)
     return out
 
 
 # --------------------------------------------------------------------------- schema validation
-
-
-@lru_cache(maxsize=None)
-def _validator(version: str, kind: str, api_version: str) -> Any:
-    import jsonschema
-    import kubernetes_validate.utils as kv
-    import referencing
-
-    versions = [v for v in kv.all_versions() if kv.major_minor(v) <= kv.major_minor(version)] or kv.all_versions()[:1]
-    schema_dir = f"v{versions[-1]}-local-strict"
-    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
-    try:
-        schema = kv.schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group}.json", version)
-    except (FileNotFoundError, kv.VersionNotSupportedError):
-        return None
-    defs = _definitions(schema_dir, version)
-    registry = referencing.Resource.from_contents(schema) @ referencing.Registry()
-    registry = defs @ registry
-    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
-
-
-@lru_cache(maxsize=None)
-def _definitions(schema_dir: str, version: str) -> Any:
-    import kubernetes_validate.utils as kv
-    import referencing
-
-    return referencing.Resource.from_contents(kv.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", version))
 
 
 def schema_problems(manifests: ManifestSet, versions: dict[str, str]) -> tuple[list[Problem], list[str]]:
@@ -221,14 +240,13 @@ def schema_problems(manifests: ManifestSet, versions: dict[str, str]) -> tuple[l
     unknown: set[str] = set()
     for m in manifests.items:
         version = versions.get(m.cluster) or "1.30.0"
-        validator = _validator(version, m.kind, str(m.body.get("apiVersion", "")))
-        if validator is None:
+        check = validator(version, m.kind, str(m.body.get("apiVersion", "")))
+        if check is None:
             unknown.add(f"{m.body.get('apiVersion')}/{m.kind}")
             continue
-        for err in validator.iter_errors(m.body):
-            path = tuple(err.absolute_path)
+        for path, text in check(m.body, ()):
             field_path = ".".join(str(p) for p in path)
-            message = f"{m.target}: schema: {err.message}"
+            message = f"{m.target}: schema: {text}"
             if m.source is not None:
                 line, col = m.source.locate(path)
                 problems.append(Problem(m.source.file, line, col, field_path, message))
