@@ -19,7 +19,7 @@ demo: venv
 	$(BIN)/idcpilot validate inventories/example
 	$(BIN)/idcpilot plan inventories/example --out out/manifests
 	$(BIN)/idcpilot check inventories/example --manifests out/manifests
-	$(BIN)/idcpilot report inventories/example --out out
+	$(BIN)/idcpilot report inventories/example --manifests out/manifests --out out
 
 # The same on real lab hosts (root): lab up, deploy, verify, report with verify results, lab down.
 # The lab always comes down; the exit code is verify's (the report is written either way).

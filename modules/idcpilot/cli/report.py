@@ -41,19 +41,25 @@ def register(app: typer.Typer) -> None:
         thresholds: Path = typer.Option(None, "--thresholds", help="thresholds file (default: policy/thresholds.yaml)"),
         waivers: Path = typer.Option(None, "--waivers", help="waivers file (default: policy/waivers.yaml)"),
         source_url: str = typer.Option(None, "--source-url", help="link evidence to source, e.g. 'https://git.example/idc/blob/main/{file}#L{line}'"),
+        manifests: Path = typer.Option(None, "--manifests", help="judge these planned manifests (idcpilot plan --out DIR) instead of planning again"),
         no_plan: bool = typer.Option(False, "--no-plan", help="do not plan Kubernetes manifests for the K8S rules (faster; K8S judged on the catalogue)"),
         force: bool = typer.Option(False, "--force", help="overwrite report files in OUT that idcpilot did not write"),
         strict: bool = typer.Option(False, "--strict", help="exit 1 when any clause failed (the report is still written)"),
     ) -> None:
         """Write the evidence report: every clause with plan and verify results, KPIs, pictures, trend."""
-        from idcpilot.report.run import Sources, make_report, write_report
+        from idcpilot.report.run import Sources, archive_previous, make_report, write_report
 
         with user_errors():
             day = _date(as_of)
             if source_url is not None and ("{file}" not in source_url or "{line}" not in source_url):
                 raise UserInputError.single("--source-url", "must contain {file} and {line}")
             cat = catalogue.load(env)
-            sources = Sources(findings, verify, history, thresholds, waivers, plan=not no_plan)
+            for given, what in ((thresholds, "thresholds"), (waivers, "waivers"), (manifests, "manifests")):
+                if given is not None and not given.exists():
+                    raise UserInputError.single(str(given), f"--{what}: not found")
+            sources = Sources(findings, verify, history, thresholds, waivers, plan=not no_plan, manifests_dir=manifests)
+            if out.is_dir():
+                archive_previous(out)
             doc = make_report(cat, sources, as_of=day, out_dir=out)
             paths = write_report(doc, out, lang.value, force=force, source_url=source_url)
         s = doc["summary"]

@@ -9,7 +9,7 @@ given) and ``write_report`` writes the three files.
 from idcpilot.report.build import SCHEMA_VERSION, Inputs, build_report
 from idcpilot.report.html import render_html
 from idcpilot.report.markdown import render_markdown
-from idcpilot.report.run import Sources, check_document, make_report, write_report
+from idcpilot.report.run import Sources, archive_previous, check_document, make_report, write_report
 
-__all__ = ["SCHEMA_VERSION", "Inputs", "Sources", "build_report", "check_document", "make_report", "render_html",
+__all__ = ["SCHEMA_VERSION", "Inputs", "Sources", "archive_previous", "build_report", "check_document", "make_report", "render_html",
            "render_markdown", "write_report"]

@@ -33,6 +33,7 @@ class Sources:
     thresholds_file: Path | None = None
     waivers_file: Path | None = None
     plan: bool = True  # let the gate plan Kubernetes manifests (idcpilot.plan) for the K8S rules
+    manifests_dir: Path | None = None  # or judge manifests already planned (idcpilot plan --out DIR)
 
 
 def _policy_paths(sources: Sources) -> tuple[Path, Path]:
@@ -54,8 +55,11 @@ def gather(cat: Catalogue, sources: Sources, as_of: dt.date, out_dir: Path | Non
     if sources.findings_file is not None:
         findings = inp.load_findings(sources.findings_file)
     else:
-        report = run_policy(cat, today=as_of, plan=sources.plan, thresholds_file=sources.thresholds_file,
-                            waivers_file=sources.waivers_file)
+        from idcpilot.policy.k8s import load_manifest_dir
+
+        planned = load_manifest_dir(sources.manifests_dir) if sources.manifests_dir is not None else None
+        report = run_policy(cat, today=as_of, plan=sources.plan, manifests=planned,
+                            thresholds_file=sources.thresholds_file, waivers_file=sources.waivers_file)
         findings = inp.findings_from_document(report.as_dict(), "policy engine (idcpilot check)")
         notes += list(report.notes)
     waivers: list[dict[str, Any]] = []
@@ -132,21 +136,30 @@ def write_report(doc: dict[str, Any], out_dir: Path, lang: Lang = "both", *, for
                                           "(choose another --out, or --force)").problems[0]
             for p in foreign
         ])
-    previous = paths["report.json"]
-    if previous.exists() and _ours(previous):
-        _archive(previous, out_dir / HISTORY_DIR, doc)
     _atomic_write(paths["report.json"], json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     _atomic_write(paths["report.html"], render_html(doc, lang, source_url))
     _atomic_write(paths["report.md"], MD_MARK + "\n" + render_markdown(doc, lang))
     return paths
 
 
-def _archive(previous: Path, history: Path, doc: dict[str, Any]) -> None:
-    """Keep last run's report.json as history/<estate>-<asOf>.json (the quarter-to-quarter trend)."""
+def archive_previous(out_dir: Path) -> Path | None:
+    """Copy last run's OUT/report.json to OUT/history/<estate>-<asOf>.json (a copy: nothing is lost).
+
+    Run before building, so this report's trend compares against the last one. Only a valid
+    report of ours is archived; anything else is left alone.
+    """
+    previous = out_dir / "report.json"
+    if not previous.is_file() or not _ours(previous):
+        return None
+    text = previous.read_text(encoding="utf-8")
     try:
-        old = json.loads(previous.read_text(encoding="utf-8"))
-        name = f"{old['estate']['name']}-{old['asOf']}.json"
-    except (ValueError, KeyError, TypeError):
-        return
+        old = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(old, dict) or inp.schema_problems(old, "report.schema.json", None, str(previous)):
+        return None
+    history = out_dir / HISTORY_DIR
     history.mkdir(exist_ok=True)
-    _atomic_write(history / name, previous.read_text(encoding="utf-8"))
+    target = history / f"{old['estate']['name']}-{old['asOf']}.json"
+    _atomic_write(target, text)
+    return target
