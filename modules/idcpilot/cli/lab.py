@@ -114,14 +114,18 @@ def ssh(
     host: str = typer.Argument(..., help="lab host name"),
     env: Path = LabEnvArg,
 ) -> None:
-    """Open an SSH session (as the automation account) on a lab host; extra args run as a command."""
+    """Open an SSH session (as the automation account) on a lab host; `-- CMD` runs a command."""
+    command = list(ctx.args)
+    if not env.exists():  # `lab ssh HOST -- CMD`: the first word of CMD landed in ENV
+        command.insert(0, str(env))
+        env = Path("inventories/lab")
     plan = load_plan(env)
     try:
         h = plan.host(host)
     except LabError as exc:
         raise _fail(exc) from None
     args = ["ssh", *lifecycle.ssh_base_args(plan, batch=False)]
-    cmd = args + ["-t" if not ctx.args else "-T", f"{plan.account}@{h.address}", *ctx.args]
+    cmd = args + ["-t" if not command else "-T", f"{plan.account}@{h.address}", *command]
     os.execvp("ssh", cmd)
 
 

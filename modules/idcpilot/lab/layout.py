@@ -84,7 +84,8 @@ class LabLayout:
 
     @property
     def proxy_cache(self) -> Path:
-        return self.cache_root / "apt-cacher-ng" / self.estate
+        """Shared by every lab: files are content-addressed or replaced atomically."""
+        return self.cache_root / "apt-proxy"
 
     @property
     def base_cache(self) -> Path:

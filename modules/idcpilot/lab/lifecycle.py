@@ -192,11 +192,11 @@ def leftovers(plan: LabPlan) -> list[str]:
             if point == state or point.startswith(state + "/"):
                 found.append(f"mount {point}")
     machines = {f"--machine={h.machine}" for h in plan.hosts}
-    proxy_conf = str(plan.layout.proxy_dir / "conf")
+    proxy_cmd = f"{proxy.MARKER} --bind {plan.gateway} "
     for pid_dir in Path("/proc").iterdir():
         if pid_dir.name.isdigit():
             args = cmdline(int(pid_dir.name))
-            if machines & set(args) or proxy_conf in args:
+            if machines & set(args) or proxy_cmd in " ".join(args):
                 found.append(f"process {pid_dir.name}: {' '.join(args)[:80]}")
     for h in plan.hosts:
         if (hosts.PROPAGATE / h.machine).exists():

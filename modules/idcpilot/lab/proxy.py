@@ -1,50 +1,40 @@
-"""The lab's apt proxy: a per-lab apt-cacher-ng bound to the bridge address.
+"""The lab's apt proxy (``idcpilot.lab.aptproxy``), one per lab, bound to the bridge address.
 
-It forwards only to the machine's own Debian mirrors (``ForceManaged``), published to the
-hosts as ``http://GATEWAY:3142/debian`` and ``/debian-security`` — the shape of an air-gapped
-IDC's own mirror, which is what ``idcpilot_package_mirror`` points roles at.
+It forwards only to the machine's own Debian mirrors, published to the hosts as
+``http://GATEWAY:3142/debian`` and ``/debian-security`` — the shape of an air-gapped IDC's own
+mirror, which is what ``idcpilot_package_mirror`` points roles at.
 """
 
 from __future__ import annotations
 
 import socket
+import sys
 import time
+from pathlib import Path
 
 from idcpilot.lab import procs
 from idcpilot.lab.errors import LabError
 from idcpilot.lab.layout import PROXY_PORT, LabPlan
 from idcpilot.lab.mirror import Mirrors
-from idcpilot.lab.system import which
 
-MARKER = "apt-cacher-ng"
+MARKER = "idcpilot.lab.aptproxy"
 
 
-def config(plan: LabPlan, mirrors: Mirrors) -> str:
-    d = plan.layout.proxy_dir
-    lines = [
-        f"CacheDir: {plan.layout.proxy_cache}",
-        f"LogDir: {d / 'log'}",
-        "SupportDir: /usr/lib/apt-cacher-ng",
-        f"Port: {PROXY_PORT}",
-        f"BindAddress: {plan.gateway}",
-        f"SocketPath: {d / 'socket'}",
-        f"PidFile: {d / 'acng.pid'}",
-        "ForeGround: 1",
-        "ForceManaged: 1",
-        "ExThreshold: 4",
-        f"Remap-idcdebian: /debian ; {mirrors.debian}",
-    ]
+def command(plan: LabPlan, mirrors: Mirrors) -> list[str]:
+    cmd = [sys.executable, "-m", MARKER, "--bind", plan.gateway, "--port", str(PROXY_PORT),
+           "--cache", str(plan.layout.proxy_cache), "--remap", f"/debian={mirrors.debian}"]
     if mirrors.security:
-        lines.append(f"Remap-idcsecurity: /debian-security ; {mirrors.security}")
-    return "\n".join(lines) + "\n"
+        cmd += ["--remap", f"/debian-security={mirrors.security}"]
+    return cmd
 
 
-def pidfile(plan: LabPlan):
+def pidfile(plan: LabPlan) -> Path:
     return plan.layout.proxy_dir / "proxy.pid"
 
 
 def running(plan: LabPlan) -> int | None:
-    return procs.running(pidfile(plan), MARKER)
+    pid = procs.running(pidfile(plan), MARKER)
+    return pid if pid is not None and plan.gateway in procs.cmdline(pid) else None
 
 
 def _listening(host: str, port: int) -> bool:
@@ -59,21 +49,16 @@ def up(plan: LabPlan, mirrors: Mirrors) -> None:
     if running(plan) and _listening(plan.gateway, PROXY_PORT):
         return
     d = plan.layout.proxy_dir
-    (d / "conf").mkdir(parents=True, exist_ok=True)
-    (d / "log").mkdir(parents=True, exist_ok=True)
+    d.mkdir(parents=True, exist_ok=True)
     plan.layout.proxy_cache.mkdir(parents=True, exist_ok=True)
-    (d / "conf" / "acng.conf").write_text(config(plan, mirrors))
-    binary = which("apt-cacher-ng")
-    if binary is None:
-        raise LabError("apt-cacher-ng is not installed (scripts/host-packages.txt)")
-    procs.spawn([binary, "-c", str(d / "conf")], pidfile(plan), d / "proxy.log")
+    procs.spawn(command(plan, mirrors), pidfile(plan), d / "proxy.log")
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if _listening(plan.gateway, PROXY_PORT):
             return
         if not running(plan):
             break
-        time.sleep(0.2)
+        time.sleep(0.1)
     tail = (d / "proxy.log").read_text(errors="replace")[-1500:] if (d / "proxy.log").exists() else ""
     raise LabError(f"apt proxy did not start on {plan.gateway}:{PROXY_PORT}: {tail.strip()}")
 
@@ -82,3 +67,8 @@ def down(plan: LabPlan) -> None:
     pid = running(plan)
     if pid:
         procs.stop(pid, MARKER, timeout=10)
+    # Labs started by an earlier version ran apt-cacher-ng with a config dir in proxy_dir.
+    legacy = str(plan.layout.proxy_dir / "conf")
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and legacy in procs.cmdline(int(entry.name)):
+            procs.stop(int(entry.name), "apt-cacher-ng", timeout=10)

@@ -14,7 +14,6 @@ NEEDED = {
     "systemd-nspawn": "systemd-container",
     "debootstrap": "debootstrap",
     "zstd": "zstd",
-    "apt-cacher-ng": "apt-cacher-ng",
     "nft": "nftables",
     "ip": "iproute2",
     "ssh-keygen": "openssh-client",
