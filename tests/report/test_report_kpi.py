@@ -119,6 +119,10 @@ def test_zt_accuracy_shapes():
     assert k.zt_accuracy(0.9995).accuracy == 0.9995
     assert k.zt_accuracy({"correct": 999, "total": 1000}) == k.ZtAccuracy(0.999, 999, 1000)
     assert k.zt_accuracy({"accuracy": 1.0}).accuracy == 1.0
+    # per gateway, as tests/verify records it: the worst gateway counts, requests add up
+    per_gw = k.zt_accuracy({"bj-zt.accuracy": 1.0, "bj-zt.requests": 1000, "gz-zt.accuracy": 0.998, "gz-zt.requests": 500,
+                            "gz-zt.wrong_allows": 1})
+    assert per_gw == k.ZtAccuracy(0.998, 1499, 1500)
     assert k.zt_accuracy(None).accuracy is None and k.zt_accuracy("high").accuracy is None and k.zt_accuracy(True).accuracy is None
 
 
@@ -131,6 +135,14 @@ def test_measured_latency_shapes_map_hosts_to_sites(example):
     assert got == {"bj-core-1--sh-core-1": 4.0, "bj-core-1--gz-edge-1": 4.5}
     assert measure.sdwan_latency(example, {"sh-core-1--hz-edge-1": 2.0, "bj-core-1<->tj-mobile-1": {"rtt_ms": 3.0}}) == {
         "hz-edge-1--sh-core-1": 2.0, "bj-core-1--tj-mobile-1": 1.5}
+    # as tests/verify/test_sdwan.py records it: keyed by link, RTT and one-way in the record
+    assert measure.sdwan_latency(example, {"bj-core-1--sh-core-1": {"from": "bj-core-1-wan-01", "to": "sh-core-1-wan-01",
+                                                                    "rtt_ms": 5.0, "one_way_ms": 2.5, "budget_ms": 6}}) == {
+        "bj-core-1--sh-core-1": 2.5}
+    assert measure.sdwan_latency(example, {"probe-1": {"from": "bj-core-1-wan-01", "to": "hz-edge-1-wan-01", "rtt_ms": 3.0}}) == {
+        "bj-core-1--hz-edge-1": 1.5}
+    assert measure.sdwan_latency(example, {"bj-core-1-wan-01": {"bj-core-1--tj-mobile-1": {"one_way_ms": 1.2}}}) == {
+        "bj-core-1--tj-mobile-1": 1.2}  # grouped by the measuring host
     # the worst of several measurements of one link counts
     assert measure.sdwan_latency(example, [{"a": "bj-core-1", "b": "sh-core-1", "ms": 2.0},
                                            {"a": "sh-core-1", "b": "bj-core-1", "ms": 3.0}]) == {"bj-core-1--sh-core-1": 3.0}

@@ -252,6 +252,16 @@ def zt_accuracy(measurement: Any) -> ZtAccuracy:
         return ZtAccuracy(None)
     if isinstance(measurement, (int, float)):
         return ZtAccuracy(float(measurement))
+    if isinstance(measurement, dict) and any(str(k).endswith(".accuracy") for k in measurement):
+        # per gateway, as tests/verify records it: "<gateway>.accuracy", "<gateway>.requests"; the worst counts
+        per = {str(k)[: -len(".accuracy")]: v for k, v in measurement.items()
+               if str(k).endswith(".accuracy") and isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if not per:
+            return ZtAccuracy(None)
+        requests = [measurement.get(f"{gw}.requests") for gw in per]
+        total = sum(r for r in requests if isinstance(r, int)) if all(isinstance(r, int) for r in requests) else None
+        correct = round(sum(per[gw] * measurement[f"{gw}.requests"] for gw in per)) if total else None
+        return ZtAccuracy(float(min(per.values())), correct, total)
     if isinstance(measurement, dict):
         correct = measurement.get("correct")
         total = measurement.get("total")

@@ -79,8 +79,17 @@ def sdwan_latency(cat: Catalogue, measurement: Any) -> dict[str, float]:
         if isinstance(node, dict):
             for key, value in node.items():
                 ends = _ends_from_key(cat, str(key))
+                if ends is None and isinstance(value, dict):  # {"from": host, "to": host, ...} under any key
+                    for ka, kb in END_KEYS:
+                        a = _site(cat, str(value.get(ka, "")))
+                        b = _site(cat, str(value.get(kb, "")))
+                        if a and b:
+                            ends = (a, b)
+                            break
                 if ends:
                     put(*ends, _one_way(value))
+                elif isinstance(value, (dict, list)):  # grouped, e.g. by the measuring host
+                    walk(value)
         elif isinstance(node, list):
             for item in node:
                 if not isinstance(item, dict):
