@@ -83,7 +83,7 @@ def build_cluster(spec: ClusterSpec, provider: pulumi.ProviderResource) -> Clust
     name = spec.edge.common.cluster
     opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
     edge = EdgeCluster(name, spec.edge, opts)
-    after = pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[edge])
+    after = pulumi.ResourceOptions(providers={"kubernetes": provider})  # independent of each other
     cdn = CdnCache(f"{name}-cdn", spec.cdn, after) if spec.cdn else None
     gateways = [ZeroTrustGateway(g.gateway, g, after) for g in spec.gateways]
     monitoring = Monitoring(f"{name}-monitoring", spec.monitoring, after) if spec.monitoring else None

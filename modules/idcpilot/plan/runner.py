@@ -26,7 +26,7 @@ from idcpilot.plan.recorder import Recorded, RecordingMonitor
 
 class _Collect(logging.Handler):
     def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
+        super().__init__(logging.INFO)
         self.lines: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -65,9 +65,11 @@ def run_callable(func: Callable[[], Any], project: str = "idcpilot", stack: str 
                  config: dict[str, str] | None = None, secret_keys: list[str] | None = None,
                  mocks: pulumi_mocks.Mocks | None = None, preview: bool = True) -> Run:
     """Run ``func`` as a Pulumi program under fresh mocks (what unit tests of components use)."""
-    logger = logging.getLogger(f"idcpilot.plan.{stack}")
+    logger = logging.getLogger("idcpilot.plan.program")
     logger.propagate = False
-    logger.setLevel(logging.DEBUG)
+    # The program's info/warning/error messages are kept; the SDK's debug chatter is not (as
+    # the CLI shows it only with -v), which also keeps it from costing time per resource.
+    logger.setLevel(logging.INFO)
     handler = _Collect()
     logger.handlers = [handler]
 

@@ -1,0 +1,193 @@
+"""Benchmark: `idcpilot plan` time and peak memory, against the bare Pulumi SDK mock floor.
+
+    python bench/bench_plan.py [--clusters 1000] [--sample 250]
+
+Scenarios, each in its own process (so peak RSS is its own):
+  example    the example estate (5 clusters), every stack planned
+  synthetic  bench/synthetic.py's estate with --clusters clusters (default 1,000), every stack
+  sample     the first --sample stacks of that estate (growth check: ms/resource should match)
+  floor-*    a trivial program per stack registering the same number of resources under the
+             SDK's stock MockMonitor, in the same process setup: the floor any mocked plan pays
+
+Printed: wall time, resources, ms per resource, the ratio to the floor (target <= 1.5x), peak
+RSS; and schema validation cost with one cached validator per kind vs kubernetes_validate.validate().
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _load(env: str):
+    from idcpilot import catalogue, ipam
+    cat = catalogue.load(env)
+    return cat, ipam.plan(cat)
+
+
+def scenario_plan(env: str, limit: int | None, dump: str) -> dict:
+    from idcpilot.plan import plan_estate
+    cat, alloc = _load(env)
+    names = list(cat.clusters)[:limit] if limit else None
+    plan_estate(cat, list(cat.clusters)[:1], validate=False, alloc=alloc)  # warm: lazy SDK imports, catalogue cache
+    start, cpu = time.perf_counter(), time.process_time()
+    result = plan_estate(cat, names, validate=False, alloc=alloc)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    per_stack = [len(s.resources) for s in result.stacks]
+    with open(dump, "w") as fh:  # what the same-inputs floor registers
+        json.dump([[(r.type, r.name, r.inputs if r.custom else None) for r in s.resources] for s in result.stacks], fh)
+    return {"seconds": elapsed, "cpu": cpu, "stacks": len(result.stacks), "resources": result.resource_count,
+            "perStack": per_stack, "rssMb": _rss_mb()}
+
+
+def scenario_floor(per_stack: list[int], dump: str | None = None) -> dict:
+    """The same number of program runs and resources under the stock MockMonitor: a trivial
+    program with tiny inputs, or (``dump``) the very same resource types and inputs registered
+    as raw resources, no components, no typed SDK classes."""
+    stacks = json.load(open(dump)) if dump else None
+    import pulumi
+    from pulumi.runtime import mocks, settings
+    from pulumi.runtime.stack import run_in_stack
+
+    class Echo(mocks.Mocks):
+        def new_resource(self, args):
+            return f"{args.name}-id", dict(args.inputs)
+
+        def call(self, args):
+            return {}, None
+
+    class Thing(pulumi.CustomResource):
+        def __init__(self, name: str, props: dict, opts=None):
+            super().__init__("bench:index:Thing", name, props, opts)
+
+    def run_one(i: int, count: int) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        settings.ROOT.set(None)
+        mocks.set_mocks(Echo(), project="bench", stack=f"s{i}", preview=True)
+        settings.ROOT.set(None)
+
+        def program() -> None:
+            if stacks is None:
+                for j in range(count):
+                    Thing(f"r{j}", {"metadata": {"name": f"r{j}", "labels": {"a": "b"}}, "spec": {"n": j}})
+                return
+            for typ, name, inputs in stacks[i]:
+                if inputs is None:
+                    pulumi.ComponentResource(typ, name)
+                else:
+                    pulumi.CustomResource(typ, name, inputs)
+
+        loop.run_until_complete(run_in_stack(program))
+        loop.close()
+        asyncio.set_event_loop(None)
+
+    run_one(0, per_stack[0])  # warm, as the plan is
+    start, cpu = time.perf_counter(), time.process_time()
+    for i, count in enumerate(per_stack):
+        run_one(i, count)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"seconds": elapsed, "cpu": cpu, "stacks": len(per_stack), "resources": sum(per_stack), "rssMb": _rss_mb()}
+
+
+def scenario_validate(env: str) -> dict:
+    import kubernetes_validate
+    from idcpilot.plan import Validators, plan_estate
+    cat, alloc = _load(env)
+    result = plan_estate(cat, validate=False, alloc=alloc)
+    docs = [(c, cat.clusters[c].kubernetes_version, m) for c, ms in result.manifests.items() for m in ms]
+    start = time.perf_counter()
+    v = Validators()
+    for c, ver, m in docs:
+        assert not v.check(c, ver, m)
+    cached = time.perf_counter() - start
+    sample = docs[:40]
+    start = time.perf_counter()
+    for _, ver, m in sample:
+        kubernetes_validate.validate(m, ver, strict=True)
+    naive = (time.perf_counter() - start) / len(sample) * len(docs)
+    return {"manifests": len(docs), "cached": cached, "naive": naive, "validators": len(v._validators)}
+
+
+def child(args: list[str]) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"scenario {args} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clusters", type=int, default=1000)
+    ap.add_argument("--sample", type=int, default=250)
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        kind, *rest = a.child
+        if kind == "plan":
+            out = scenario_plan(rest[0], int(rest[2]) if len(rest) > 2 else None, rest[1])
+        elif kind == "floor":
+            out = scenario_floor(json.load(open(rest[0])))
+        elif kind == "floor-same":
+            out = scenario_floor(json.load(open(rest[0])), rest[1])
+        else:
+            out = scenario_validate(rest[0])
+        print(json.dumps(out))
+        return
+
+    import synthetic
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        env = Path(tmp) / "synthetic"
+        synthetic.write(env, sites=max(10, a.clusters // 10), hosts=max(1000, a.clusters * 10), clusters=a.clusters)
+        for label, env_dir, limit in (
+            ("example (5 clusters)", "inventories/example", None),
+            (f"synthetic, first {a.sample} stacks", str(env), a.sample),
+            (f"synthetic ({a.clusters} clusters)", str(env), None),
+        ):
+            dump = str(Path(tmp) / "resources.json")
+            counts = str(Path(tmp) / "counts.json")
+            plan = child(["plan", env_dir, dump] + ([str(limit)] if limit else []))
+            Path(counts).write_text(json.dumps(plan["perStack"]))
+            floor = child(["floor", counts])
+            same = child(["floor-same", counts, dump])
+            rows.append((label, plan, floor, same))
+            print(f"... {label}: done", file=sys.stderr, flush=True)
+        val = child(["validate", "inventories/example"])
+
+    print("floor = trivial program, same number of runs and resources, tiny inputs, stock MockMonitor")
+    print("same  = the same resource types and inputs registered raw (no components, no typed SDK classes)")
+    print("ms/res = CPU milliseconds per resource (process time, all threads; wall seconds beside the plan)")
+    print(f"{'scenario':34} {'stacks':>6} {'resources':>9} {'wall s':>7} {'cpu s':>7} {'ms/res':>7} {'floor':>7} {'ratio':>6} "
+          f"{'same':>7} {'ratio':>6} {'peak MB':>8} {'floor MB':>8} {'same MB':>8}")
+    for label, plan, floor, same in rows:
+        ms = plan["cpu"] * 1000 / plan["resources"]
+        fms = floor["cpu"] * 1000 / floor["resources"]
+        sms = same["cpu"] * 1000 / same["resources"]
+        print(f"{label:34} {plan['stacks']:>6} {plan['resources']:>9} {plan['seconds']:>7.2f} {plan['cpu']:>7.2f} {ms:>7.3f} {fms:>7.3f} "
+              f"{ms / fms:>5.2f}x {sms:>7.3f} {ms / sms:>5.2f}x {plan['rssMb']:>8.0f} {floor['rssMb']:>8.0f} {same['rssMb']:>8.0f}")
+    small, big = rows[1][1], rows[2][1]
+    print(f"(load average while measuring: {', '.join(f'{x:.1f}' for x in __import__('os').getloadavg())}; figures on a busy machine inflate)")
+    growth = (big["cpu"] / big["resources"]) / (small["cpu"] / small["resources"])
+    print(f"growth: CPU ms/resource at {big['stacks']} stacks / at {small['stacks']} stacks = {growth:.2f} (1.00 = linear)")
+    print(f"schema validation, {val['manifests']} manifests of the example estate: {val['cached'] * 1000:.0f} ms with "
+          f"{val['validators']} cached validators vs ~{val['naive'] * 1000:.0f} ms calling kubernetes_validate.validate() "
+          f"per manifest ({val['naive'] / val['cached']:.0f}x)")
+
+
+if __name__ == "__main__":
+    main()
