@@ -235,30 +235,23 @@ def _evidence_verify(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _first_present(statuses: set[str], order: tuple[str, ...], otherwise: str) -> str:
+    return next((s for s in order if s in statuses), otherwise)
+
+
 def _plan_status(fs: list[dict[str, Any]]) -> str:
+    """Worst policy outcome; no findings at all means the gate did not check it."""
     statuses = {f["status"] for f in fs}
-    if "fail" in statuses:
-        return "fail"
-    if "waived" in statuses:
-        return "waived"
-    if "pass" in statuses:
-        return "pass"
     if statuses == {"not-applicable"}:
         return "not-applicable"
-    return "not-checked"
+    return _first_present(statuses, ("fail", "waived", "pass"), "not-checked")
 
 
-def _verify_status(rs: list[dict[str, Any]], stage: list[str], given: bool) -> str:
+def _verify_status(rs: list[dict[str, Any]], stage: list[str]) -> str:
+    """Worst verification outcome; a verify-stage clause without results was not verified."""
     if "verify" not in stage:
         return "not-applicable"
-    statuses = {r["status"] for r in rs}
-    if "fail" in statuses:
-        return "fail"
-    if "pass" in statuses:
-        return "pass"
-    if "skipped" in statuses:
-        return "skipped"
-    return "not-run"
+    return _first_present({r["status"] for r in rs}, ("fail", "pass", "skipped"), "not-run")
 
 
 def _overall(plan: str, verify: str) -> str:
@@ -327,7 +320,7 @@ def build_rows(cat: Catalogue, th: ThresholdSource, inputs: Inputs, raw: dict[st
         row_results = [r for i in ids for r in verify_by_rule.get(i, [])]
         stage = clause.get("stage", ["plan"])
         plan = _plan_status(row_findings + waiver_failures)
-        verify = _verify_status(row_results, stage, inputs.verify is not None)
+        verify = _verify_status(row_results, stage)
         if cid == "POLICY-WAIVER" and inputs.findings is not None and not row_findings and not inputs.waivers:
             plan = "not-applicable"  # no waiver in force: nothing to govern
         row: dict[str, Any] = {
@@ -350,7 +343,7 @@ def build_rows(cat: Catalogue, th: ThresholdSource, inputs: Inputs, raw: dict[st
                 mf = by_rule.get(m["id"], []) + by_rule.get(f"~{m['id']}", [])
                 mr = verify_by_rule.get(m["id"], [])
                 mplan = _plan_status(mf)
-                mverify = _verify_status(mr, list(group.get("stage", stage)), inputs.verify is not None)
+                mverify = _verify_status(mr, list(group.get("stage", stage)))
                 row["members"].append({
                     "id": m["id"], "requirement": {"zh": m["zh"], "en": m["en"]},
                     "plan": {"status": mplan, "counts": _counts(mf, ("pass", "fail", "waived", "not-applicable"))},
@@ -363,7 +356,7 @@ def build_rows(cat: Catalogue, th: ThresholdSource, inputs: Inputs, raw: dict[st
         fs, rs = by_rule.get(rule, []), verify_by_rule.get(rule, [])
         title = next((f.get("title") for f in fs if f.get("title")), rule)
         plan = _plan_status(fs)
-        verify = _verify_status(rs, ["plan", "verify"] if rs else ["plan"], inputs.verify is not None)
+        verify = _verify_status(rs, ["plan", "verify"] if rs else ["plan"])
         rows.append({
             "id": rule, "family": rule.split("-", 1)[0], "requirement": {"zh": title, "en": title},
             "stage": ["plan", "verify"] if rs else ["plan"], "threshold": None, "values": [],

@@ -311,7 +311,7 @@ class Renderer:
         notes = self.doc["notes"]
         if not notes:
             return ""
-        return '<h2>Notes</h2><ul class="notes">' + "".join(f"<li>{self.e(n)}</li>" for n in notes) + "</ul>"
+        return f'<h2>{self.te("notes")}</h2><ul class="notes">' + "".join(f"<li>{self.e(n)}</li>" for n in notes) + "</ul>"
 
     def page(self) -> str:
         lang_attr = "en" if self.lang == "en" else "zh-CN"

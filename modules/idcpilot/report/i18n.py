@@ -34,6 +34,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "verify-source": ("上线验证结果", "verification results"),
     "history-source": ("历史报告", "previous reports"),
     "not-given": ("未提供", "not given"),
+    "notes": ("说明", "Notes"),
     # columns
     "col-id": ("编号", "Id"),
     "col-requirement": ("要求", "Requirement"),

@@ -54,5 +54,5 @@ def render_markdown(doc: dict[str, Any], lang: Lang = "both") -> str:
         out.append(f"| **{r['id']}** | {req} | {limit} | {t(r['plan']['status'])} | {t(r['verify']['status'])} | "
                    f"**{t(r['status'])}** | {ev or '—'} |")
     if doc["notes"]:
-        out += ["", "## Notes", ""] + [f"- {_cell(n)}" for n in doc["notes"]]
+        out += ["", f"## {t('notes')}", ""] + [f"- {_cell(n)}" for n in doc["notes"]]
     return "\n".join(out) + "\n"

@@ -32,7 +32,7 @@ def _pct(x: float | None) -> str:
 
 
 def _yn(flag: bool) -> str:
-    return "yes" if flag else "no"
+    return "✓" if flag else "✗"  # language-neutral in a bilingual report
 
 
 class Context:
@@ -67,11 +67,9 @@ def multicloud(ctx: Context) -> list[Item]:
         if not svc.multi_cloud:
             continue
         clusters = [ctx.cat.clusters[c] for c in svc.clusters if c in ctx.cat.clusters]
-        places = {(c.site, ctx.cat.cluster_provider(c)) for c in clusters}
-        sites = {c.site for c in clusters}
-        value = f"{len(sites)}: {', '.join(c.name for c in clusters) or '—'}"
-        need = ctx.thresholds.get("PILOT-MULTICLOUD")
-        status = k.compare(float(len(sites)), ">=", need) if need is not None and places else None
+        places = {(c.site, ctx.cat.cluster_provider(c)) for c in clusters}  # distinct site or provider
+        value = f"{len(places)}: {', '.join(c.name for c in clusters) or '—'}"
+        status = k.compare(float(len(places)), ">=", ctx.thresholds.get("PILOT-MULTICLOUD"))
         out.append(_item(f"service/{svc.name}", "v-eligible-clusters", value, status))
     return out
 
@@ -126,7 +124,7 @@ def service_level(ctx: Context) -> list[Item]:
 def transparency(ctx: Context) -> list[Item]:
     hosts = list(ctx.cat.hosts.values())
     watched = sum(1 for h in hosts if h.has("monitoring"))
-    out = [_item(f"estate/{ctx.cat.name}", "v-monitoring", f"{watched}/{len(hosts)} hosts",
+    out = [_item(f"estate/{ctx.cat.name}", "v-monitoring", f"{watched}/{len(hosts)}",
                  "pass" if watched == len(hosts) else "fail")]
     out += [_item(f"cluster/{c.name}", "v-monitoring", _yn(c.monitoring), "pass" if c.monitoring else "fail")
             for c in ctx.cat.estate.spec.clusters]
