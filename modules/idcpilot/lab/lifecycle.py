@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from idcpilot.deploy.paths import facts_dir
 from idcpilot.lab import base, hosts, net, proxy
 from idcpilot.lab.errors import LabError
 from idcpilot.lab.layout import LabHost, LabPlan, bridge_name, nft_table
@@ -125,6 +126,8 @@ def up(plan: LabPlan, log: Log = lambda _m: None, only: list[str] | None = None)
         dirs = hosts.HostDirs(plan, h)
         if h not in targets and not dirs.root.exists():
             continue
+        if not dirs.root.exists():  # a fresh host: facts cached by earlier deploys describe another machine
+            (facts_dir(plan.estate) / h.name).unlink(missing_ok=True)
         hosts.mount(dirs, root)
         keys[h.name] = hosts.provision(plan, h, dirs, pubkey)
         if h in targets and hosts.running(dirs, h) is None:

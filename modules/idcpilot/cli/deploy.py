@@ -1,0 +1,63 @@
+"""``idcpilot deploy``: the policy gate, then playbooks/site.yml on the estate's hosts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from idcpilot import catalogue
+from idcpilot.cli.common import EXIT_FAIL, EnvArg, Format, FormatOpt, console, err_console, print_json, user_errors
+from idcpilot.deploy import DeployOptions, GateRefused, Tracker, deploy as run_deploy
+from idcpilot.deploy.view import View, host_table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def deploy(
+        env: Path = EnvArg,
+        limit: str = typer.Option(None, "--limit", "-l", help="only these hosts/groups (Ansible pattern)"),
+        tags: str = typer.Option(None, "--tags", "-t", help="only tasks with these tags (e.g. a rule id)"),
+        skip_tags: str = typer.Option(None, "--skip-tags", help="skip tasks with these tags"),
+        check: bool = typer.Option(False, "--check", "-C", help="dry run: report what would change"),
+        diff: bool = typer.Option(False, "--diff", "-D", help="show file differences"),
+        forks: int = typer.Option(None, "--forks", help="parallel hosts (default: sized to the inventory, max 50)"),
+        playbook: str = typer.Option("playbooks/site.yml", "--playbook", help="playbook relative to the repository"),
+        fmt: Format = FormatOpt,
+    ) -> None:
+        """Run the policy gate, then roll playbooks/site.yml out (exit 1 if any host failed or was unreachable)."""
+        with user_errors():
+            cat = catalogue.load(env)
+        opts = DeployOptions(env=env, playbook=playbook, limit=limit, tags=tags, skip_tags=skip_tags, check=check, diff=diff, forks=forks)
+        tracker = Tracker()
+        out = err_console if fmt is Format.json else console
+        view = View(tracker, out)
+
+        def show_gate(gate) -> None:  # type: ignore[no-untyped-def]
+            out.print(gate.summary(), markup=False, highlight=False, style=None if gate.passed else "red")
+
+        try:
+            if fmt is Format.json or not out.is_terminal:
+                result = run_deploy(opts, on_event=view.handle, tracker=tracker, cat=cat, on_gate=show_gate)
+            else:
+                result = None
+
+                def start_live(t: Tracker) -> None:
+                    view.progress.update(view.bar, total=max(1, t.total))
+                    view.__enter__()
+
+                try:
+                    result = run_deploy(opts, on_event=view.handle, tracker=tracker, cat=cat, on_gate=show_gate, on_listing=start_live)
+                finally:
+                    view.__exit__(None, None, None)
+        except GateRefused:
+            err_console.print("deploy refused: the policy gate failed; no host was touched (fix the findings or add a waiver)", style="red")
+            raise typer.Exit(EXIT_FAIL) from None
+        if fmt is Format.json:
+            print_json(result.as_dict())
+        else:
+            console.print(host_table(tracker, title=f"recap — {result.estate}"))
+            verdict = "OK" if result.ok else f"FAILED ({', '.join(tracker.failed_hosts) or result.status})"
+            console.print(f"deploy {verdict} in {result.duration:.0f}s; artifacts: {result.artifacts}", markup=False)
+        if not result.ok:
+            raise typer.Exit(EXIT_FAIL)

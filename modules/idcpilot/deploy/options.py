@@ -1,0 +1,62 @@
+"""What a deploy run was asked to do, and the ansible-playbook arguments it becomes (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    env: Path
+    playbook: str = "playbooks/site.yml"
+    limit: str | None = None
+    tags: str | None = None
+    skip_tags: str | None = None
+    check: bool = False
+    diff: bool = False
+    forks: int | None = None
+    extra_args: tuple[str, ...] = field(default_factory=tuple)
+
+
+def forks_for(host_count: int, requested: int | None = None) -> int:
+    """Forks sized to the inventory: every host of a batch at once, bounded for the controller."""
+    if requested:
+        return requested
+    return max(1, min(host_count, 50))
+
+
+def cmdline(opts: DeployOptions) -> list[str]:
+    args: list[str] = []
+    if opts.check:
+        args.append("--check")
+    if opts.diff:
+        args.append("--diff")
+    if opts.skip_tags:
+        args += ["--skip-tags", opts.skip_tags]
+    return args + list(opts.extra_args)
+
+
+def parse_listing(text: str) -> list[tuple[str, int, int]]:
+    """`ansible-playbook --list-hosts --list-tasks` output -> [(play name, hosts, tasks)]."""
+    plays: list[list] = []
+    section = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("play #"):
+            name = line.split(":", 1)[1].split("\t")[0].strip() if ":" in line else line
+            name = name.split("TAGS:")[0].strip()
+            plays.append([name, 0, 0])
+            section = None
+        elif not plays:
+            continue
+        elif line.startswith("hosts ("):
+            plays[-1][1] = int(line[len("hosts ("):].split(")")[0])
+            section = "hosts"
+        elif line == "tasks:":
+            section = "tasks"
+        elif line.startswith("pattern:"):
+            section = None
+        elif line and section == "tasks":
+            plays[-1][2] += 1
+    return [(n, h, t) for n, h, t in plays]
