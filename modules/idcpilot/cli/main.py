@@ -19,6 +19,7 @@ COMMANDS = [
     "schema",
     "plan",
     "lab",
+    "deploy",
     "check",
     "rules",
     "report",
