@@ -15,16 +15,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from idcpilot.catalogue.load import display_name
+from idcpilot.policy import fastyaml
 from idcpilot.policy.k8sschema import validator
 from idcpilot.errors import Problem, UserInputError
 import yaml
 
 from idcpilot.yamlsource import PathKey, SourceMap, load_yaml_text
-
-try:
-    from yaml import CSafeLoader as _FastLoader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _FastLoader  # type: ignore[assignment]
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "ReplicationController"}
 #: A value Pulumi marks secret (its serialised form); such values are not plaintext.
@@ -184,7 +180,7 @@ def _sources(path: Path) -> tuple[SourceMap, ...]:
 def _fast_documents(path: Path) -> list[dict[str, Any]] | None:
     """Documents parsed by libyaml without positions; None if anything looks off (then parse slowly)."""
     try:
-        docs = [d for d in yaml.load_all(path.read_bytes(), Loader=_FastLoader) if d is not None]
+        docs = [d for d in fastyaml.load_all(path.read_bytes()) if d is not None]
     except (yaml.YAMLError, OSError, UnicodeDecodeError):
         return None
     out: list[dict[str, Any]] = []
@@ -204,10 +200,11 @@ def load_manifest_dir(directory: Path, default_cluster: str | None = None) -> Ma
     out = ManifestSet()
     files = sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
     problems: list[Problem] = []
+    base = display_name(directory)
     for f in files:
         rel = f.relative_to(directory)
         cluster = rel.parts[0] if len(rel.parts) > 1 else default_cluster
-        shown = display_name(f)
+        shown = str(Path(base) / rel)
         if cluster is None:
             problems.append(Problem(shown, 1, 1, "", "manifest outside a cluster directory; use DIR/<cluster>/ or --cluster NAME"))
             continue

@@ -1,0 +1,46 @@
+"""The fast manifest loader gives exactly what PyYAML's safe loader gives."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from policy_helpers import BASE_ESTATE, BASE_MANIFESTS
+from idcpilot.policy import fastyaml
+
+CASES = {
+    "manifests": BASE_MANIFESTS,
+    "estate": BASE_ESTATE,
+    "yaml 1.1 scalars": "a: yes\nb: 010\nc: '010'\nd: 1e3\ne: 2026-01-01\nf: ~\ng: [1, {x: null}]\nk: 0x1F\nl: .inf\nm: \"q\"\nn: off\n",
+    "tags, anchors and aliases": "h: !!str 5\n---\n- &a {x: 1}\n- *a\n",
+    "merge keys": "base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n",
+    "empty documents": "---\n# only a comment\n---\na: 1\n",
+    "block scalars": "s: |\n  line one\n  line two\nt: >-\n  folded\n  text\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_same_values_as_pyyaml(name):
+    text = CASES[name]
+    assert fastyaml.load_all(text.encode()) == list(yaml.load_all(text, Loader=yaml.SafeLoader))
+
+
+def test_malformed_yaml_raises():
+    with pytest.raises(yaml.YAMLError):
+        fastyaml.load_all(b"a: [1, 2\n")
+
+
+def test_duplicate_keys_are_refused():
+    with pytest.raises(fastyaml.DuplicateKeyError):
+        fastyaml.load_all(b"a: 1\na: 2\n")
+
+
+def test_duplicate_key_in_a_manifest_file_is_reported_with_its_line(tmp_path):
+    from idcpilot.errors import UserInputError
+    from idcpilot.policy.k8s import load_manifest_dir
+
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "x.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\nkind: Pod\n")
+    with pytest.raises(UserInputError) as exc:
+        load_manifest_dir(tmp_path)
+    assert exc.value.problems[0].line == 4 and "duplicate key" in exc.value.problems[0].message
