@@ -230,3 +230,22 @@ def test_plans_do_not_leak_state_between_runs(lab):
     first = plan_estate(cat, alloc=alloc, validate=False)
     second = plan_estate(cat, alloc=alloc, validate=False)
     assert [r.urn for r in first.stacks[0].resources] == [r.urn for r in second.stacks[0].resources]
+
+
+def test_plan_of_a_copied_catalogue_plans_the_copy(tmp_path):
+    from idcpilot import catalogue
+    env = tmp_path / "lab"
+    shutil.copytree("inventories/lab", env)
+    text = (env / "estate.yaml").read_text()
+    (env / "estate.yaml").write_text(text.replace("      image: registry.lab.idcpilot.internal:5000/lab/web:1.0.0\n", ""))
+    runner = CliRunner()
+    result = runner.invoke(app, ["plan", str(env)])
+    assert result.exit_code == 2, result.output
+    assert f"{env / 'estate.yaml'}:" in result.output and "spec.services[0]: service 'lab-web'" in result.output
+    assert "Traceback" not in result.output
+    (env / "estate.yaml").write_text(text.replace("lab/web:1.0.0", "lab/web:2.0.0"))
+    plan = plan_estate(catalogue.load(env), validate=False)
+    assert "names catalogue inventories/lab" in plan.stacks[0].note
+    images = [c["image"] for m in plan.manifests["lab-sh-k8s"] if m["kind"] == "Deployment"
+              for c in m["spec"]["template"]["spec"]["containers"]]
+    assert "registry.lab.idcpilot.internal:5000/lab/web:2.0.0" in images

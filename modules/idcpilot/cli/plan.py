@@ -23,6 +23,8 @@ def tree(result: PlanResult) -> Tree:
     for sp in result.stacks:
         src = sp.config_file or "derived from the catalogue (no stack config file yet)"
         node = root.add(f"[bold]stack {sp.stack}[/bold] (Kubernetes {sp.kubernetes_version}, {len(sp.resources)} resources; {src})")
+        if sp.note:
+            node.add(f"[yellow]note:[/yellow] {sp.note}")
         _children(node, sp, None)
     return root
 

@@ -34,6 +34,7 @@ class StackPlan:
     resources: list[Recorded]
     outputs: dict[str, Any]
     logs: list[str]
+    note: str | None = None
 
     def counts(self) -> dict[str, int]:
         return dict(sorted(Counter(r.type for r in self.resources).items()))
@@ -41,7 +42,7 @@ class StackPlan:
     def to_json(self) -> dict[str, Any]:
         return {
             "stack": self.stack, "estate": self.estate, "cluster": self.cluster,
-            "kubernetesVersion": self.kubernetes_version, "configFile": self.config_file,
+            "kubernetesVersion": self.kubernetes_version, "configFile": self.config_file, "note": self.note,
             "counts": self.counts(), "outputs": self.outputs,
             "resources": [r.to_json() for r in self.resources],
         }
@@ -99,7 +100,7 @@ def plan_stack(project: Project, cat: Catalogue, stack: StackConfig, secrets: di
         stack=stack.name, estate=stack.estate, cluster=stack.cluster,
         kubernetes_version=cat.clusters[stack.cluster].kubernetes_version,
         config_file=str(stack.file) if stack.file else None,
-        resources=sorted(run.resources, key=lambda r: r.urn), outputs=run.outputs, logs=run.logs,
+        resources=sorted(run.resources, key=lambda r: r.urn), outputs=run.outputs, logs=run.logs, note=stack.note,
     )
 
 

@@ -37,6 +37,7 @@ class StackConfig:
     file: Path | None  # None: derived from the catalogue, no config file yet
     config: dict[str, str] = field(default_factory=dict)  # "<project>:<key>" -> value
     secret_keys: list[str] = field(default_factory=list)
+    note: str | None = None
 
 
 def find_project(start: Path | None = None) -> Project:
@@ -98,13 +99,18 @@ def read_stack_file(project: Project, file: Path) -> StackConfig:
     return StackConfig(name, config[f"{project.name}:estate"], config[f"{project.name}:cluster"], file, config, secrets)
 
 
+def catalogue_ref(project: Project, cat: Catalogue) -> str:
+    """The catalogue's directory as stack config names it: relative to the project when inside it."""
+    try:
+        return str(cat.root.resolve().relative_to(project.root.resolve()))
+    except ValueError:
+        return str(cat.root.resolve())
+
+
 def derived(project: Project, cat: Catalogue, cluster: str) -> StackConfig:
     """Config for a cluster that has no stack file yet: what `pulumi stack init` + config set would give."""
     p = project.name
-    try:
-        rel = str(cat.root.resolve().relative_to(project.root))
-    except ValueError:
-        rel = str(cat.root.resolve())
+    rel = catalogue_ref(project, cat)
     config = {f"{p}:estate": cat.name, f"{p}:cluster": cluster, f"{p}:catalogue": rel,
               f"{p}:kubeconfig": "[secret kubeconfig: not set yet]"}
     return StackConfig(stack_name(cat.name, cluster), cat.name, cluster, None, config, [f"{p}:kubeconfig"])
@@ -120,6 +126,12 @@ def stacks_for(project: Project, cat: Catalogue) -> list[StackConfig]:
             if (stack.estate, stack.cluster) != (cat.name, cluster):
                 raise UserInputError.single(file, f"names estate {stack.estate!r} cluster {stack.cluster!r}, "
                                             f"expected {cat.name!r} / {cluster!r} (file name and content disagree)", "config")
+            # The plan is of the catalogue it was given (a copy or an edited checkout included).
+            key = f"{project.name}:catalogue"
+            named = (project.root / stack.config[key]).resolve()
+            if named != cat.root.resolve():
+                stack.note = f"{file.name} names catalogue {stack.config[key]}; planned {cat.root} as asked"
+                stack.config[key] = catalogue_ref(project, cat)
             # A stack without its kubeconfig can still be planned; `pulumi up` would stop on it.
             stack.config.setdefault(f"{project.name}:kubeconfig", "[secret kubeconfig: not set yet]")
             if f"{project.name}:kubeconfig" not in stack.secret_keys:
