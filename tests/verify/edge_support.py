@@ -1,0 +1,267 @@
+"""Helpers for the edge-service verification suites (test_cdn.py, test_zt.py).
+
+They read the same inventory `idcpilot deploy` used (rendered through Ansible, so the lab's
+templated connection settings work), connect to hosts with testinfra over SSH as the
+automation account with sudo, and make real HTTPS requests from this machine. The estate
+directory comes from IDCPILOT_VERIFY_ENV (set by `idcpilot verify`, or by hand); without it
+the suites skip, because they need real hosts.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import json
+import os
+import socket
+import ssl
+import threading
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ENV_VAR = "IDCPILOT_VERIFY_ENV"
+
+
+def env_dir() -> Path | None:
+    value = os.environ.get(ENV_VAR)
+    return Path(value) if value else None
+
+
+def require_env() -> Path:
+    env = env_dir()
+    if env is None:
+        pytest.skip(f"needs real hosts: run through `idcpilot verify` or set {ENV_VAR}=inventories/<env>")
+    return env
+
+
+@dataclass
+class Inventory:
+    """Rendered host variables and group membership, as ansible-playbook sees them."""
+
+    env: Path
+    hostvars: dict[str, dict[str, Any]]
+    groups: dict[str, list[str]]
+
+    def with_role(self, role: str) -> list[str]:
+        return sorted(set(self.groups.get(f"role_{role}", [])) & set(self.groups.get("automated", [])))
+
+
+@lru_cache(maxsize=4)
+def load_inventory(env: Path) -> Inventory:
+    os.environ.setdefault("ANSIBLE_CONFIG", str(REPO / "ansible.cfg"))
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+    from ansible.vars.manager import VariableManager
+
+    loader = DataLoader()
+    inv = InventoryManager(loader=loader, sources=[str(env)])
+    vm = VariableManager(loader=loader, inventory=inv)
+    hostvars: dict[str, dict[str, Any]] = {}
+    for host in inv.get_hosts():
+        raw = vm.get_vars(host=host, include_hostvars=False)
+        templar = Templar(loader=loader, variables=raw)
+        keep = {k: v for k, v in raw.items() if k.startswith(("ansible_", "idcpilot_"))}
+        hostvars[host.name] = json.loads(json.dumps(templar.template(keep), default=str))
+    groups = {g: [h.name for h in inv.groups[g].get_hosts()] for g in inv.groups}
+    return Inventory(env, hostvars, groups)
+
+
+def connect(inv: Inventory, name: str):
+    """testinfra host for inventory host `name`, over SSH with sudo."""
+    import testinfra
+
+    v = inv.hostvars[name]
+    user = v.get("ansible_user") or v.get("idcpilot_automation_account") or "root"
+    extra = v.get("ansible_ssh_common_args", "")
+    kwargs: dict[str, Any] = {"sudo": True, "ssh_extra_args": f"{extra} -o BatchMode=yes -o ConnectTimeout=10"}
+    if v.get("ansible_ssh_private_key_file"):
+        kwargs["ssh_identity_file"] = v["ansible_ssh_private_key_file"]
+    port = v.get("ansible_port", 22)
+    return testinfra.get_host(f"ssh://{user}@{v['ansible_host']}:{port}", **kwargs)
+
+
+def measure(request: pytest.FixtureRequest, rule: str, name: str, value: Any) -> None:
+    """A number for the verify report's measurements, keyed by rule id."""
+    request.node.user_properties.append((f"measurement:{rule}:{name}", value))
+    print(f"measurement {rule} {name} = {value}")
+
+
+def local_address(address: str) -> bool:
+    """True when this machine owns `address` (e.g. the lab bridge), so a test may bind it."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as s:
+            s.bind((address, 0))
+        return True
+    except OSError:
+        return False
+
+
+def in_networks(address: str, cidrs: list[str]) -> bool:
+    ip = ipaddress.ip_address(address)
+    return any(ip in ipaddress.ip_network(c, strict=False) for c in cidrs)
+
+
+def source_address_towards(target: str) -> str:
+    """The local address this machine uses to reach `target`."""
+    with socket.socket(socket.AF_INET6 if ":" in target else socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect((target, 9))
+        return s.getsockname()[0]
+
+
+# --------------------------------------------------------------------------- HTTP(S) client
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: str
+    error: str = ""
+
+
+def tls_context(cafile: str | None = None, cert: tuple[str, str] | None = None) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if cafile:
+        ctx.load_verify_locations(cafile)
+        ctx.check_hostname = False  # addresses are in the SAN, names may not resolve here
+    else:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if cert:
+        ctx.load_cert_chain(cert[0], cert[1])
+    return ctx
+
+
+def https(address: str, port: int, path: str, ctx: ssl.SSLContext, method: str = "GET",
+          headers: dict[str, str] | None = None, timeout: float = 10) -> Reply:
+    conn = http.client.HTTPSConnection(address, port, context=ctx, timeout=timeout)
+    try:
+        conn.request(method, path, headers=headers or {})
+        resp = conn.getresponse()
+        body = resp.read().decode("utf-8", "replace")
+        return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, body)
+    except (OSError, ssl.SSLError, http.client.HTTPException) as exc:
+        return Reply(0, {}, "", f"{type(exc).__name__}: {exc}")
+    finally:
+        conn.close()
+
+
+def plaintext_http(address: str, port: int, path: str = "/", timeout: float = 5) -> Reply:
+    conn = http.client.HTTPConnection(address, port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read().decode("utf-8", "replace"))
+    except (OSError, http.client.HTTPException) as exc:
+        return Reply(0, {}, "", f"{type(exc).__name__}: {exc}")
+    finally:
+        conn.close()
+
+
+def old_tls_refused(address: str, port: int) -> dict[str, str]:
+    """Offer TLS 1.0 and 1.1 only (client security level lowered so they really are offered);
+    returns version -> outcome. 'refused' only when the server answered with a protocol alert."""
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old = (("TLSv1.0", ssl.TLSVersion.TLSv1), ("TLSv1.1", ssl.TLSVersion.TLSv1_1))
+    for name, ver in old:
+        ctx = tls_context()
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # offering them is the point
+            ctx.minimum_version = ver
+            ctx.maximum_version = ver
+        try:
+            with socket.create_connection((address, port), timeout=5) as raw, ctx.wrap_socket(raw) as tls:
+                out[name] = f"accepted ({tls.version()})"
+        except ssl.SSLError as exc:
+            out[name] = "refused" if "PROTOCOL_VERSION" in (exc.reason or "") or "UNSUPPORTED_PROTOCOL" in (exc.reason or "") else f"error: {exc}"
+        except OSError as exc:
+            out[name] = f"error: {exc}"
+    return out
+
+
+# --------------------------------------------------------------------------- local servers
+
+
+@dataclass
+class LocalHTTP:
+    """A small HTTP server on an address this machine owns (lab bridge): origin or feed."""
+
+    address: str
+    port: int
+    routes: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
+    hits: list[str] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    def start(self) -> "LocalHTTP":
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                owner.hits.append(self.path)
+                status, headers, body = owner.routes.get(self.path, (404, {}, b"not found\n"))
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.server = ThreadingHTTPServer((self.address, self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 10, step: float = 0.25) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(step)
+    return check()
+
+
+# --------------------------------------------------------------------------- external scanner
+
+
+WEAK_CIPHER_MARKERS = ("NULL", "EXP", "RC4", "DES", "MD5", "anon", "ADH", "AECDH", "PSK", "SRP", "IDEA", "SEED", "CAMELLIA")
+
+
+def sslscan(address: str, port: int) -> dict[str, Any]:
+    """Run Debian's sslscan against address:port and summarise protocols and ciphers."""
+    import re
+    import shutil
+    import subprocess
+
+    exe = shutil.which("sslscan")
+    if exe is None:
+        pytest.fail("sslscan is not installed (scripts/host-packages.txt lists it; run scripts/install-host-deps.sh)")
+    proc = subprocess.run([exe, "--no-colour", "--no-heartbleed", f"{address}:{port}"], capture_output=True, text=True, timeout=120)
+    text = proc.stdout
+    protocols = dict(re.findall(r"^(SSLv2|SSLv3|TLSv1\.[0-3])\s+(enabled|disabled)", text, re.M))
+    ciphers = re.findall(r"^(?:Preferred|Accepted)\s+(\S+)\s+(\d+)\s+bits\s+(\S+)", text, re.M)
+    weak = [f"{proto} {name} {bits}" for proto, bits, name in ciphers
+            if int(bits) < 128 or any(m in name for m in WEAK_CIPHER_MARKERS) or proto in ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")]
+    return {"protocols": protocols, "ciphers": ciphers, "weak": weak, "output": text, "rc": proc.returncode}
