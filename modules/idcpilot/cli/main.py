@@ -20,6 +20,7 @@ COMMANDS = [
     "plan",
     "lab",
     "deploy",
+    "verify",
     "check",
     "rules",
     "report",

@@ -1,0 +1,6 @@
+"""``idcpilot verify``: testinfra suites under tests/verify/ against an estate's hosts."""
+
+from idcpilot.verify.report import VerifyReport, build_report
+from idcpilot.verify.run import VerifyOptions, verify
+
+__all__ = ["VerifyOptions", "VerifyReport", "build_report", "verify"]
