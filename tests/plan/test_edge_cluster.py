@@ -102,6 +102,8 @@ def test_audit_shipping_to_log_store(spec_of, run):
     r = run(_edge(spec))
     conf = named(r, "ConfigMap", "audit-shipper", cv.NS_AUDIT)["data"]["fluent-bit.conf"]
     assert "Host          logs.hy-idc.internal" in conf and "Port          6514" in conf and "tls.verify    On" in conf
+    assert "call          split_events" in conf
+    assert "function split_events" in named(r, "ConfigMap", "audit-shipper", cv.NS_AUDIT)["data"]["audit.lua"]
     pols = {m["metadata"]["name"]: m["spec"] for m in by_kind(r, "NetworkPolicy") if m["metadata"]["namespace"] == cv.NS_AUDIT}
     sources = [p["ipBlock"]["cidr"] for p in pols["allow-apiserver-webhook"]["ingress"][0]["from"]]
     assert sources and all(c.endswith("/32") for c in sources) and len(sources) == 3  # the three control-plane hosts

@@ -103,3 +103,13 @@ def test_monitoring_exporters_and_dashboard(spec_of, run):
     assert "node_cpu_seconds_total" in exprs and "kube_pod_container_resource_requests" in exprs and 'cluster="gz-edge-k8s"' in exprs
     quota = named(r, "ResourceQuota", "quota", cv.NS_MONITORING)["spec"]["hard"]
     assert int(quota["pods"]) >= 2 * (spec.monitoring.nodes + 1)
+
+
+def test_gateway_verifies_upstreams(spec_of):
+    from idcpilot.components.zero_trust import envoy_config
+    gw = spec_of("bj-core-k8s").gateways[0]
+    for cluster in envoy_config(gw)["static_resources"]["clusters"]:
+        ctx = cluster["transport_socket"]["typed_config"]
+        host = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]["address"]
+        assert ctx["sni"] == host
+        assert ctx["common_tls_context"]["validation_context"]["match_typed_subject_alt_names"][0]["matcher"] == {"exact": host}

@@ -190,7 +190,8 @@ class EdgeCluster(pulumi.ComponentResource):
         config = k8s.core.v1.ConfigMap(
             "audit-shipper-config",
             metadata=kube.metadata("audit-shipper", labels, ns.name),
-            data={"fluent-bit.conf": fluent_bit_config(self.args.common.cluster, audit.log_host, audit.log_port, audit.tls)},
+            data={"fluent-bit.conf": fluent_bit_config(self.args.common.cluster, audit.log_host, audit.log_port, audit.tls),
+                  "audit.lua": AUDIT_LUA},
             opts=ns.opts(self),
         )
         container = kube.container(
@@ -226,6 +227,34 @@ class EdgeCluster(pulumi.ComponentResource):
         self.audit_webhook = f"http://audit-shipper.{cv.NS_AUDIT}.svc:{AUDIT_PORT}/"
 
 
+#: The apiserver posts an audit.k8s.io EventList; emit one record per event with a one-line
+#: message (who, what, on which object, result, audit id) for the syslog store.
+AUDIT_LUA = """\
+local function get(t, ...)
+  for _, k in ipairs({...}) do
+    if type(t) ~= "table" then return "-" end
+    t = t[k]
+  end
+  if t == nil then return "-" end
+  return tostring(t)
+end
+
+function split_events(tag, ts, record)
+  local events = record["items"]
+  if type(events) ~= "table" then return 0, ts, record end
+  local out = {}
+  for _, e in ipairs(events) do
+    local object = get(e, "objectRef", "resource") .. "/" .. get(e, "objectRef", "namespace") .. "/" .. get(e, "objectRef", "name")
+    e["message"] = string.format("stage=%s user=%s verb=%s object=%s code=%s source=%s auditID=%s",
+      get(e, "stage"), get(e, "user", "username"), get(e, "verb"), object,
+      get(e, "responseStatus", "code"), get(e, "sourceIPs", 1), get(e, "auditID"))
+    table.insert(out, e)
+  end
+  return 2, ts, out
+end
+"""
+
+
 def fluent_bit_config(cluster: str, host: str, port: int, tls: bool) -> str:
     """Kubernetes audit events (apiserver webhook backend) to the central log store (RFC 5425)."""
     tls_lines = "    tls           On\n    tls.verify    On\n" if tls else "    tls           Off\n"
@@ -246,6 +275,11 @@ def fluent_bit_config(cluster: str, host: str, port: int, tls: bool) -> str:
         "    Tag           kube.audit\n"
         "    storage.type  filesystem\n"
         "\n[FILTER]\n"
+        "    Name          lua\n"
+        "    Match         kube.audit\n"
+        "    script        /fluent-bit/etc/audit.lua\n"
+        "    call          split_events\n"
+        "\n[FILTER]\n"
         "    Name          record_modifier\n"
         "    Match         kube.audit\n"
         f"    Record        cluster {cluster}\n"
@@ -258,6 +292,7 @@ def fluent_bit_config(cluster: str, host: str, port: int, tls: bool) -> str:
         + tls_lines
         + "    Syslog_Format rfc5424\n"
         "    Syslog_Appname kube-apiserver-audit\n"
-        "    Syslog_Message_Key items\n"
+        "    Syslog_Message_Key message\n"
+        "    Syslog_Hostname_Key cluster\n"
         "    Retry_Limit   False\n"
     )

@@ -64,7 +64,13 @@ def envoy_config(args: GatewayArgs) -> dict[str, Any]:
                 "socket_address": {"address": app.upstream_host, "port_value": app.upstream_port}}}}]}]},
             "transport_socket": {"name": "envoy.transport_sockets.tls", "typed_config": {
                 "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
-                "common_tls_context": {"tls_params": {"tls_minimum_protocol_version": TLS_VERSION[args.min_tls]}}}},
+                "sni": app.upstream_host,
+                "common_tls_context": {
+                    "tls_params": {"tls_minimum_protocol_version": TLS_VERSION[args.min_tls]},
+                    # upstreams are verified against the system CA bundle (the IDC CA installed in the image)
+                    "validation_context": {"trusted_ca": {"filename": "/etc/ssl/certs/ca-certificates.crt"},
+                                           "match_typed_subject_alt_names": [{"san_type": "DNS", "matcher": {"exact": app.upstream_host}}]},
+                }}},
         })
     # No route matches an unknown host; the top-level RBAC denies whatever a route does not allow.
     default_rbac = {"action": "ALLOW", "policies": {}} if args.default_deny else {"action": "DENY", "policies": {}}
