@@ -10,8 +10,11 @@ which is what lets the gate validate thousands of planned manifests in a pull re
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 Error = tuple[tuple[Any, ...], str]
@@ -44,13 +47,24 @@ class Compiler:
         holder: list[Check] = []
 
         def deferred(value: Any, path: tuple[Any, ...]) -> Iterator[Error]:
+            if not holder:
+                target = self.defs.get(name)
+                holder.append(self.compile(target) if target is not None else _none)
             return holder[0](value, path)
 
         self.compiled[name] = deferred
-        target = self.defs.get(name)
-        holder.append(self.compile(target) if target is not None else _none)
-        self.compiled[name] = holder[0]
-        return holder[0]
+        return deferred
+
+    def lazy(self, schema: Any) -> Check:
+        """A check compiled the first time it runs."""
+        holder: list[Check] = []
+
+        def run(value: Any, path: tuple[Any, ...]) -> Iterator[Error]:
+            if not holder:
+                holder.append(self.compile(schema))
+            return holder[0](value, path)
+
+        return run
 
     def compile(self, schema: Any) -> Check:
         if not isinstance(schema, dict) or not schema:
@@ -63,15 +77,16 @@ class Compiler:
         preds = [_TYPES[t] for t in type_names if t in _TYPES]
         shown = type_names[0] if len(type_names) == 1 else type_names
         enum = schema.get("enum")
-        props = {k: self.compile(v) for k, v in (schema.get("properties") or {}).items()}
+        prop_schemas = schema.get("properties") or {}
+        props: dict[str, Check] = {}  # compiled on first use: a Deployment touches a sliver of PodSpec
         addl = schema.get("additionalProperties", True)
-        addl_check = self.compile(addl) if isinstance(addl, dict) else None
+        addl_check = self.lazy(addl) if isinstance(addl, dict) else None
         required = list(schema.get("required") or [])
-        items = self.compile(schema["items"]) if isinstance(schema.get("items"), dict) else None
-        one_of = [self.compile(s) for s in schema.get("oneOf") or []]
-        any_of = [self.compile(s) for s in schema.get("anyOf") or []]
-        all_of = [self.compile(s) for s in schema.get("allOf") or []]
-        has_object = bool(props) or addl is not True or required
+        items = self.lazy(schema["items"]) if isinstance(schema.get("items"), dict) else None
+        one_of = [self.lazy(s) for s in schema.get("oneOf") or []]
+        any_of = [self.lazy(s) for s in schema.get("anyOf") or []]
+        all_of = [self.lazy(s) for s in schema.get("allOf") or []]
+        has_object = bool(prop_schemas) or addl is not True or required
 
         def check(value: Any, path: tuple[Any, ...]) -> Iterator[Error]:
             if preds and not any(p(value) for p in preds):
@@ -85,6 +100,8 @@ class Compiler:
                         yield path, f"{key!r} is a required property"
                 for key, v in value.items():
                     sub = props.get(key)
+                    if sub is None and key in prop_schemas:
+                        sub = props[key] = self.compile(prop_schemas[key])
                     if sub is not None:
                         yield from sub(v, path + (key,))
                     elif addl is False:
@@ -106,32 +123,45 @@ class Compiler:
         return check
 
 
-def _schema_dir(version: str) -> str:
-    import kubernetes_validate.utils as kv
+def _version_key(v: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"[0-9]+", v))
 
-    versions = [v for v in kv.all_versions() if kv.major_minor(v) <= kv.major_minor(version)] or kv.all_versions()[:1]
-    return f"v{versions[-1]}-local-strict"
+
+@lru_cache(maxsize=1)
+def _schema_root() -> Path:
+    """kubernetes-validate's bundled schemas, found without importing it (and jsonschema)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("kubernetes-validate is not installed (it ships the Kubernetes schemas)")
+    return Path(list(spec.submodule_search_locations)[0]) / "kubernetes-json-schema"
+
+
+def _schema_dir(version: str) -> str:
+    """The newest bundled schema version not newer than the cluster's (major.minor)."""
+    want = _version_key(version)[:2]
+    found = sorted((_version_key(p.name[1:].split("-")[0]), p.name.split("-")[0]) for p in _schema_root().glob("v*-local-strict"))
+    chosen = [name for key, name in found if key[:2] <= want] or [found[0][1]]
+    return f"{chosen[-1]}-local-strict"
+
+
+def _read(schema_dir: str, name: str) -> Any:
+    with open(_schema_root() / schema_dir / name, encoding="utf-8") as fh:
+        return json.load(fh)
 
 
 @lru_cache(maxsize=None)
 def _compiler(schema_dir: str) -> Compiler:
-    import kubernetes_validate.utils as kv
-
-    defs = kv.schema_contents(f"kubernetes-json-schema/{schema_dir}/_definitions.json", schema_dir)
+    defs = _read(schema_dir, "_definitions.json")
     return Compiler(defs.get("$defs") or defs.get("definitions") or {})
 
 
 @lru_cache(maxsize=None)
 def validator(version: str, kind: str, api_version: str) -> Check | None:
     """A compiled validator for one kind, or None when the schemas know no such kind (CRDs)."""
-    import re
-
-    import kubernetes_validate.utils as kv
-
     schema_dir = _schema_dir(version)
     group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     try:
-        schema = kv.schema_contents(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group}.json", version)
-    except (FileNotFoundError, kv.VersionNotSupportedError, json.JSONDecodeError):
+        schema = _read(schema_dir, f"{kind.lower()}-{group}.json")
+    except (FileNotFoundError, json.JSONDecodeError):
         return None
     return _compiler(schema_dir).compile(schema)
