@@ -215,6 +215,12 @@ def test_html_is_self_contained(example_report):
         assert rid in html
 
 
+def test_source_url_links_evidence_to_the_line(failing_report, failing_env):
+    html = render_html(failing_report.doc, "en", "https://git.example/idc/blob/main/{file}#L{line}")
+    line = line_of(failing_env / "estate.yaml", "measured: 1.41")
+    assert re.search(rf'<a class="loc" href="https://git.example/idc/blob/main/[^"]*estate.yaml#L{line}">', html)
+
+
 def test_markdown_lists_failures_first_with_location(failing_report, failing_env):
     md = failing_report.paths["report.md"].read_text(encoding="utf-8")
     table = [line for line in md.splitlines() if line.startswith("| **")]

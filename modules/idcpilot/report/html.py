@@ -62,7 +62,7 @@ td.id { font-family: ui-monospace, monospace; font-weight: 600; white-space: now
 .badge.s-pass { color: var(--pass); border-color: var(--pass); } .badge.s-fail { color: #fff; background: var(--fail); border-color: var(--fail); }
 .badge.s-waived { color: var(--waived); border-color: var(--waived); }
 .counts { font-size: 11px; color: var(--muted); display: block; }
-.counts-inline { font-size: 11px; color: var(--muted); }
+.counts-inline { font-size: 11px; color: var(--muted); } .sev { font-size: 11px; text-transform: uppercase; }
 ul.evidence { margin: 0; padding-left: 16px; font-size: 12px; }
 ul.evidence li.s-fail, table.kv tr.s-fail td { color: var(--fail); font-weight: 600; }
 .term { font-size: 11px; color: var(--muted); margin-top: 2px; }
@@ -171,7 +171,7 @@ class Renderer:
         return (
             f'<header><h1>{self.te("title")} — {self.e(est["organisation"] or est["name"])}</h1>'
             f'<div class="meta"><span>{self.te("estate")}: <b>{self.e(est["name"])}</b> ({self.e(est["file"])}; '
-            f'{est["sites"]} sites, {est["hosts"]} hosts)</span><span>{self.te("as-of")}: <b>{self.e(d["asOf"])}</b></span>'
+            f'{self.te("sites")} {est["sites"]}, {self.te("hosts")} {est["hosts"]})</span><span>{self.te("as-of")}: <b>{self.e(d["asOf"])}</b></span>'
             f'<span>{self.te("generated")}: {self.e(d["generatedAt"])}</span></div>'
             f'<div class="meta">{" · ".join(sources)}</div></header>'
             f'<main><div class="summary">{"".join(pills)}</div>'
@@ -183,7 +183,7 @@ class Renderer:
             limit = ""
             if k["threshold"] is not None:
                 limit = f'{self.te("threshold")} {"≤" if k["comparator"] == "<=" else "≥"} {self.e(self.number(k["threshold"], k["unit"]))}'
-            trend = self.change(k) or (self.te("no-history") if self.doc["inputs"]["previous"] is None else "")
+            trend = self.change(k)
             badge = self.badge(k["status"])
             if k["value"] is not None and k["threshold"] is None:
                 badge = f'<span class="badge s-unknown">{self.te("no-threshold")}</span>'
@@ -195,7 +195,9 @@ class Renderer:
                 f'<div class="trend">{trend} {svg.sparkline(k["series"])}</div>'
                 f'<div class="rule">{self.e(k["rule"])}</div></div>'
             )
-        return f'<h2>{self.te("kpis")}</h2><div class="kpis">{"".join(cards)}</div>'
+        previous = self.doc["inputs"]["previous"]
+        since = (f'{self.te("trend")}: {self.e(previous["asOf"])}' if previous else self.te("no-history"))
+        return f'<h2>{self.te("kpis")} <small>({since})</small></h2><div class="kpis">{"".join(cards)}</div>'
 
     def pictures(self) -> str:
         d = self.doc
@@ -247,7 +249,8 @@ class Renderer:
     def evidence_item(self, e: dict[str, Any]) -> str:
         cls = f' class="s-{self.e(e["status"])}"' if e["status"] == "fail" else ""
         if e["kind"] == "finding":
-            return (f'<li{cls}>{self.badge(e["status"])} <code>{self.e(e["rule"])}</code> {self.location(e["location"])} '
+            severity = f' <span class="sev">[{self.e(e["severity"])}]</span>' if e.get("severity") and e["status"] != "pass" else ""
+            return (f'<li{cls}>{self.badge(e["status"])} <code>{self.e(e["rule"])}</code>{severity} {self.location(e["location"])} '
                     f'<code>{self.e(e["target"])}</code> {self.e(e["message"])}</li>')
         host = f' @ <code>{self.e(e["host"])}</code>' if e.get("host") else ""
         return (f'<li{cls}>{self.badge(e["status"])} verify <code class="test">{self.e(e["test"])}</code>{host} '

@@ -17,7 +17,7 @@ def render_markdown(doc: dict[str, Any], lang: Lang = "both") -> str:
     num = Renderer.number
     est, s = doc["estate"], doc["summary"]
     out = [f"# {t('title')} — {est['organisation'] or est['name']}", ""]
-    out.append(f"- {t('estate')}: **{est['name']}** (`{est['file']}`, {est['sites']} sites, {est['hosts']} hosts)")
+    out.append(f"- {t('estate')}: **{est['name']}** (`{est['file']}`, {t('sites')} {est['sites']}, {t('hosts')} {est['hosts']})")
     out.append(f"- {t('as-of')}: **{doc['asOf']}** · {t('generated')}: {doc['generatedAt']}")
     out.append(f"- {t('findings-source')}: {doc['inputs']['findings'] or t('not-given')} · "
                f"{t('verify-source')}: {doc['inputs']['verify'] or t('not-given')}")
