@@ -208,3 +208,16 @@ def test_example_estate_overlay_is_connected_and_keeps_link_encryption():
     topo = topology(cat, alloc)
     assert topo.connected()
     assert {l.encryption for l in topo.links} == {"wireguard", "ipsec"}
+
+
+def test_secret_scanner_finds_a_planted_key(tmp_path):
+    """The lab secrecy test's scanner is proven on a planted key (and stays quiet without one)."""
+    from tests.sdwan.overlay_lab import files_containing
+
+    key = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
+    (tmp_path / "artifacts" / "job").mkdir(parents=True)
+    (tmp_path / "artifacts" / "job" / "stdout").write_text("TASK [Derive the public key] ok\n")
+    assert files_containing(tmp_path, {"h1": key}) == (1, [])
+    (tmp_path / "artifacts" / "job" / "job_events.json").write_text(f'{{"stdout": "{key}"}}')
+    scanned, hits = files_containing(tmp_path, {"h1": key})
+    assert scanned == 2 and [h for h, _ in hits] == ["h1"]
