@@ -122,15 +122,28 @@ class Renderer:
             return f"{value:.2f}"
         return f"{value:g} {unit}"
 
+    @staticmethod
+    def change_text(kpi: dict[str, Any]) -> tuple[str, int]:
+        """The change as shown (percentage points for ratios) and its sign after rounding."""
+        c = kpi["change"]
+        if kpi["unit"] == "%":
+            shown = round(c * 100, 1)
+            text = f"{shown:+.1f} pp"
+        else:
+            shown = round(c, 2)
+            text = f"{shown:+g}" + (f" {kpi['unit']}" if kpi["unit"] else "")
+        sign = (shown > 0) - (shown < 0)
+        return ("±0" if sign == 0 else text), sign
+
     def change(self, kpi: dict[str, Any]) -> str:
         if kpi["change"] is None:
             return ""
-        c = kpi["change"]
-        better = (c > 0) if kpi["comparator"] == ">=" else (c < 0)
-        arrow = "▲" if c > 0 else ("▼" if c < 0 else "■")
-        amount = f"{c * 100:+.1f} pp" if kpi["unit"] == "%" else f"{c:+g}{' ' + kpi['unit'] if kpi['unit'] not in ('', '%') else ''}"
-        cls = "up" if better else ("down" if c != 0 else "")
-        return f'<span class="{cls}">{arrow} {self.e(amount)}</span> <span>({self.te("previous")} {self.e(self.number(kpi["previous"], kpi["unit"]))})</span>'
+        text, sign = self.change_text(kpi)
+        better = sign > 0 if kpi["comparator"] == ">=" else sign < 0
+        arrow = {1: "▲", -1: "▼", 0: "■"}[sign]
+        cls = "" if sign == 0 else ("up" if better else "down")
+        return (f'<span class="{cls}">{arrow} {self.e(text)}</span> '
+                f'<span>({self.te("previous")} {self.e(self.number(kpi["previous"], kpi["unit"]))})</span>')
 
     def threshold(self, th: dict[str, Any] | None) -> str:
         if not th or th.get("value") is None:

@@ -28,9 +28,7 @@ def render_markdown(doc: dict[str, Any], lang: Lang = "both") -> str:
             "|---|---|---|---|---|"]
     for k in doc["kpis"]:
         limit = "—" if k["threshold"] is None else f"{'≤' if k['comparator'] == '<=' else '≥'} {num(k['threshold'], k['unit'])}"
-        change = "—"
-        if k["change"] is not None:
-            change = f"{k['change'] * 100:+.1f} pp" if k["unit"] == "%" else f"{k['change']:+g}"
+        change = "—" if k["change"] is None else Renderer.change_text(k)[0]
         out.append(f"| {_cell(t(k['term']))} ({k['rule']}) | {num(k['value'], k['unit'])} | {limit} | {t(k['status'])} | {change} |")
     out += ["", f"## {t('clauses')} ({t('failed-first')})", "",
             f"| {t('col-id')} | {t('col-requirement')} | {t('col-threshold')} | {t('col-plan')} | {t('col-verify')} | {t('col-status')} | {t('col-evidence')} |",
