@@ -192,6 +192,7 @@ class Renderer:
 
     def kpis(self) -> str:
         cards = []
+        rows = {r["id"]: r["status"] for r in self.doc["clauses"]}
         for k in self.doc["kpis"]:
             limit = ""
             if k["threshold"] is not None:
@@ -200,6 +201,8 @@ class Renderer:
             badge = self.badge(k["status"])
             if k["value"] is not None and k["threshold"] is None:
                 badge = f'<span class="badge s-unknown">{self.te("no-threshold")}</span>'
+            if k["status"] == "fail" and rows.get(k["rule"]) == "waived":
+                badge += " " + self.badge("waived")  # the clause's failure is waived (see its row)
             cards.append(
                 f'<div class="kpi s-{self.e(k["status"])}" id="kpi-{self.e(k["id"])}" data-status="{self.e(k["status"])}">'
                 f'<div class="name">{self.te(k["term"])}</div>'
