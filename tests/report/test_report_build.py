@@ -235,3 +235,33 @@ def test_as_of_drives_waiver_expiry(failing_env):
                       as_of=dt.date(2026, 3, 1), generated_at=GENERATED)
     pue = next(r for r in doc["clauses"] if r["id"] == "PILOT-PUE")
     assert pue["status"] == "waived" and pue["waivers"][0]["expired"] is False
+
+
+def test_verify_output_of_idcpilot_verify_feeds_the_report(tmp_path):
+    """The JSON `idcpilot verify --format json` writes (built by its own code) is what the report reads."""
+    from idcpilot.verify.report import build_report as verify_report
+
+    records = [
+        {"rule": "PILOT-SDWAN-LATENCY", "host": "lab-bj-gw01", "test": "tests/verify/test_sdwan.py::test_one_way_latency_within_link_budget",
+         "status": "pass", "message": "", "duration": 3.1,
+         "measurements": {"PILOT-SDWAN-LATENCY": {"lab-bj--lab-sh": {"from": "lab-bj-gw01", "to": "lab-sh-gw01", "rtt_ms": 1.2,
+                                                                   "one_way_ms": 0.6, "budget_ms": 5}}}},
+        {"rule": "PILOT-ZT", "host": "lab-bj-zt01", "test": "tests/verify/test_zt.py::test_access_matrix",
+         "status": "pass", "message": "", "duration": 2.0,
+         "measurements": {"PILOT-ZT": {"lab-zt.accuracy": 1.0, "lab-zt.requests": 12, "lab-zt.wrong_allows": 0}}},
+        {"rule": "MLPS3-AUDIT", "host": "lab-sh-k8s01", "test": "tests/verify/test_baseline.py::test_auditd",
+         "status": "skipped", "message": "not checkable in a container: auditd needs the audit netlink socket", "duration": 0.1,
+         "measurements": {}},
+    ]
+    path = tmp_path / "verify.json"
+    path.write_text(json.dumps(verify_report("lab", records).as_dict()), encoding="utf-8")
+    doc = make_report(catalogue.load(REPO / "inventories" / "lab"), Sources(verify_file=path, plan=False),
+                      as_of=AS_OF, generated_at=GENERATED)
+    kpis = {k["id"]: k for k in doc["kpis"]}
+    assert kpis["sdwan-measured"]["value"] == 0.6 and kpis["zt"]["value"] == 1.0
+    assert kpis["zt"]["detail"] == {"correct": 12, "total": 12}
+    rows = {r["id"]: r for r in doc["clauses"]}
+    assert rows["PILOT-SDWAN-LATENCY"]["verify"]["status"] == "pass"
+    skipped = [e for e in rows["PILOT-MLPS3"]["evidence"] if e["kind"] == "verify"]
+    assert skipped[0]["status"] == "skipped" and "container" in skipped[0]["message"]
+    assert rows["PILOT-MLPS3"]["status"] == "pass"  # a skip is shown, never counted as a failure or a pass of its own
