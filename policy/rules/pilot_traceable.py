@@ -31,7 +31,11 @@ def check(ctx):
             else:
                 yield ctx.ok(target, f"audit logging on, kept {days} days", path)
     unaudited = [h for h in ctx.cat.hosts.values() if not h.has("baseline")]
-    for h in unaudited[:50]:
-        yield ctx.fail(f"host/{h.name}", "host has no baseline role (auditd, log forwarding)", h.path)
+    seen = set()
+    for h in unaudited:
+        if h.path not in seen:
+            seen.add(h.path)
+            target = f"hostgroup/{h.group}" if h.group else f"host/{h.name}"
+            yield ctx.fail(target, "no baseline role: no auditd, no log forwarding", h.path)
     if not unaudited:
         yield ctx.ok(ctx.estate_target, f"all {len(ctx.cat.hosts)} hosts run the baseline role (auditd, forwarding)", ("spec", "sites"))

@@ -16,11 +16,12 @@ def check(ctx):
     missing = {}
     for h in ctx.cat.hosts.values():
         if not h.has("monitoring"):
-            missing.setdefault(h.path, []).append(h.name)
-    for path, names in missing.items():
+            missing.setdefault(h.path, []).append(h)
+    for path, hosts in missing.items():
+        names = [h.name for h in hosts]
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        yield ctx.fail(f"host/{names[0]}" if len(names) == 1 else f"hostgroup/{path[-1]}@{ctx.spec.sites[path[2]].name}",
-                       f"no monitoring role on {shown}", path)
+        target = f"hostgroup/{hosts[0].group}" if hosts[0].group else f"host/{names[0]}"
+        yield ctx.fail(target, f"no monitoring role on {shown}", path)
     if not missing:
         yield ctx.ok(ctx.estate_target, f"all {len(ctx.cat.hosts)} hosts have the monitoring role", ("spec", "sites"))
     for i, c in enumerate(ctx.spec.clusters):
