@@ -249,3 +249,15 @@ def test_plan_of_a_copied_catalogue_plans_the_copy(tmp_path):
     images = [c["image"] for m in plan.manifests["lab-sh-k8s"] if m["kind"] == "Deployment"
               for c in m["spec"]["template"]["spec"]["containers"]]
     assert "registry.lab.idcpilot.internal:5000/lab/web:2.0.0" in images
+
+
+def test_program_failure_names_the_stack(tmp_path):
+    from idcpilot import catalogue
+    from idcpilot.plan import ProgramError
+    root = tmp_path / "proj"
+    shutil.copytree("inventories/lab", root / "inventories" / "lab")
+    (root / "stacks").mkdir()
+    (root / "stacks" / "__main__.py").write_text("import pulumi\nraise RuntimeError('boom in program')\n")
+    (root / "Pulumi.yaml").write_text("name: idcpilot\nruntime: python\nmain: stacks/\n")
+    with pytest.raises(ProgramError, match="stack lab.lab-sh-k8s: the program failed: RuntimeError: boom in program"):
+        plan_estate(catalogue.load(root / "inventories" / "lab"), project=find_project(root))

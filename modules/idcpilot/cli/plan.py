@@ -11,7 +11,7 @@ from rich.tree import Tree
 from idcpilot import catalogue
 from idcpilot.cli.common import EXIT_FAIL, EnvArg, Format, FormatOpt, console, err_console, fail_input, print_json, user_errors
 from idcpilot.errors import UserInputError
-from idcpilot.plan import PlanResult, StackPlan, plan_estate
+from idcpilot.plan import PlanResult, ProgramError, StackPlan, plan_estate
 from idcpilot.plan.manifests import to_yaml
 from idcpilot.plan.stacks import config_file, find_project, render_stack_file
 
@@ -108,7 +108,11 @@ def register(app: typer.Typer) -> None:
                         file.parent.mkdir(parents=True, exist_ok=True)
                         file.write_text(render_stack_file(project, cat, cluster))
                         err_console.print(f"wrote {file}")
-            result = plan_estate(cat, stack or None, validate=not no_validate, project=project)
+            try:
+                result = plan_estate(cat, stack or None, validate=not no_validate, project=project)
+            except ProgramError as exc:
+                err_console.print(str(exc), style="red", markup=False, highlight=False)
+                raise typer.Exit(EXIT_FAIL) from None
             written = write_manifests(result, out) if out else []
         if fmt is Format.json:
             print_json(result.to_json())

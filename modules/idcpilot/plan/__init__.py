@@ -19,7 +19,7 @@ from idcpilot.components import program as stack_program
 from idcpilot.errors import UserInputError
 from idcpilot.plan.manifests import manifests as to_manifests
 from idcpilot.plan.recorder import REDACTED, Recorded
-from idcpilot.plan.runner import Run, run_callable, run_program
+from idcpilot.plan.runner import ProgramError, Run, run_callable, run_program
 from idcpilot.plan.schemas import SchemaProblem, Validators
 from idcpilot.plan.stacks import Project, StackConfig, find_project, stacks_for
 
@@ -95,7 +95,12 @@ def plan_stack(project: Project, cat: Catalogue, stack: StackConfig, secrets: di
         config[full] = value
         if full not in secret_keys:
             secret_keys.append(full)
-    run: Run = run_program(project.main, project.name, stack.name, config, secret_keys)
+    try:
+        run: Run = run_program(project.main, project.name, stack.name, config, secret_keys)
+    except UserInputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported with the stack's name, cause kept
+        raise ProgramError(f"stack {stack.name}: the program failed: {type(exc).__name__}: {exc}") from exc
     return StackPlan(
         stack=stack.name, estate=stack.estate, cluster=stack.cluster,
         kubernetes_version=cat.clusters[stack.cluster].kubernetes_version,
@@ -126,4 +131,4 @@ def plan_estate(cat: Catalogue, stacks: Iterable[str] | None = None, *, validate
     return result
 
 
-__all__ = ["run_callable", "PlanResult", "StackPlan", "plan_estate", "plan_stack", "REDACTED", "SchemaProblem", "Validators"]
+__all__ = ["ProgramError", "run_callable", "PlanResult", "StackPlan", "plan_estate", "plan_stack", "REDACTED", "SchemaProblem", "Validators"]

@@ -41,8 +41,11 @@ class Run:
     logs: list[str] = field(default_factory=list)
 
 
+_NO_ROOT = object()
+
+
 class ProgramError(Exception):
-    """The stack program failed (not bad user input): carries the stack name."""
+    """The stack program failed for a reason other than bad input: names the stack."""
 
 
 def run_program(main: Path, project: str, stack: str, config: dict[str, str], secret_keys: list[str],
@@ -77,7 +80,9 @@ def run_callable(func: Callable[[], Any], project: str = "idcpilot", stack: str 
     asyncio.set_event_loop(loop)
     monitor = RecordingMonitor(mocks or PlanMocks())
     try:
-        pulumi_settings.ROOT.set(None)
+        # A placeholder root keeps set_mocks from registering a stack of its own (whose late
+        # RegisterResourceOutputs could race the program's); run_in_stack makes the real one.
+        pulumi_settings.ROOT.set(_NO_ROOT)  # type: ignore[arg-type]
         pulumi_settings.SETTINGS.outputs.clear()
         pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=preview, logger=logger, monitor=monitor)
         pulumi_settings.ROOT.set(None)  # run_in_stack makes the root stack, as the language host does
