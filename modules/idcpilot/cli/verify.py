@@ -38,10 +38,12 @@ def register(app: typer.Typer) -> None:
         rule: list[str] = typer.Option([], "--rule", "-r", help="only tests of this rule id (repeatable)"),
         keyword: str = typer.Option(None, "-k", help="pytest -k expression"),
         workers: int = typer.Option(None, "--workers", "-n", help="parallel pytest workers (default: hosts, max 4)"),
+        suite: list[str] = typer.Option([], "--suite", help="only these suites (paths under tests/verify/, repeatable)"),
     ) -> None:
         """Run tests/verify/ (testinfra) on every automated host; exit 1 if any check failed."""
         quiet = fmt is not VerifyFormat.table
-        opts = VerifyOptions(env=env, limit=limit, rules=tuple(rule), keyword=keyword, workers=workers, junit=fmt is VerifyFormat.junit)
+        opts = VerifyOptions(env=env, limit=limit, rules=tuple(rule), keyword=keyword, workers=workers, junit=fmt is VerifyFormat.junit,
+                             **({"suites": tuple(suite)} if suite else {}))
         try:
             with user_errors():
                 run = run_verify(opts, echo=(lambda _l: None) if quiet else (lambda line: err_console.print(line, markup=False, highlight=False)))
