@@ -170,9 +170,13 @@ def test_role_defaults_agree_with_thresholds(repo):
         pytest.skip("roles/baseline is not in this tree yet (issue 6)")
     defaults = yaml.safe_load(defaults_file.read_text()) or {}
     variables = load_thresholds(repo / "policy" / "thresholds.yaml").get("mlps3.variables")
+    missing = [n for n in variables if n.startswith("baseline_") and n not in defaults]
+    assert not missing, f"roles/baseline/defaults/main.yml lacks {missing}"
     for name, spec in variables.items():
         if name in defaults:
             assert weakness(defaults[name], spec) is None, f"roles/baseline default {name}={defaults[name]!r} weakens MLPS3"
+            if not isinstance(spec["default"], list):
+                assert str(defaults[name]) == str(spec["default"]), f"{name}: role default {defaults[name]!r} != thresholds {spec['default']!r}"
 
 
 # ------------------------------------------------------------------ gate API and loading
