@@ -106,3 +106,13 @@ def test_strict_exits_1_on_failed_clauses(failing_env, tmp_path):
     assert result.exit_code == 1, result.output
     assert "PILOT-PUE" in result.output and "estate.yaml:" in result.output
     assert (tmp_path / "o" / "report.html").exists()  # written all the same
+
+
+def test_thresholds_file_without_a_needed_value_is_bad_input(findings_file, tmp_path):
+    text = (Path(__file__).resolve().parents[2] / "policy" / "thresholds.yaml").read_text(encoding="utf-8")
+    assert "    windowDays: 365\n" in text
+    thresholds = tmp_path / "thresholds.yaml"
+    thresholds.write_text(text.replace("    windowDays: 365\n", ""), encoding="utf-8")
+    result = invoke(str(EXAMPLE), "--findings", str(findings_file), "--thresholds", str(thresholds), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2, result.output
+    assert "thresholds.yaml" in result.output and "drills.windowDays" in result.output

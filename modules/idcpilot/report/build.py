@@ -17,6 +17,7 @@ import yaml
 from idcpilot import __version__
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.catalogue.load import display_name
+from idcpilot.errors import UserInputError
 from idcpilot.report import kpi as k
 from idcpilot.report import measure, values
 from idcpilot.report.inputs import Findings, Verify
@@ -56,6 +57,7 @@ class Inputs:
     history: list[dict[str, Any]]
     waivers: list[dict[str, Any]]  # every waiver in scope for this estate, as the policy engine reads them
     notes: list[str]
+    thresholds_file: str = "policy/thresholds.yaml"  # where thresholds came from, for error messages
 
 
 # --------------------------------------------------------------------------- thresholds
@@ -97,13 +99,14 @@ def _threshold(clause: dict[str, Any], th: ThresholdSource, cat: Catalogue) -> d
 # --------------------------------------------------------------------------- KPIs
 
 
-def compute_kpis(cat: Catalogue, th: ThresholdSource, as_of: dt.date, verify: Verify | None) -> tuple[dict[str, Any], list[k.Kpi]]:
+def compute_kpis(cat: Catalogue, th: ThresholdSource, as_of: dt.date, verify: Verify | None,
+                 thresholds_file: str = "policy/thresholds.yaml") -> tuple[dict[str, Any], list[k.Kpi]]:
     """The raw computations (for clause values and pictures) and the KPI list."""
     measurements = verify.measurements if verify else {}
     get = lambda key: _threshold_value(th, key)  # noqa: E731
-    sensitive = tuple(th.get("data.sensitive")) if _has(th, "data.sensitive") else ("important", "core")
-    window = int(get("drills.windowDays") or 365)
-    kinds = tuple(th.get("drills.kinds")) if _has(th, "drills.kinds") else ()
+    sensitive = tuple(_required(th, "data.sensitive", thresholds_file))
+    window = int(_required(th, "drills.windowDays", thresholds_file))
+    kinds = tuple(th.get("drills.kinds")) if _has(th, "drills.kinds") else ()  # optional: every kind counts
     latency_ms = measure.sdwan_latency(cat, measurements.get("PILOT-SDWAN-LATENCY"))
     raw: dict[str, Any] = {
         "automation": k.automation(cat),
@@ -155,7 +158,7 @@ def compute_kpis(cat: Catalogue, th: ThresholdSource, as_of: dt.date, verify: Ve
         k.Kpi("zt", "PILOT-ZT", zt.accuracy, "%", get("zeroTrust.minAccuracy"), ">=",
               k.compare(zt.accuracy, ">=", get("zeroTrust.minAccuracy")),
               {"correct": zt.correct, "total": zt.total}),
-        k.Kpi("encryption", "PILOT-DATA-ENCRYPT", enc.rate, "%", 1.0, ">=",
+        k.Kpi("encryption", "PILOT-DATA-ENCRYPT", enc.rate, "%", _fixed("PILOT-DATA-ENCRYPT"), ">=",
               "unknown" if enc.rate is None else ("pass" if not enc.unencrypted else "fail"),
               {"encrypted": list(enc.encrypted), "unencrypted": list(enc.unencrypted)}),
         k.Kpi("drills", "PILOT-DRILLS", float(len(raw["drills"])), "drills", get("drills.minPerYear"), ">=",
@@ -163,6 +166,19 @@ def compute_kpis(cat: Catalogue, th: ThresholdSource, as_of: dt.date, verify: Ve
               {"drills": list(raw["drills"]), "windowDays": window}),
     ]
     return raw, kpis
+
+
+def _required(th: ThresholdSource, key: str, file: str) -> Any:
+    try:
+        return th.get(key)
+    except KeyError:
+        raise UserInputError.single(file, f"no threshold {key!r} (the report needs it)", field=f"thresholds.{key}") from None
+
+
+def _fixed(clause_id: str) -> float:
+    """A clause's fixed bound from clauses.yaml (e.g. "100%" of sensitive data encrypted)."""
+    clause = next(c for c in clause_catalogue()["clauses"] if c["id"] == clause_id)
+    return float(clause["threshold"]["fixed"])
 
 
 def _has(th: ThresholdSource, key: str) -> bool:
@@ -447,7 +463,7 @@ def tiers_view(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_report(cat: Catalogue, th: ThresholdSource, inputs: Inputs, *, as_of: dt.date, generated_at: dt.datetime) -> dict[str, Any]:
-    raw, kpis = compute_kpis(cat, th, as_of, inputs.verify)
+    raw, kpis = compute_kpis(cat, th, as_of, inputs.verify, inputs.thresholds_file)
     kpi_list = [kpi_dict(x) for x in kpis]
     previous = apply_history(kpi_list, inputs.history, cat.name, as_of)
     rows = build_rows(cat, th, inputs, raw, as_of)

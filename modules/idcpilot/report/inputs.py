@@ -55,19 +55,20 @@ def _message(err: jsonschema.ValidationError) -> str:
 
 
 def read_json(path: Path, schema_name: str, what: str) -> tuple[dict[str, Any], SourceMap]:
-    shown = _shown(path)
+    name = shown(path)
     if path.is_dir():
-        raise UserInputError.single(shown, f"is a directory; expected the {what} JSON file")
-    data, smap = load_yaml_file(path, shown)
+        raise UserInputError.single(name, f"is a directory; expected the {what} JSON file")
+    data, smap = load_yaml_file(path, name)
     if not isinstance(data, dict):
-        raise UserInputError.single(shown, f"expected a JSON object ({what})")
-    problems = schema_problems(data, schema_name, smap, shown)
+        raise UserInputError.single(name, f"expected a JSON object ({what})")
+    problems = schema_problems(data, schema_name, smap, name)
     if problems:
         raise UserInputError(problems)
     return data, smap
 
 
-def _shown(path: Path) -> str:
+def shown(path: Path) -> str:
+    """A path as users see it: relative to the working directory when it can be."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
@@ -88,7 +89,7 @@ class Findings:
 
 def load_findings(path: Path) -> Findings:
     data, _ = read_json(path, "findings.schema.json", "policy findings (idcpilot check --format json)")
-    return Findings(list(data["findings"]), _shown(path), [str(w) for w in data.get("warnings", []) or []])
+    return Findings(list(data["findings"]), shown(path), [str(w) for w in data.get("warnings", []) or []])
 
 
 def findings_from_document(document: dict[str, Any], source: str) -> Findings:
@@ -111,7 +112,7 @@ class Verify:
 
 def load_verify(path: Path) -> Verify:
     data, _ = read_json(path, "verify.schema.json", "verification results (idcpilot verify --format json)")
-    return Verify(list(data["results"]), dict(data.get("measurements") or {}), _shown(path))
+    return Verify(list(data["results"]), dict(data.get("measurements") or {}), shown(path))
 
 
 # --------------------------------------------------------------------------- history
@@ -122,9 +123,8 @@ def load_history(directory: Path) -> list[dict[str, Any]]:
 
     Other JSON files are bad input: a wrong directory should not pass unnoticed.
     """
-    shown = _shown(directory)
     if not directory.is_dir():
-        raise UserInputError.single(shown, "history: not a directory of previous report.json files")
+        raise UserInputError.single(shown(directory), "history: not a directory of previous report.json files")
     reports = []
     problems: list[Problem] = []
     for file in sorted(directory.glob("*.json")):
@@ -133,7 +133,7 @@ def load_history(directory: Path) -> list[dict[str, Any]]:
         except UserInputError as exc:
             problems.extend(exc.problems)
             continue
-        data["_file"] = _shown(file)
+        data["_file"] = shown(file)
         reports.append(data)
     if problems:
         raise UserInputError(problems)

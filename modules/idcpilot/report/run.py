@@ -73,7 +73,7 @@ def gather(cat: Catalogue, sources: Sources, as_of: dt.date, out_dir: Path | Non
     if history_dir is None and out_dir is not None and (out_dir / HISTORY_DIR).is_dir():
         history_dir = out_dir / HISTORY_DIR  # reports archived by earlier runs into the same --out
     history = inp.load_history(history_dir) if history_dir is not None else []
-    return thresholds, Inputs(findings, verify, history, waivers, notes)
+    return thresholds, Inputs(findings, verify, history, waivers, notes, inp.shown(thresholds_path))
 
 
 def make_report(cat: Catalogue, sources: Sources, *, as_of: dt.date, out_dir: Path | None = None,
