@@ -1,6 +1,10 @@
 """K8S-SECRETS: secrets encrypted at rest on the cluster; no plaintext secret in config or manifests."""
 
-from idcpilot.policy import Rule
+import re
+
+from idcpilot.catalogue.load import display_name
+from idcpilot.policy import Location, Rule
+from idcpilot.yamlsource import load_yaml_file
 from idcpilot.policy.k8s import containers, is_plain_secret
 from idcpilot.policy.k8srule import K8sResult, run
 
@@ -39,7 +43,44 @@ def check_manifests(manifests, env):
                                     path + ("env", j, "value"))
 
 
+def _stack_configs(ctx):
+    """The estate's Pulumi stack config files: <project>/<stackConfigDir>/Pulumi.<estate>.*.yaml."""
+    start = ctx.cat.root.resolve()
+    for parent in (start, *start.parents):
+        project = parent / "Pulumi.yaml"
+        if project.is_file():
+            data, _ = load_yaml_file(project)
+            cfg_dir = parent / str((data or {}).get("stackConfigDir") or ".")
+            return sorted(cfg_dir.glob(f"Pulumi.{ctx.cat.name}.*.yaml"))
+    return []
+
+
+def check_stack_config(ctx, secret_key):
+    """No secret-like stack config value in plaintext (Pulumi keeps secrets as {secure: ...})."""
+    files = _stack_configs(ctx)
+    bad = False
+    for f in files:
+        data, smap = load_yaml_file(f, display_name(f))
+        config = (data or {}).get("config") or {}
+        if not isinstance(config, dict):
+            continue
+        for key, value in config.items():
+            if isinstance(value, dict) and "secure" in value:
+                continue
+            text = value if isinstance(value, str) else ""
+            if secret_key.search(key.split(":")[-1]) or "-----BEGIN" in text or "client-key-data" in text:
+                if value not in (None, ""):
+                    bad = True
+                    line, col = smap.locate(("config", key))
+                    yield ctx.fail(f"stack/{f.name[len('Pulumi.'):-len('.yaml')]}",
+                                   f"stack config {key} is in plaintext; use `pulumi config set --secret`",
+                                   Location(smap.file, line, col))
+    if files and not bad:
+        yield ctx.ok(ctx.estate_target, f"{len(files)} stack config file(s): no plaintext secret")
+
+
 def check(ctx):
+    yield from check_stack_config(ctx, re.compile(ctx.thresholds.get("k8s.secretKeyPattern")))
     for i, c in enumerate(ctx.spec.clusters):
         if c.secrets_encryption:
             yield ctx.ok(f"cluster/{c.name}", "Secrets encrypted at rest", ("spec", "clusters", i))

@@ -213,3 +213,28 @@ def test_a_misnamed_rule_file_is_refused(tmp_path):
         "def check(ctx):\n    return []\n")
     with pytest.raises(UserInputError, match="pilot_x.py"):
         registry.load_rules(tmp_path)
+
+
+def test_k8s_secrets_reads_the_estates_pulumi_stack_config(tmp_path):
+    from policy_helpers import BASE_ESTATE
+
+    root = tmp_path / "repo"
+    (root / "inventories" / "fx").mkdir(parents=True)
+    (root / "inventories" / "fx" / "estate.yaml").write_text(BASE_ESTATE)
+    (root / "Pulumi.yaml").write_text("name: x\nruntime: python\nstackConfigDir: stacks/config\n")
+    cfg = root / "stacks" / "config"
+    cfg.mkdir(parents=True)
+    (cfg / "Pulumi.policy-fixture.bj-core-k8s.yaml").write_text(
+        "config:\n  idcpilot:cluster: bj-core-k8s\n  idcpilot:kubeconfig:\n    secure: AAABAKx=\n")
+    cat = catalogue.load(root / "inventories" / "fx")
+    from idcpilot.policy import engine
+
+    def run():
+        return engine.run(cat, plan=False, only=["K8S-SECRETS"], waivers_file=tmp_path / "none.yaml", today=TODAY)
+
+    assert failing(run(), "K8S-SECRETS") == []
+    (cfg / "Pulumi.policy-fixture.sh-core-k8s.yaml").write_text(
+        "config:\n  idcpilot:cluster: sh-core-k8s\n  idcpilot:dbPassword: hunter2\n")
+    [f] = failing(run(), "K8S-SECRETS")
+    assert f.target == "stack/policy-fixture.sh-core-k8s"
+    assert f.location.file.endswith("Pulumi.policy-fixture.sh-core-k8s.yaml") and f.location.line == 3
