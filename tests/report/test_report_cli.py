@@ -116,3 +116,15 @@ def test_thresholds_file_without_a_needed_value_is_bad_input(findings_file, tmp_
     result = invoke(str(EXAMPLE), "--findings", str(findings_file), "--thresholds", str(thresholds), "--out", str(tmp_path / "o"))
     assert result.exit_code == 2, result.output
     assert "thresholds.yaml" in result.output and "drills.windowDays" in result.output
+
+
+def test_results_of_another_estate_are_refused(findings_file, tmp_path):
+    doc = json.loads(findings_file.read_text(encoding="utf-8"))
+    assert doc["estate"] == "example"
+    result = invoke(str(EXAMPLE.parent / "lab"), "--findings", str(findings_file), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    assert "for estate 'example', not 'lab'" in result.output
+    verify = tmp_path / "verify.json"
+    verify.write_text(json.dumps({"estate": "lab", "results": [], "measurements": {}}), encoding="utf-8")
+    result = invoke(str(EXAMPLE), "--findings", str(findings_file), "--verify", str(verify), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2 and "for estate 'lab', not 'example'" in result.output

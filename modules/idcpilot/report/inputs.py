@@ -85,11 +85,13 @@ class Findings:
     findings: list[dict[str, Any]]
     source: str  # "policy engine" or the file name
     warnings: list[str] = field(default_factory=list)
+    estate: str | None = None  # the estate the findings are about, when the file says
 
 
 def load_findings(path: Path) -> Findings:
-    data, _ = read_json(path, "findings.schema.json", "policy findings (idcpilot check --format json)")
-    return Findings(list(data["findings"]), shown(path), [str(w) for w in data.get("warnings", []) or []])
+    data, smap = read_json(path, "findings.schema.json", "policy findings (idcpilot check --format json)")
+    return Findings(list(data["findings"]), shown(path), [str(w) for w in data.get("warnings", []) or []],
+                    _estate(data, smap))
 
 
 def findings_from_document(document: dict[str, Any], source: str) -> Findings:
@@ -108,11 +110,26 @@ class Verify:
     results: list[dict[str, Any]]
     measurements: dict[str, Any]
     source: str
+    estate: str | None = None
 
 
 def load_verify(path: Path) -> Verify:
-    data, _ = read_json(path, "verify.schema.json", "verification results (idcpilot verify --format json)")
-    return Verify(list(data["results"]), dict(data.get("measurements") or {}), shown(path))
+    data, smap = read_json(path, "verify.schema.json", "verification results (idcpilot verify --format json)")
+    return Verify(list(data["results"]), dict(data.get("measurements") or {}), shown(path), _estate(data, smap))
+
+
+def _estate(data: dict[str, Any], smap: SourceMap) -> str | None:
+    name = data.get("estate")
+    if name is not None and not isinstance(name, str):
+        raise UserInputError([smap.problem(("estate",), "must be the estate name (a string)")])
+    return name
+
+
+def check_estate(name: str, findings: Findings | None, verify: Verify | None) -> None:
+    """Results of another estate must not pass for this one's evidence."""
+    for what, given in (("findings", findings), ("verification results", verify)):
+        if given is not None and given.estate is not None and given.estate != name:
+            raise UserInputError.single(given.source, f"these {what} are for estate {given.estate!r}, not {name!r}", field="estate")
 
 
 # --------------------------------------------------------------------------- history

@@ -69,6 +69,7 @@ def gather(cat: Catalogue, sources: Sources, as_of: dt.date, out_dir: Path | Non
         known = [r.rule.id for r in load_rules()]
         waivers = [w.as_dict() for w in wv.load(waivers_path, known) if w.in_scope(cat.name)]
     verify = inp.load_verify(sources.verify_file) if sources.verify_file is not None else None
+    inp.check_estate(cat.name, findings, verify)
     history_dir = sources.history_dir
     if history_dir is None and out_dir is not None and (out_dir / HISTORY_DIR).is_dir():
         history_dir = out_dir / HISTORY_DIR  # reports archived by earlier runs into the same --out
