@@ -1,7 +1,6 @@
 """MLPS3-TIME: a trusted time source for audit records."""
 
 from idcpilot.policy import Rule
-from idcpilot.policy.baseline import check_variables
 
 RULE = Rule(
     id="MLPS3-TIME",
