@@ -1,0 +1,167 @@
+"""Verify the SD-WAN overlay on every edge host (testinfra; run by `idcpilot verify`).
+
+PILOT-SDWAN-ENCRYPT: every tunnel handshakes, every BGP session is Established, every other
+site's prefixes answer over the overlay (ICMP and TCP from this site's addresses), and the
+route to every other site goes through a WireGuard interface whose counters move.
+PILOT-SDWAN-LATENCY: RTT/2 through each tunnel within the link's latencyBudgetMs and the
+pilot maximum (policy/thresholds.yaml); the figures are recorded as measurements.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HANDSHAKE_MAX_AGE_S = 180  # WireGuard re-handshakes every 120 s on a live tunnel
+PING_COUNT = 10
+
+
+def _max_latency_ms() -> float:
+    from idcpilot.policy.thresholds import load
+
+    return float(load(REPO / "policy" / "thresholds.yaml").get("sdwan.maxLatencyMs"))
+
+
+pytestmark = [pytest.mark.group("role_sdwan_edge")]
+
+
+def _overlay(hostvars) -> dict:
+    overlay = hostvars.get("idcpilot_sdwan")
+    if not overlay:
+        pytest.skip("not an SD-WAN edge host")
+    return overlay
+
+
+def _all_overlays(inventory) -> dict[str, dict]:
+    """idcpilot_sdwan of every automated edge host (for the addresses of non-adjacent sites)."""
+    return {name: inventory.hostvars[name]["idcpilot_sdwan"] for name in inventory.with_role("sdwan_edge")
+            if inventory.hostvars.get(name, {}).get("idcpilot_sdwan")}
+
+
+def _run(host, command: str):
+    with host.sudo():
+        return host.run(command)
+
+
+def _rtt_ms(text: str) -> float | None:
+    m = re.search(r"= [0-9.]+/([0-9.]+)/[0-9.]+/[0-9.]+ ms", text)
+    return float(m.group(1)) if m else None
+
+
+def _targets(inventory, overlay: dict) -> list[tuple[str, str, str]]:
+    """(remote site, source address here, destination address there) for every other site."""
+    out = []
+    for name, other in sorted(_all_overlays(inventory).items()):
+        if other["site"] == overlay["site"]:
+            continue
+        out.append((other["site"], overlay["loopback"], other["loopback"]))
+        if overlay.get("service_anchor") and other.get("service_anchor"):
+            out.append((other["site"], overlay["service_anchor"], other["service_anchor"]))
+    return out
+
+
+@pytest.mark.rule("PILOT-SDWAN-ENCRYPT")
+def test_every_tunnel_has_a_recent_handshake(host, hostvars):
+    overlay = _overlay(hostvars)
+    now = int(_run(host, "date +%s").stdout)
+    stale = []
+    for peer in overlay["peers"]:
+        out = _run(host, f"wg show {peer['interface']} latest-handshakes")
+        stamps = [int(line.split()[1]) for line in out.stdout.splitlines() if len(line.split()) == 2]
+        if out.rc != 0 or not stamps or stamps[0] == 0 or now - stamps[0] > HANDSHAKE_MAX_AGE_S:
+            stale.append(f"{peer['interface']} -> {peer['name']}: {out.stdout.strip() or out.stderr.strip() or 'no tunnel'}")
+    assert not stale, "tunnels without a handshake in the last %ds: %s" % (HANDSHAKE_MAX_AGE_S, "; ".join(stale))
+
+
+@pytest.mark.rule("PILOT-SDWAN-ENCRYPT")
+def test_every_bgp_session_is_established(host, hostvars):
+    overlay = _overlay(hostvars)
+    out = _run(host, "vtysh -c 'show bgp ipv4 unicast summary json'")
+    assert out.rc == 0, out.stderr
+    peers = json.loads(out.stdout).get("peers", {})
+    down = {p["name"]: peers.get(p["overlay_address"], {}).get("state", "not configured")
+            for p in overlay["peers"] if peers.get(p["overlay_address"], {}).get("state") != "Established"}
+    assert not down, f"BGP sessions not Established: {down}"
+
+
+@pytest.mark.rule("PILOT-SDWAN-ENCRYPT")
+def test_every_other_site_answers_over_the_overlay(host, hostvars, inventory):
+    """Real ICMP and TCP from this site's addresses to every other site's addresses."""
+    overlay = _overlay(hostvars)
+    targets = _targets(inventory, overlay)
+    assert targets, "no other site in the overlay"
+    failed = []
+    for site, src, dst in targets:
+        ping = _run(host, f"ping -n -q -c 3 -i 0.2 -W 2 -I {src} {dst}")
+        if ping.rc != 0:
+            failed.append(f"ICMP {src} -> {dst} ({site})")
+        tcp = _run(host, "python3 -c \"import socket,sys; s=socket.socket(); s.settimeout(3); "
+                         f"s.bind(('{src}', 0)); s.connect(('{dst}', 179)); print('ok')\"")
+        if tcp.rc != 0:
+            failed.append(f"TCP {src} -> {dst}:179 ({site})")
+    assert not failed, "unreachable over the overlay: " + "; ".join(failed)
+
+
+@pytest.mark.rule("PILOT-SDWAN-ENCRYPT")
+def test_traffic_to_other_sites_goes_through_a_tunnel(host, hostvars, inventory):
+    """The route to each other site leaves through a wg interface, and its counters move."""
+    overlay = _overlay(hostvars)
+    tunnels = {p["interface"] for p in overlay["peers"]}
+    problems = []
+    for site, src, dst in _targets(inventory, overlay):
+        route = _run(host, f"ip -4 -j route get {dst} from {src}")
+        dev = json.loads(route.stdout)[0].get("dev") if route.rc == 0 and route.stdout.strip() else None
+        if dev not in tunnels:
+            problems.append(f"{dst} ({site}) routes via {dev}, not a tunnel")
+            continue
+        before = _run(host, f"wg show {dev} transfer").stdout.split()
+        _run(host, f"ping -n -q -c 5 -i 0.2 -W 2 -I {src} {dst}")
+        after = _run(host, f"wg show {dev} transfer").stdout.split()
+        if len(before) < 3 or len(after) < 3 or not (int(after[1]) > int(before[1]) and int(after[2]) > int(before[2])):
+            problems.append(f"{dev} counters did not move for {dst} ({site}): {before} -> {after}")
+    # and the firewall refuses any other way out
+    table = _run(host, "nft -j list table inet idcpilot_sdwan")
+    if table.rc != 0 or "no cleartext path" not in table.stdout:
+        problems.append("the overlay firewall table (no cleartext path between sites) is not loaded")
+    assert not problems, "; ".join(problems)
+
+
+@pytest.mark.rule("PILOT-SDWAN-LATENCY")
+def test_one_way_latency_within_link_budget(host, hostvars, record_property):
+    overlay = _overlay(hostvars)
+    ceiling = _max_latency_ms()
+    measured, over = {}, []
+    for peer in overlay["peers"]:
+        out = _run(host, f"ping -n -q -c {PING_COUNT} -i 0.2 -W 2 -I {peer['interface']} {peer['overlay_address']}")
+        rtt = _rtt_ms(out.stdout)
+        if rtt is None:
+            over.append(f"{peer['link']}: no answer from {peer['name']}")
+            continue
+        one_way = rtt / 2
+        budget = min(b for b in (peer.get("latency_budget_ms"), ceiling) if b is not None)
+        measured[peer["link"]] = {"from": hostvars.get("inventory_hostname", host.backend.get_hostname()), "to": peer["name"], "rtt_ms": round(rtt, 3),
+                                  "one_way_ms": round(one_way, 3), "budget_ms": budget}
+        if one_way > budget:
+            over.append(f"{peer['link']}: {one_way:.3f} ms one way > {budget} ms")
+    record_property("measurements", {"PILOT-SDWAN-LATENCY": measured})
+    assert not over, "; ".join(over)
+
+
+@pytest.mark.rule("PILOT-SDWAN-LATENCY")
+def test_latency_probe_feeds_the_textfile_collector(host, hostvars):
+    overlay = _overlay(hostvars)
+    config = json.loads(_run(host, "cat /etc/idcpilot/sdwan-probe.json").stdout or "{}")
+    assert config, "probe configuration /etc/idcpilot/sdwan-probe.json missing"
+    assert host.service("idcpilot-sdwan-probe.timer").is_enabled
+    assert host.service("idcpilot-sdwan-probe.timer").is_running
+    prom = _run(host, f"cat {config['textfile']}")
+    assert prom.rc == 0, f"{config['textfile']} not written yet"
+    last = re.search(r"^idcpilot_sdwan_probe_last_run_timestamp_seconds (\d+)", prom.stdout, re.M)
+    assert last and time.time() - int(last.group(1)) < 600, "probe output older than 10 minutes"
+    for peer in overlay["peers"]:
+        assert re.search(rf'^idcpilot_sdwan_peer_up{{peer="{re.escape(peer["name"])}".*}} 1$', prom.stdout, re.M), peer["name"]
