@@ -87,6 +87,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "covered": ("已覆盖", "covered"),
     "hub": ("枢纽", "hub"),
     "threshold": ("阈值", "threshold"),
+    "site-limit": ("站点类别阈值", "site-class limit"),
     "design": ("设计", "design"),
     "measured": ("实测", "measured"),
     "budget": ("预算", "budget"),

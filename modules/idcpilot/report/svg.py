@@ -36,7 +36,8 @@ def _svg(width: float, height: float, body: list[str], title: str, cls: str) -> 
 
 
 def bar_chart(groups: list[dict[str, Any]], series: list[tuple[str, str, str]], *, threshold: float | None,
-              title: str, unit: str, floor: float = 0.0, threshold_label: str = "", cls: str = "bars") -> str:
+              title: str, unit: str, floor: float = 0.0, threshold_label: str = "", site_limit_label: str = "",
+              cls: str = "bars") -> str:
     """Grouped vertical bars with a threshold line.
 
     ``groups``: ``{"label", "values": {series key: number|None}, "threshold"?: number, "status"?}``;
@@ -69,6 +70,9 @@ def bar_chart(groups: list[dict[str, Any]], series: list[tuple[str, str, str]], 
         body.append(f'<rect x="{lx}" y="24" width="10" height="10" fill="{colour}"/>'
                     f'<text x="{lx + 14}" y="33" class="axis">{_e(legend)}</text>')
         lx += 24 + 7 * len(legend)
+    if any(g.get("threshold") is not None for g in groups):  # sites held to their own (override) limit
+        body.append(f'<line x1="{lx}" x2="{lx + 14}" y1="29" y2="29" class="site-limit"/>'
+                    f'<text x="{lx + 18}" y="33" class="axis">{_e(site_limit_label)}</text>')
     v = floor
     while v <= ceiling + step / 2:  # grid and axis labels
         body.append(f'<line x1="{left}" x2="{_num(width - right)}" y1="{_num(y(v))}" y2="{_num(y(v))}" class="grid"/>')
@@ -130,7 +134,7 @@ def pue_chart(sites: list[dict[str, Any]], threshold: float | None, label: Label
         })
     return bar_chart(groups, [("design", label("design"), "#6e7781"), ("measured", label("measured"), "#0969da")],
                      threshold=threshold, title=label("pue-chart"), unit="", floor=1.0, threshold_label=label("threshold"),
-                     cls="pue-chart")
+                     site_limit_label=label("site-limit"), cls="pue-chart")
 
 
 def latency_chart(links: list[dict[str, Any]], threshold: float | None, label: Label) -> str:
