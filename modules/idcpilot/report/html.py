@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 
 from idcpilot.report import svg
-from idcpilot.report.i18n import Lang, TERMS, pair, text
+from idcpilot.report.i18n import Lang, text
 
 PASS_SHOWN = 20  # passing evidence items shown per row before "more" (report.json has them all)
 
@@ -246,7 +246,7 @@ class Renderer:
             out.append(f'<div class="term">{self.te(term)}</div><table class="kv">{"".join(lines)}</table>')
         return "".join(out)
 
-    def stage_cell(self, part: dict[str, Any], kind: str) -> str:
+    def stage_cell(self, part: dict[str, Any]) -> str:
         counts = ", ".join(f"{self.t(k)} {v}" for k, v in part["counts"].items() if v)
         return self.badge(part["status"]) + (f' <span class="counts-inline">{self.e(counts)}</span>' if counts else "")
 
@@ -292,7 +292,7 @@ class Renderer:
         rows = "".join(
             f'<tr class="s-{self.e(m["status"])}" id="{self.e(m["id"])}"><td class="id">{self.e(m["id"])}</td>'
             f'<td class="req">{self.bilingual(m["requirement"]["zh"], m["requirement"]["en"])}</td>'
-            f'<td>{self.stage_cell(m["plan"], "plan")}</td><td>{self.stage_cell(m["verify"], "verify")}</td>'
+            f'<td>{self.stage_cell(m["plan"])}</td><td>{self.stage_cell(m["verify"])}</td>'
             f'<td>{self.badge(m["status"])}</td></tr>'
             for m in members
         )
@@ -304,8 +304,8 @@ class Renderer:
     def result_cell(self, r: dict[str, Any]) -> str:
         """Overall result, then the plan (policy) and verify results it comes from."""
         return (f'{self.badge(r["status"])}'
-                f'<div class="stage"><span class="stage-name">{self.te("col-plan")}</span> {self.stage_cell(r["plan"], "plan")}</div>'
-                f'<div class="stage"><span class="stage-name">{self.te("col-verify")}</span> {self.stage_cell(r["verify"], "verify")}</div>')
+                f'<div class="stage"><span class="stage-name">{self.te("col-plan")}</span> {self.stage_cell(r["plan"])}</div>'
+                f'<div class="stage"><span class="stage-name">{self.te("col-verify")}</span> {self.stage_cell(r["verify"])}</div>')
 
     def clauses(self) -> str:
         columns = ("col-id", "col-requirement", "col-threshold", "col-values", "col-status", "col-waiver", "col-evidence")
@@ -350,5 +350,3 @@ class Renderer:
 def render_html(doc: dict[str, Any], lang: Lang = "both", source_url: str | None = None) -> str:
     return Renderer(doc, lang, source_url).page()
 
-
-__all__ = ["render_html", "TERMS", "pair"]
