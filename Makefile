@@ -22,16 +22,18 @@ demo: venv
 	$(BIN)/idcpilot report inventories/example --manifests out/manifests --out out
 
 # The same on real lab hosts (root): lab up, deploy, verify, report with verify results, lab down.
-# The lab always comes down; the exit code is verify's (the report is written either way).
+# Verify and the report run even when a host failed to deploy (the report shows it); the lab
+# always comes down; the exit code is the first failure's.
 demo-lab: venv host-deps
 	@[ "$$(id -u)" = 0 ] || { echo "make demo-lab needs root (systemd-nspawn, bridges)" >&2; exit 2; }
-	mkdir -p out/lab
-	$(BIN)/idcpilot lab up inventories/lab
-	@status=0; \
-	$(BIN)/idcpilot deploy inventories/lab || status=$$?; \
-	if [ $$status = 0 ]; then $(BIN)/idcpilot verify inventories/lab --format json > out/lab/verify.json || status=$$?; fi; \
-	if [ -s out/lab/verify.json ]; then $(BIN)/idcpilot report inventories/lab --verify out/lab/verify.json --out out/lab || status=$$?; fi; \
-	$(BIN)/idcpilot lab down inventories/lab || status=$$?; \
+	@status=0; failed() { s=$$?; [ $$status != 0 ] || status=$$s; }; set -x; mkdir -p out/lab; \
+	$(BIN)/idcpilot lab up inventories/lab || failed; \
+	if [ $$status = 0 ]; then \
+	  $(BIN)/idcpilot deploy inventories/lab || failed; \
+	  $(BIN)/idcpilot verify inventories/lab --format json > out/lab/verify.json || failed; \
+	  if [ -s out/lab/verify.json ]; then $(BIN)/idcpilot report inventories/lab --verify out/lab/verify.json --out out/lab || failed; fi; \
+	fi; \
+	$(BIN)/idcpilot lab down inventories/lab || failed; \
 	exit $$status
 
 host-deps:
