@@ -221,3 +221,10 @@ def test_secret_scanner_finds_a_planted_key(tmp_path):
     (tmp_path / "artifacts" / "job" / "job_events.json").write_text(f'{{"stdout": "{key}"}}')
     scanned, hits = files_containing(tmp_path, {"h1": key})
     assert scanned == 2 and [h for h, _ in hits] == ["h1"]
+
+
+def test_firewall_ports_name_every_tunnel_port_and_bgp_bfd(lab):
+    cat, alloc = lab
+    v = _vars(cat, alloc, "lab-bj-gw01")
+    assert v["firewall"]["udp"] == sorted(str(p["listen_port"]) for p in v["peers"]) + ["4784"]
+    assert v["firewall"]["tcp"] == ["179"]

@@ -23,6 +23,8 @@ from idcpilot.sdwan.topology import MAX_ASN, Link, Topology, build, interface_na
 
 #: Site prefix kinds a site may announce into the overlay (the role picks which it does).
 PREFIX_KINDS = ("service", "loopback", "management")
+BGP_PORT = 179
+BFD_MULTIHOP_PORT = 4784
 
 
 def topology(cat: Catalogue, alloc: Allocation) -> Topology | None:
@@ -99,6 +101,8 @@ def sdwan_vars(cat: Catalogue, alloc: Allocation, host: Host) -> dict[str, Any]:
     site_edges = topo.edges.get(host.site, ())
     first_edge = bool(site_edges) and site_edges[0].name == host.name
     overlay_prefix = alloc.lock.sites.get(host.site, {}).get("overlay")
+    host_peers = peers(topo, alloc, host)
+    ports = sorted(p["listen_port"] for p in host_peers)
     return {
         "idcpilot_sdwan": {
             "topology": topo.kind,
@@ -123,7 +127,13 @@ def sdwan_vars(cat: Catalogue, alloc: Allocation, host: Host) -> dict[str, Any]:
                 }
                 for s in topo.sites
             },
-            "peers": peers(topo, alloc, host),
+            "peers": host_peers,
+            # what a host firewall in front of the overlay must admit (the role's own table then
+            # narrows each tunnel port to its peer, and BGP/BFD to the tunnels)
+            "firewall": {
+                "udp": [str(p) for p in ports] + [str(BFD_MULTIHOP_PORT)],
+                "tcp": [str(BGP_PORT)],
+            },
         }
     }
 
