@@ -71,3 +71,10 @@ def test_playbooks_target_role_group_and_automated(playbook):
     assert play["hosts"] == f"role_{role}:&automated"
     assert play["become"] is True
     assert [r["role"] for r in play["roles"]] == [role]
+
+
+def test_threat_sync_limit_matches_policy_thresholds():
+    thresholds = yaml.safe_load((REPO / "policy/thresholds.yaml").read_text())["thresholds"]
+    defaults = yaml.safe_load((REPO / "roles/zt_gateway/defaults/main.yml").read_text())
+    assert defaults["zt_gateway_threat_sync_max_minutes"] == thresholds["threatIntel"]["maxSyncMinutes"]
+    assert 0 < float(thresholds["zeroTrust"]["minAccuracy"]) <= 1

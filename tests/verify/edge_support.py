@@ -1,97 +1,47 @@
-"""Helpers for the edge-service verification suites (test_cdn.py, test_zt.py).
-
-They read the same inventory `idcpilot deploy` used (rendered through Ansible, so the lab's
-templated connection settings work), connect to hosts with testinfra over SSH as the
-automation account with sudo, and make real HTTPS requests from this machine. The estate
-directory comes from IDCPILOT_VERIFY_ENV (set by `idcpilot verify`, or by hand); without it
-the suites skip, because they need real hosts.
-"""
+"""Helpers for the edge-service verification suites (test_cdn.py, test_zt.py): real HTTPS
+requests from this machine, small local servers on lab addresses (origin, threat feed), the
+external TLS scanner, and a lock shared by the xdist workers of one `idcpilot verify` run."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import http.client
 import ipaddress
-import json
 import os
+import re
 import socket
 import ssl
+import tempfile
 import threading
 import warnings
 from dataclasses import dataclass, field
-from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-ENV_VAR = "IDCPILOT_VERIFY_ENV"
 
 
-def env_dir() -> Path | None:
-    value = os.environ.get(ENV_VAR)
-    return Path(value) if value else None
+def other_host(host: Any, name: str) -> Any:
+    """testinfra host for another inventory host, over the same backend as `host`."""
+    inventory = os.environ.get("IDCPILOT_VERIFY_INVENTORY")
+    return host.get_host(f"ansible://{name}", ansible_inventory=inventory) if inventory else host.get_host(f"ansible://{name}")
 
 
-def require_env() -> Path:
-    env = env_dir()
-    if env is None:
-        pytest.skip(f"needs real hosts: run through `idcpilot verify` or set {ENV_VAR}=inventories/<env>")
-    return env
-
-
-@dataclass
-class Inventory:
-    """Rendered host variables and group membership, as ansible-playbook sees them."""
-
-    env: Path
-    hostvars: dict[str, dict[str, Any]]
-    groups: dict[str, list[str]]
-
-    def with_role(self, role: str) -> list[str]:
-        return sorted(set(self.groups.get(f"role_{role}", [])) & set(self.groups.get("automated", [])))
-
-
-@lru_cache(maxsize=4)
-def load_inventory(env: Path) -> Inventory:
-    os.environ.setdefault("ANSIBLE_CONFIG", str(REPO / "ansible.cfg"))
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar
-    from ansible.vars.manager import VariableManager
-
-    loader = DataLoader()
-    inv = InventoryManager(loader=loader, sources=[str(env)])
-    vm = VariableManager(loader=loader, inventory=inv)
-    hostvars: dict[str, dict[str, Any]] = {}
-    for host in inv.get_hosts():
-        raw = vm.get_vars(host=host, include_hostvars=False)
-        templar = Templar(loader=loader, variables=raw)
-        keep = {k: v for k, v in raw.items() if k.startswith(("ansible_", "idcpilot_"))}
-        hostvars[host.name] = json.loads(json.dumps(templar.template(keep), default=str))
-    groups = {g: [h.name for h in inv.groups[g].get_hosts()] for g in inv.groups}
-    return Inventory(env, hostvars, groups)
-
-
-def connect(inv: Inventory, name: str):
-    """testinfra host for inventory host `name`, over SSH with sudo."""
-    import testinfra
-
-    v = inv.hostvars[name]
-    user = v.get("ansible_user") or v.get("idcpilot_automation_account") or "root"
-    extra = v.get("ansible_ssh_common_args", "")
-    kwargs: dict[str, Any] = {"sudo": True, "ssh_extra_args": f"{extra} -o BatchMode=yes -o ConnectTimeout=10"}
-    if v.get("ansible_ssh_private_key_file"):
-        kwargs["ssh_identity_file"] = v["ansible_ssh_private_key_file"]
-    port = v.get("ansible_port", 22)
-    return testinfra.get_host(f"ssh://{user}@{v['ansible_host']}:{port}", **kwargs)
-
-
-def measure(request: pytest.FixtureRequest, rule: str, name: str, value: Any) -> None:
-    """A number for the verify report's measurements, keyed by rule id."""
-    request.node.user_properties.append((f"measurement:{rule}:{name}", value))
-    print(f"measurement {rule} {name} = {value}")
+@contextlib.contextmanager
+def run_lock(name: str):
+    """A lock shared by the xdist workers of one verify run (tests that bind one lab address
+    or change a CA must not run twice at once)."""
+    base = Path(os.environ.get("IDCPILOT_VERIFY_RESULTS", tempfile.gettempdir() + "/idcpilot-verify")).parent
+    base.mkdir(parents=True, exist_ok=True)
+    with open(base / f".{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield base
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def local_address(address: str) -> bool:

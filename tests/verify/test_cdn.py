@@ -38,23 +38,16 @@ def _support():
 
 
 es = _support()
+pytestmark = [pytest.mark.group("role_cdn_node")]
 PORT = 443
 
 
-def _cdn_hosts() -> list[str]:
-    env = es.env_dir()
-    if env is None:
-        return ["(no environment)"]
-    return es.load_inventory(env).with_role("cdn_node") or ["(no cdn_node host)"]
-
-
 class Node:
-    def __init__(self, inv, name: str):
-        self.inv, self.name = inv, name
-        self.vars = inv.hostvars[name]
+    def __init__(self, host, hostvars: dict):
+        self.vars = hostvars
         self.cdn = self.vars["idcpilot_cdn"]
         self.address = self.vars["ansible_host"]
-        self.host = es.connect(inv, name)
+        self.host = host
         self.ctx = es.tls_context()  # per-host certificate: the node's identity is not under test here
 
     def get(self, path: str, method: str = "GET") -> "es.Reply":
@@ -71,23 +64,27 @@ class Node:
         return int(self.host.check_output(f"python3 -c {shlex.quote(script)}"))
 
 
-@pytest.fixture(scope="module", params=_cdn_hosts())
-def node(request):
-    env = es.require_env()
-    if request.param.startswith("("):
-        pytest.skip(f"{request.param}: the estate has no automated CDN node")
-    return Node(es.load_inventory(env), request.param)
+@pytest.fixture
+def node(host, hostvars):
+    if "idcpilot_cdn" not in hostvars:
+        pytest.fail("cdn_node host without idcpilot_cdn in its inventory variables")
+    return Node(host, hostvars)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def origin(node):
+    """The catalogue's primary origin, served from this machine for one test at a time (the
+    xdist workers of a verify run share the address, so they take turns)."""
     primary = node.cdn["origins"][0]
     url = urlsplit(primary["url"])
     if url.scheme != "http" or not es.local_address(primary["host"]):
         pytest.skip(f"origin {primary['url']} is not served from this machine (only the lab's origin can be stopped by a test)")
-    server = es.LocalHTTP(primary["host"], int(primary["port"])).start()
-    yield server
-    server.stop()
+    with es.run_lock(f"origin-{primary['hostport']}"):
+        server = es.LocalHTTP(primary["host"], int(primary["port"])).start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 def _static_prefix(node) -> str:
@@ -189,10 +186,11 @@ def test_old_tls_and_plaintext_refused(node):
 
 
 @pytest.mark.rule("MLPS3-TLS")
-def test_external_scanner_finds_nothing_weak(node, request):
+def test_external_scanner_finds_nothing_weak(node, measure):
     scan = es.sslscan(node.address, PORT)
     enabled = sorted(p for p, state in scan["protocols"].items() if state == "enabled")
-    es.measure(request, "MLPS3-TLS", f"{node.name}.protocols", ",".join(enabled))
+    measure("tls_protocols", ",".join(enabled))
+    measure("weak_ciphers", len(scan["weak"]))
     assert scan["protocols"], f"sslscan output not understood:\n{scan['output']}"
     assert set(enabled) <= {"TLSv1.2", "TLSv1.3"}, f"protocols below TLS 1.2 enabled: {enabled}"
     assert scan["ciphers"] and not scan["weak"], f"weak ciphers: {scan['weak']}"

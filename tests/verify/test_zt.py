@@ -12,8 +12,11 @@ reason. TLS below 1.2 and plaintext are refused; sslscan finds no weak protocol 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import importlib.util
 import json
+import os
 import shlex
 import sys
 import tempfile
@@ -24,6 +27,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 
 def _support():
@@ -38,16 +42,10 @@ def _support():
 
 
 es = _support()
-
-THRESHOLD = 0.999  # PILOT-ZT; also in policy/thresholds.yaml
+pytestmark = [pytest.mark.group("role_zt_gateway")]
+REPO = Path(__file__).resolve().parents[2]
+THRESHOLD = float(yaml.safe_load((REPO / "policy/thresholds.yaml").read_text())["thresholds"]["zeroTrust"]["minAccuracy"])  # PILOT-ZT
 CA_TOOL = "/usr/local/sbin/idcpilot-zt-ca"
-
-
-def _gateway_hosts() -> list[str]:
-    env = es.env_dir()
-    if env is None:
-        return ["(no environment)"]
-    return es.load_inventory(env).with_role("zt_gateway") or ["(no zt_gateway host)"]
 
 
 @dataclass
@@ -72,15 +70,16 @@ class Case:
 class Gateway:
     """One gateway host under test, with the PKI material the test needs in a temp dir."""
 
-    def __init__(self, inv: es.Inventory, name: str, tmp: Path):
-        self.inv, self.name, self.tmp = inv, name, tmp
-        self.vars = inv.hostvars[name]
+    def __init__(self, host, inventory, hostvars: dict, tmp: Path):
+        self.inv, self.tmp = inventory, tmp
+        self.vars = hostvars
+        self.name = hostvars["inventory_hostname"] if "inventory_hostname" in hostvars else host.backend.get_pytest_id().split("://", 1)[-1]
         self.zt = self.vars["idcpilot_zt"]
         self.address = self.vars["ansible_host"]
         self.port = int(self.zt["listen_port"])
-        self.host = es.connect(inv, name)
+        self.host = host
         ca_host = self.zt["ca_host"]
-        self.ca = self.host if ca_host == name else es.connect(inv, ca_host)
+        self.ca = self.host if ca_host == self.name else es.other_host(host, ca_host)
         self.ca_dir = "/etc/idcpilot/zt-ca"
         self.config_dir = "/etc/nginx/idcpilot-zt"
 
@@ -137,16 +136,15 @@ class Gateway:
         return found
 
 
-@pytest.fixture(scope="module", params=_gateway_hosts())
-def gateway(request):
-    env = es.require_env()
-    if request.param.startswith("("):
-        pytest.skip(f"{request.param}: the estate has no automated zero-trust gateway")
+@pytest.fixture
+def gateway(host, hostvars, inventory):
+    if "idcpilot_zt" not in hostvars:
+        pytest.fail("zt_gateway host without idcpilot_zt in its inventory variables")
     with tempfile.TemporaryDirectory(prefix="idcpilot-zt-verify-") as tmp:
-        yield Gateway(es.load_inventory(env), request.param, Path(tmp))
+        yield Gateway(host, inventory, hostvars, Path(tmp))
 
 
-@pytest.fixture(scope="module")
+@contextlib.contextmanager
 def upstreams(gateway):
     """Tiny responders on loopback upstream ports nobody serves (the lab has no real apps)."""
     started = []
@@ -159,16 +157,17 @@ def upstreams(gateway):
         gateway.host.check_output(
             f"systemd-run --unit={unit} --property=RuntimeMaxSec=900 python3 -m http.server {port} --bind 127.0.0.1 --directory /usr/share/doc"
         )
-        started.append(unit)
-    es.wait_until(lambda: all(gateway.host.socket(f"tcp://127.0.0.1:{a['upstream_hostport'].rpartition(':')[2]}").is_listening
-                              for a in gateway.zt["apps"] if a["upstream_hostport"].startswith("127.0.0.1:")), timeout=15)
-    yield started
-    for unit in started:
-        gateway.host.run(f"systemctl stop {unit}")
+        started.append((unit, port))
+    es.wait_until(lambda: all(gateway.host.socket(f"tcp://127.0.0.1:{p}").is_listening for _, p in started), timeout=15)
+    try:
+        yield started
+    finally:
+        for unit, _ in started:
+            gateway.host.run(f"systemctl stop {unit}")
 
 
-@pytest.fixture(scope="module")
-def feed(gateway):
+@contextlib.contextmanager
+def feeds(gateway):
     """Serve every threat feed of the gateway from this machine when its URL is ours (lab)."""
     servers = []
     for f in gateway.zt["threat_feeds"]:
@@ -177,13 +176,15 @@ def feed(gateway):
             continue
         server = es.LocalHTTP(url.hostname, url.port or 80).start()
         servers.append((server, url.path or "/"))
-    yield servers
-    for server, path in servers:  # leave an empty list behind and resync, so no address stays blocked
-        server.routes[path] = (200, {"Content-Type": "text/plain"}, b"# empty\n")
-    if servers:
-        gateway.host.run("systemctl start idcpilot-zt-threat-sync.service")
-    for server, _ in servers:
-        server.stop()
+    try:
+        yield servers
+    finally:  # leave an empty list behind and resync, so no address stays blocked
+        for server, path in servers:
+            server.routes[path] = (200, {"Content-Type": "text/plain"}, b"# empty\n")
+        if servers:
+            gateway.host.run("systemctl start idcpilot-zt-threat-sync.service")
+        for server, _ in servers:
+            server.stop()
 
 
 def _request(gateway: Gateway, case: Case, cert: tuple[str, str] | None) -> None:
@@ -193,7 +194,7 @@ def _request(gateway: Gateway, case: Case, cert: tuple[str, str] | None) -> None
 
 def _blocked_request(gateway: Gateway, source: str, case: Case, cert: tuple[str, str]) -> None:
     """The same HTTPS request, made from another estate host whose address is blocklisted."""
-    src = es.connect(gateway.inv, source)
+    src = es.other_host(gateway.host, source)
     workdir = f"/run/idcpilot-verify-{uuid.uuid4().hex[:8]}"
     src.check_output(f"install -d -m 0700 {workdir}")
     try:
@@ -214,10 +215,7 @@ def _blocked_request(gateway: Gateway, source: str, case: Case, cert: tuple[str,
         src.run(f"rm -rf {workdir}")
 
 
-@pytest.fixture(scope="module")
-def matrix(gateway, upstreams, feed):
-    from idcpilot.edge_services.gateway import access_matrix  # noqa: F401  (documents the policy source)
-
+def build_matrix(gateway: Gateway, feed: list) -> list[Case]:
     zt = gateway.zt
     cases: list[Case] = []
     identities = {i["name"]: i["groups"] for i in zt["identities"]}
@@ -243,7 +241,8 @@ def matrix(gateway, upstreams, feed):
             _request(gateway, case, cert)
             cases.append(case)
         # Blocklisted source: another estate host, listed in the feed this test serves.
-        others = [h for h in gateway.inv.hostvars if h != gateway.name and "ansible_host" in gateway.inv.hostvars[h]]
+        others = [h for h in gateway.inv.with_role("baseline") or list(gateway.inv.hostvars)
+                  if h != gateway.name and "ansible_host" in gateway.inv.hostvars.get(h, {})]
         if feed and others:
             source = sorted(others)[0]
             src_addr = gateway.inv.hostvars[source]["ansible_host"]
@@ -267,6 +266,21 @@ def matrix(gateway, upstreams, feed):
     for c in cases:
         rid = c.reply.headers.get("x-request-id") if c.reply else None
         c.audit = lines.get(rid) if rid else None
+    return cases
+
+
+@pytest.fixture
+def matrix(gateway):
+    """The access matrix of this gateway, requested once per verify run: the first xdist
+    worker that needs it builds it under a run-wide lock, the others read its result."""
+    with es.run_lock(f"zt-matrix-{gateway.name}") as base:
+        cache = base / f"zt-matrix-{gateway.name}-{os.environ.get('PYTEST_XDIST_TESTRUNUID', os.getpid())}.json"
+        if cache.exists():
+            cases = [Case(**{**c, "reply": es.Reply(**c["reply"]) if c["reply"] else None}) for c in json.loads(cache.read_text())]
+        else:
+            with upstreams(gateway), feeds(gateway) as feed:
+                cases = build_matrix(gateway, feed)
+            cache.write_text(json.dumps([dataclasses.asdict(c) for c in cases]))
     for c in cases:
         print(f"{c.label:55} expected {c.expected:5} got {c.decision:5} status {c.reply.status if c.reply else '-'}"
               f"  reason: {(c.audit or {}).get('reason', '-')}")
@@ -274,11 +288,11 @@ def matrix(gateway, upstreams, feed):
 
 
 @pytest.mark.rule("PILOT-ZT")
-def test_access_matrix_matches_catalogue_policy(gateway, matrix, request):
+def test_access_matrix_matches_catalogue_policy(matrix, measure):
     accuracy = sum(1 for c in matrix if c.decision == c.expected) / len(matrix)
-    es.measure(request, "PILOT-ZT", f"{gateway.name}.accuracy", round(accuracy, 6))
-    es.measure(request, "PILOT-ZT", f"{gateway.name}.requests", len(matrix))
-    es.measure(request, "PILOT-ZT", f"{gateway.name}.wrong_allows", sum(1 for c in matrix if c.expected == "deny" and c.decision == "allow"))
+    measure("accuracy", round(accuracy, 6))
+    measure("requests", len(matrix))
+    measure("wrong_allows", sum(1 for c in matrix if c.expected == "deny" and c.decision == "allow"))
     wrong_allows = [c.label for c in matrix if c.expected == "deny" and c.decision == "allow"]
     assert not wrong_allows, f"requests allowed that the policy denies: {wrong_allows}"
     wrong = [f"{c.label}: expected {c.expected}, got {c.decision} ({c.reply.status if c.reply else '-'})" for c in matrix if c.decision != c.expected]
@@ -295,11 +309,11 @@ def test_allowed_requests_reach_the_app_with_identity(matrix):
 
 
 @pytest.mark.rule("PILOT-ZT")
-def test_blocklisted_source_is_denied(matrix, feed):
-    if not feed:
-        pytest.skip("the threat feed URL is not served from this machine (only the lab serves its own feed)")
+def test_blocklisted_source_is_denied(matrix):
     blocked = [c for c in matrix if "blocklisted" in c.label]
-    assert blocked and all(c.decision == "deny" for c in blocked)
+    if not blocked:
+        pytest.skip("the threat feed URL is not served from this machine (only the lab serves its own feed)")
+    assert all(c.decision == "deny" for c in blocked)
     assert all(c.audit and "blocklist" in c.audit["reason"] for c in blocked), [c.audit for c in blocked]
 
 
@@ -338,10 +352,11 @@ def test_old_tls_and_plaintext_refused(gateway):
 
 
 @pytest.mark.rule("MLPS3-TLS")
-def test_external_scanner_finds_nothing_weak(gateway, request):
+def test_external_scanner_finds_nothing_weak(gateway, measure):
     scan = es.sslscan(gateway.address, gateway.port)
     enabled = sorted(p for p, state in scan["protocols"].items() if state == "enabled")
-    es.measure(request, "MLPS3-TLS", f"{gateway.name}.protocols", ",".join(enabled))
+    measure("tls_protocols", ",".join(enabled))
+    measure("weak_ciphers", len(scan["weak"]))
     assert scan["protocols"], f"sslscan output not understood:\n{scan['output']}"
     assert set(enabled) <= {"TLSv1.2", "TLSv1.3"}, f"protocols below TLS 1.2 enabled: {enabled}"
     assert scan["ciphers"] and not scan["weak"], f"weak ciphers: {scan['weak']}"
