@@ -100,7 +100,7 @@ def status(env: Path = LabEnvArg, fmt: Format = FormatOpt) -> None:
     plan = load_plan(env)
     rows = lifecycle.host_status(plan)
     if fmt is Format.json:
-        print_json({"estate": plan.estate, "bridge": plan.bridge, "gateway": plan.gateway, "proxy": plan.proxy_url,
+        print_json({"estate": plan.estate, "lab": plan.name, "bridge": plan.bridge, "gateway": plan.gateway, "proxy": plan.proxy_url,
                     "hosts": [dict(r.__dict__, up=r.up) for r in rows]})
     else:
         console.print(_status_table(plan, rows))

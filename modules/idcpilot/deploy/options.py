@@ -44,7 +44,7 @@ def parse_listing(text: str) -> list[tuple[str, int, int]]:
     for raw in text.splitlines():
         line = raw.strip()
         if line.startswith("play #"):
-            name = line.split(":", 1)[1].split("\t")[0].strip() if ":" in line else line
+            name = line.split("): ", 1)[1] if "): " in line else line
             name = name.split("TAGS:")[0].strip()
             plays.append([name, 0, 0])
             section = None

@@ -109,7 +109,8 @@ class LabHost:
 class LabPlan:
     """What a lab of one estate looks like: pure data, no I/O."""
 
-    estate: str
+    estate: str  # metadata.name of the estate
+    name: str  # the lab's name (the estate's unless given): bridge, machines, table, state dir
     account: str
     bridge: str
     nft_table: str
@@ -134,9 +135,13 @@ class LabPlan:
         raise LabError(f"no host {name!r} in estate {self.estate!r}; hosts: {', '.join(h.name for h in self.hosts)}")
 
 
-def plan_lab(cat: Catalogue, alloc: Allocation, layout: LabLayout | None = None) -> LabPlan:
-    """The lab of an estate: one host per catalogue host, on the management supernet(s)."""
-    estate = cat.name
+def plan_lab(cat: Catalogue, alloc: Allocation, layout: LabLayout | None = None, name: str | None = None) -> LabPlan:
+    """The lab of an estate: one host per catalogue host, on the management supernet(s).
+
+    NAME (default: the estate's metadata.name) names the bridge, machines, nft table and
+    state dir; the bench uses it to run a copy of an estate beside the real one.
+    """
+    estate = name or cat.name
     supernets = [ipaddress.ip_network(c) for c in cat.estate.spec.supernets.management.cidrs]
     bridge_addresses = []
     for net in supernets:
@@ -158,7 +163,8 @@ def plan_lab(cat: Catalogue, alloc: Allocation, layout: LabLayout | None = None)
             raise LabError(f"host {host.name} address {addr} collides with the lab bridge address")
         hosts.append(LabHost(host.name, machine_name(estate, host.name), str(addr), ipaddress.ip_network(site_prefix).prefixlen, tuple(host.roles)))
     return LabPlan(
-        estate=estate,
+        estate=cat.name,
+        name=estate,
         account=cat.estate.spec.automation.account,
         bridge=bridge_name(estate),
         nft_table=nft_table(estate),

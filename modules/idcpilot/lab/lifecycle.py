@@ -14,7 +14,7 @@ from typing import Callable
 from idcpilot.deploy.paths import facts_dir
 from idcpilot.lab import base, hosts, net, proxy
 from idcpilot.lab.errors import LabError
-from idcpilot.lab.layout import LabHost, LabPlan, bridge_name, nft_table
+from idcpilot.lab.layout import LabHost, LabPlan, bridge_name, machine_name, nft_table
 from idcpilot.lab.mirror import machine_mirrors
 from idcpilot.lab.procs import cmdline
 from idcpilot.lab.system import run, unavailable_reason
@@ -42,7 +42,7 @@ def ensure_key(plan: LabPlan) -> str:
     key = plan.layout.key_file
     if not key.exists():
         key.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"idcpilot-lab-{plan.estate}", "-f", key])
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"idcpilot-lab-{plan.name}", "-f", key])
     return key.with_suffix(".pub").read_text()
 
 
@@ -98,7 +98,7 @@ def _wait_ssh(plan: LabPlan, host: LabHost, deadline: float) -> None:
 
 
 def _record(plan: LabPlan) -> None:
-    state = {"estate": plan.estate, "bridge": plan.bridge, "nftTable": plan.nft_table, "gateway": plan.gateway,
+    state = {"estate": plan.estate, "lab": plan.name, "bridge": plan.bridge, "nftTable": plan.nft_table, "gateway": plan.gateway,
              "proxy": plan.proxy_url, "hosts": [asdict(h) for h in plan.hosts]}
     (plan.layout.state_dir / "lab.json").write_text(json.dumps(state, indent=2) + "\n")
 
@@ -111,7 +111,7 @@ def up(plan: LabPlan, log: Log = lambda _m: None, only: list[str] | None = None)
     targets = [h for h in plan.hosts if only is None or h.name in only]
     current = {s.name: s for s in host_status(plan)}
     if all(current[h.name].up for h in targets) and proxy.running(plan) and net.link_exists(plan.bridge) and net.table_exists(plan.nft_table):
-        log(f"lab {plan.estate}: already up ({len(targets)} hosts)")
+        log(f"lab {plan.name}: already up ({len(targets)} hosts)")
         return [current[h.name] for h in targets]
     mirrors = machine_mirrors()
     plan.layout.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -134,7 +134,7 @@ def up(plan: LabPlan, log: Log = lambda _m: None, only: list[str] | None = None)
             hosts.start(plan, h, dirs)
             started.append(h)
     _write_known_hosts(plan, keys)
-    log(f"lab {plan.estate}: booting {len(started)} host(s) on {plan.bridge} ({', '.join(plan.bridge_addresses)})")
+    log(f"lab {plan.name}: booting {len(started)} host(s) on {plan.bridge} ({', '.join(plan.bridge_addresses)})")
     deadline = time.monotonic() + SSH_TIMEOUT
     with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
         list(pool.map(lambda h: _wait_ssh(plan, h, deadline), targets))
@@ -156,7 +156,7 @@ def down(plan: LabPlan, log: Log = lambda _m: None, purge: bool = False) -> None
     if layout.hosts_dir.is_dir():
         for d in layout.hosts_dir.iterdir():
             if d.name not in names:
-                names[d.name] = LabHost(d.name, f"{plan.estate}-{d.name}", "", 0)
+                names[d.name] = LabHost(d.name, machine_name(plan.name, d.name), "", 0)
     all_hosts = list(names.values())
     with ThreadPoolExecutor(max_workers=max(1, len(all_hosts))) as pool:
         list(pool.map(lambda h: hosts.stop(hosts.HostDirs(plan, h), h), all_hosts))
@@ -169,7 +169,7 @@ def down(plan: LabPlan, log: Log = lambda _m: None, purge: bool = False) -> None
     if record.exists():
         try:
             old = json.loads(record.read_text())
-            net.down(old.get("bridge", bridge_name(plan.estate)), old.get("nftTable", nft_table(plan.estate)))
+            net.down(old.get("bridge", bridge_name(plan.name)), old.get("nftTable", nft_table(plan.name)))
         except (ValueError, LabError):
             pass
     shutil.rmtree(layout.run_dir, ignore_errors=True)
@@ -178,7 +178,7 @@ def down(plan: LabPlan, log: Log = lambda _m: None, purge: bool = False) -> None
         f.unlink(missing_ok=True)
     if purge:
         shutil.rmtree(layout.state_dir, ignore_errors=True)
-    log(f"lab {plan.estate}: down")
+    log(f"lab {plan.name}: down")
 
 
 def leftovers(plan: LabPlan) -> list[str]:
