@@ -98,21 +98,39 @@ def _extract(tar: Path, dest: Path) -> None:
     os.rename(tmp, dest)
 
 
+def _umount_under(path: Path) -> None:
+    """Unmount whatever an interrupted debootstrap left mounted below PATH (proc, sys, dev)."""
+    prefix = str(path.resolve()) + "/"
+    with open("/proc/self/mounts") as fh:
+        points = [line.split()[1] for line in fh if line.split()[1].startswith(prefix)]
+    for point in sorted(points, key=len, reverse=True):
+        if run(["umount", point], check=False).returncode != 0:
+            run(["umount", "--lazy", point], check=False)
+
+
+def _remove_tree(path: Path) -> None:
+    if path.exists():
+        _umount_under(path)  # never recurse into a bind-mounted /dev or /proc
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _build(layout: LabLayout, mirrors: Mirrors, log: Log) -> None:
     tar = tarball(layout)
     work = layout.base_root / f".build-{base_key()}"
-    shutil.rmtree(work, ignore_errors=True)
+    _remove_tree(work)
     work.mkdir(parents=True)
     t0 = time.monotonic()
     log(f"debootstrap {SUITE} (minbase + {len(INCLUDE)} packages) from the machine's mirror ...")
-    run(["debootstrap", "--variant=minbase", f"--include={','.join(INCLUDE)}", SUITE, work, mirrors.debian])
-    customize(work)
-    log(f"base built in {time.monotonic() - t0:.0f}s; caching {tar}")
-    tar.parent.mkdir(parents=True, exist_ok=True)
-    tmp_tar = tar.with_name(tar.name + ".part")
-    run(["tar", "--zstd", "--numeric-owner", "--xattrs", "--acls", "-cpf", tmp_tar, "-C", work, "."])
-    os.rename(tmp_tar, tar)
-    shutil.rmtree(work, ignore_errors=True)
+    try:
+        run(["debootstrap", "--variant=minbase", f"--include={','.join(INCLUDE)}", SUITE, work, mirrors.debian])
+        customize(work)
+        log(f"base built in {time.monotonic() - t0:.0f}s; caching {tar}")
+        tar.parent.mkdir(parents=True, exist_ok=True)
+        tmp_tar = tar.with_name(tar.name + ".part")
+        run(["tar", "--zstd", "--numeric-owner", "--xattrs", "--acls", "-cpf", tmp_tar, "-C", work, "."])
+        os.rename(tmp_tar, tar)
+    finally:
+        _remove_tree(work)
 
 
 def ensure_base(layout: LabLayout, mirrors: Mirrors, log: Log = lambda _m: None) -> Path:

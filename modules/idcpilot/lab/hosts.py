@@ -67,8 +67,12 @@ def _write(root: Path, rel: str, text: str, mode: int = 0o644) -> None:
 
 
 def provision(plan: LabPlan, host: LabHost, dirs: HostDirs, pubkey: str) -> str:
-    """Identity, network, apt source, host key and the automation account. Returns the host public key."""
+    """Identity, network, apt source, host key and the automation account, once per host (like
+    kickstart: later changes belong to the roles and are never overwritten). Returns the host key."""
     m = dirs.merged
+    host_pub = m / "etc/ssh/ssh_host_ed25519_key.pub"
+    if dirs.provisioned.exists() and host_pub.exists():
+        return " ".join(host_pub.read_text().split()[:2])
     _write(m, "/etc/hostname", f"{host.name}\n")
     _write(m, "/etc/hosts", f"127.0.0.1\tlocalhost\n127.0.1.1\t{host.name}\n::1\tlocalhost ip6-localhost ip6-loopback\n")
     _write(m, "/etc/systemd/network/10-host0.network", network_file(plan, host))
@@ -88,7 +92,8 @@ def provision(plan: LabPlan, host: LabHost, dirs: HostDirs, pubkey: str) -> str:
     for p in (ssh_dir, ssh_dir / "authorized_keys"):
         os.chown(p, uid, gid)
     _write(m, "/etc/sudoers.d/90-idcpilot-automation", f"# kickstart: the automation account\n{account} ALL=(ALL:ALL) NOPASSWD: ALL\n", 0o440)
-    return " ".join((m / "etc/ssh/ssh_host_ed25519_key.pub").read_text().split()[:2])
+    dirs.provisioned.write_text("provisioned by idcpilot lab up\n")
+    return " ".join(host_pub.read_text().split()[:2])
 
 
 def nspawn_command(plan: LabPlan, host: LabHost, dirs: HostDirs) -> list[str]:

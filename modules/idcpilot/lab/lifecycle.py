@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import time
@@ -20,7 +21,8 @@ from idcpilot.lab.procs import cmdline
 from idcpilot.lab.system import run, unavailable_reason
 
 Log = Callable[[str], None]
-SSH_TIMEOUT = 120.0
+# Seconds for every host to answer SSH (ten hosts take ~15 s on an idle 2-core machine).
+SSH_TIMEOUT = float(os.environ.get("IDCPILOT_LAB_BOOT_TIMEOUT", "300"))
 
 
 @dataclass
