@@ -36,7 +36,7 @@ waivers:
 def verify_document() -> dict[str, Any]:
     """Verification results in the issue-5 contract, with measurements keyed by rule id."""
     return {
-        "summary": {"total": 5, "pass": 3, "fail": 1, "skipped": 1},
+        "summary": {"total": 6, "pass": 3, "fail": 2, "skipped": 1},
         "results": [
             {"rule": "PILOT-SDWAN-LATENCY", "host": "bj-core-1-wan-01", "test": "tests/verify/test_sdwan.py::test_latency[bj-core-1-wan-01]",
              "status": "pass", "message": "max one-way 4.1 ms", "duration": 2.5},
@@ -46,6 +46,8 @@ def verify_document() -> dict[str, Any]:
              "status": "skipped", "message": "auditd cannot run in a container (no audit netlink)", "duration": 0.1},
             {"rule": "MLPS3-AUTH-REMOTE", "host": "bj-core-1-cp-01", "test": "tests/verify/test_baseline.py::test_sshd[bj-core-1-cp-01]",
              "status": "fail", "message": "PasswordAuthentication yes", "duration": 0.3},
+            {"rule": "PILOT-THREAT-INTEL", "host": "bj-core-1-zt-01", "test": "tests/verify/test_zt.py::test_feed_synced[bj-core-1-zt-01]",
+             "status": "fail", "message": "blocklist older than 15 min", "duration": 0.2},
             {"rule": "PILOT-TRANSPARENCY", "host": "bj-core-1-cp-01", "test": "tests/verify/test_monitoring.py::test_exporter[bj-core-1-cp-01]",
              "status": "pass", "message": "node_exporter answers", "duration": 0.2},
         ],

@@ -84,7 +84,9 @@ def test_failing_estate_rows_first_with_file_and_line(failing_report, failing_en
     n_fail = statuses.count("fail")
     assert statuses[:n_fail] == ["fail"] * n_fail and "fail" not in statuses[n_fail:]
     failed = {r["id"]: r for r in doc["clauses"][:n_fail]}
-    assert {"PILOT-PUE", "POLICY-WAIVER", "PILOT-MLPS3"} <= set(failed)
+    assert {"PILOT-PUE", "POLICY-WAIVER", "PILOT-MLPS3", "PILOT-THREAT-INTEL"} <= set(failed)
+    # a host check that fails counts even for a clause the spec checks at plan stage only
+    assert failed["PILOT-THREAT-INTEL"]["plan"]["status"] == "pass" and failed["PILOT-THREAT-INTEL"]["verify"]["status"] == "fail"
     estate_line = line_of(failing_env / "estate.yaml", "measured: 1.41")
     waiver_line = line_of(failing_env / "waivers.yaml", "rule: PILOT-PUE")
     pue = failed["PILOT-PUE"]
@@ -120,7 +122,7 @@ def test_verify_measurements_reach_kpis_and_links(failing_report):
     assert links[("bj-core-1", "gz-edge-1")]["measuredMs"] == 4.1  # measured between the sites' WAN hosts
     assert links[("sh-core-1", "hz-edge-1")]["measuredMs"] is None
     assert kpis["pue"]["value"] == 1.41 and kpis["pue"]["status"] == "fail"
-    assert doc["summary"]["verify"] == {"pass": 3, "fail": 1, "skipped": 1}
+    assert doc["summary"]["verify"] == {"pass": 3, "fail": 2, "skipped": 1}
 
 
 def test_findings_file_gives_the_same_rows_as_the_engine(failing_report, failing_env, tmp_path):

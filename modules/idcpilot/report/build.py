@@ -264,9 +264,11 @@ def _plan_status(fs: list[dict[str, Any]]) -> str:
 
 
 def _verify_status(rs: list[dict[str, Any]], stage: list[str]) -> str:
-    """Worst verification outcome; a verify-stage clause without results was not verified."""
-    if "verify" not in stage:
-        return "not-applicable"
+    """Worst verification outcome. Results always count, whatever the spec's stages say (a host
+    check of a plan-stage clause that fails is still a failure); without results, a
+    verify-stage clause was not verified and a plan-only one needs no verification."""
+    if not rs:
+        return "not-run" if "verify" in stage else "not-applicable"
     return _first_present({r["status"] for r in rs}, ("fail", "pass", "skipped"), "not-run")
 
 
