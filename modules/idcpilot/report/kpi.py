@@ -136,6 +136,7 @@ class LinkLatency:
     measured_ms: float | None  # one-way (RTT/2) from verification
     threshold_ms: float
     measured_status: str | None = None  # the verify status for this link, when reported
+    verified: bool = False  # verification ran: a link it did not measure is unknown, not a pass
 
     @property
     def key(self) -> str:
@@ -146,7 +147,7 @@ class LinkLatency:
         checks = [compare(v, "<=", self.threshold_ms) for v in (self.budget_ms, self.measured_ms) if v is not None]
         if self.encryption == "none" or "fail" in checks or self.measured_status == "fail":
             return "fail"
-        if self.budget_ms is None:
+        if self.budget_ms is None or (self.verified and self.measured_ms is None):
             return "unknown"
         return "pass"
 
@@ -158,7 +159,7 @@ def link_key(a: str, b: str) -> str:
 
 
 def sdwan_links(cat: Catalogue, threshold_ms: float, measured: dict[str, float] | None = None,
-                measured_status: dict[str, str] | None = None) -> list[LinkLatency]:
+                measured_status: dict[str, str] | None = None, verified: bool = False) -> list[LinkLatency]:
     sdwan = cat.estate.spec.sdwan
     if sdwan is None:
         return []
@@ -168,7 +169,7 @@ def sdwan_links(cat: Catalogue, threshold_ms: float, measured: dict[str, float] 
     for link in sdwan.links:
         key = link_key(link.a, link.b)
         out.append(LinkLatency(link.a, link.b, link.encryption, link.latency_budget_ms, measured.get(key), float(threshold_ms),
-                               measured_status.get(key)))
+                               measured_status.get(key), verified))
     return out
 
 

@@ -52,7 +52,7 @@ def bar_chart(groups: list[dict[str, Any]], series: list[tuple[str, str, str]], 
     left, top, right = max(48, label_drop - 10), 44, 16
     bottom = label_drop + 8
     group_w = per * bar_w + gap
-    width = max(left + right + n * group_w, 360)
+    width = max(left + right + n * group_w, 360, text_width(title, 13) + 16)
     height = 200 + top + bottom
     plot_h = height - top - bottom
     values = [v for g in groups for v in g["values"].values() if v is not None]
@@ -103,6 +103,11 @@ def bar_chart(groups: list[dict[str, Any]], series: list[tuple[str, str, str]], 
         body.append(f'<text x="{_num(width - right)}" y="{_num(ty - 4)}" class="threshold-label" text-anchor="end">'
                     f'{_e(threshold_label)} {_e(_tick(threshold))}{_e(unit)}</text>')
     return _svg(width, height, body, title, cls)
+
+
+def text_width(text: str, size: float = 11) -> float:
+    """Rough width of a label: CJK glyphs are square, Latin ones about half as wide."""
+    return sum(size if ord(ch) >= 0x2E80 else size * 0.56 for ch in text)
 
 
 def _nice_step(raw: float) -> float:
