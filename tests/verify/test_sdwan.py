@@ -89,6 +89,29 @@ def test_every_bgp_session_is_established(host, hostvars):
     assert not down, f"BGP sessions not Established: {down}"
 
 
+FAST_DETECTION_MS = 3000
+
+
+@pytest.mark.rule("PILOT-SDWAN-ENCRYPT")
+def test_a_dead_tunnel_is_detected_fast(host, hostvars):
+    """Every session has BFD up, or a BGP hold time of at most 3 s: the overlay reroutes quickly."""
+    overlay = _overlay(hostvars)
+    neighbors = json.loads(_run(host, "vtysh -c 'show bgp neighbors json'").stdout or "{}")
+    bfd = {p.get("peer"): p.get("status") for p in json.loads(_run(host, "vtysh -c 'show bfd peers json'").stdout or "[]")}
+    slow, notes = [], []
+    for peer in overlay["peers"]:
+        n = neighbors.get(peer["overlay_address"], {})
+        hold = n.get("bgpTimerHoldTimeMsecs")
+        status = bfd.get(peer["overlay_address"], "none")
+        if status != "up":
+            notes.append(f"{peer['name']}: BFD {status}")
+            if hold is None or hold > FAST_DETECTION_MS:
+                slow.append(f"{peer['name']}: BFD {status} and hold time {hold} ms")
+    assert not slow, "failure detection slower than %d ms: %s" % (FAST_DETECTION_MS, "; ".join(slow))
+    if notes:
+        print("BFD not up (BGP hold time of <= 3 s detects failures instead): " + "; ".join(notes))
+
+
 @pytest.mark.rule("PILOT-SDWAN-ENCRYPT")
 def test_every_other_site_answers_over_the_overlay(host, hostvars, inventory):
     """Real ICMP and TCP from this site's addresses to every other site's addresses."""
