@@ -53,6 +53,7 @@ def bar_chart(groups: list[dict[str, Any]], series: list[tuple[str, str, str]], 
     bottom = label_drop + 8
     group_w = per * bar_w + gap
     width = max(left + right + n * group_w, 360, text_width(title, 13) + 16)
+    group_w = (width - left - right) / n  # spread the groups over the width
     height = 200 + top + bottom
     plot_h = height - top - bottom
     values = [v for g in groups for v in g["values"].values() if v is not None]
@@ -79,7 +80,7 @@ def bar_chart(groups: list[dict[str, Any]], series: list[tuple[str, str, str]], 
         body.append(f'<text x="{left - 6}" y="{_num(y(v) + 4)}" class="axis" text-anchor="end">{_e(_tick(v))}</text>')
         v += step
     for gi, g in enumerate(groups):
-        x0 = left + gi * group_w + gap / 2
+        x0 = left + gi * group_w + (group_w - per * bar_w) / 2
         for si, (key, legend, colour) in enumerate(series):
             v = g["values"].get(key)
             if v is None:
