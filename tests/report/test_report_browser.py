@@ -71,7 +71,7 @@ def test_failing_report_in_chromium_failed_rows_first(failing_report, failing_en
     assert "2026-03-31" in pue_row and "expired" in pue_row
 
 
-def test_docs_screenshot_is_current_enough():
-    """The screenshot kept in the docs exists and is a real PNG (refresh: see docs/report.md)."""
+def test_docs_screenshot_exists():
+    """The screenshot kept in the docs is a real PNG (how to refresh it: docs/report.md)."""
     doc_shot = REPO / "docs" / "report-screenshot.png"
     assert doc_shot.exists() and doc_shot.read_bytes().startswith(PNG)
