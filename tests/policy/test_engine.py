@@ -238,3 +238,9 @@ def test_k8s_secrets_reads_the_estates_pulumi_stack_config(tmp_path):
     [f] = failing(run(), "K8S-SECRETS")
     assert f.target == "stack/policy-fixture.sh-core-k8s"
     assert f.location.file.endswith("Pulumi.policy-fixture.sh-core-k8s.yaml") and f.location.line == 3
+
+
+def test_thresholds_remember_their_file(repo):
+    # the override loop once rebound `path`, so messages named ('overrides', 2) as the file
+    t = load_thresholds(repo / "policy" / "thresholds.yaml")
+    assert t.file == str(repo / "policy" / "thresholds.yaml")

@@ -82,33 +82,33 @@ def load(path: Path) -> Thresholds:
         problems.append(smap.problem(("overrides",), "must be a list"))
         raw = []
     for i, item in enumerate(raw):
-        path = ("overrides", i)
+        where = ("overrides", i)
         if not isinstance(item, dict):
-            problems.append(smap.problem(path, "each override is a mapping with match: and set:"))
+            problems.append(smap.problem(where, "each override is a mapping with match: and set:"))
             continue
         unknown = set(item) - {"name", "match", "set"}
         for key in sorted(unknown):
-            problems.append(smap.problem(path + (key,), "unknown key (expected name, match, set)"))
+            problems.append(smap.problem(where + (key,), "unknown key (expected name, match, set)"))
         match = item.get("match")
         values = item.get("set")
         if not isinstance(match, dict) or not match:
-            problems.append(smap.problem(path + ("match",), f"give match: with one or more of {', '.join(MATCH_KEYS)}"))
+            problems.append(smap.problem(where + ("match",), f"give match: with one or more of {', '.join(MATCH_KEYS)}"))
             continue
         if not isinstance(values, dict) or not values:
-            problems.append(smap.problem(path + ("set",), "give set: with dotted threshold keys, e.g. pue.max: 1.25"))
+            problems.append(smap.problem(where + ("set",), "give set: with dotted threshold keys, e.g. pue.max: 1.25"))
             continue
         norm: dict[str, list[str]] = {}
         for key, want in match.items():
             if key not in MATCH_KEYS:
-                problems.append(smap.problem(path + ("match", key), f"cannot match on {key!r} (use {', '.join(MATCH_KEYS)})"))
+                problems.append(smap.problem(where + ("match", key), f"cannot match on {key!r} (use {', '.join(MATCH_KEYS)})"))
                 continue
             norm[key] = [str(w) for w in (want if isinstance(want, list) else [want])]
         for key, value in values.items():
             base = _lookup(data["thresholds"], key)
             if base is _MISSING:
-                problems.append(smap.problem(path + ("set", key), f"no threshold {key!r} in thresholds:"))
+                problems.append(smap.problem(where + ("set", key), f"no threshold {key!r} in thresholds:"))
             elif isinstance(base, (int, float)) and not isinstance(base, bool) and not isinstance(value, (int, float)):
-                problems.append(smap.problem(path + ("set", key), f"must be a number like the default ({base})"))
+                problems.append(smap.problem(where + ("set", key), f"must be a number like the default ({base})"))
         overrides.append(Override(str(item.get("name") or f"override {i + 1}"), norm, dict(values)))
     if problems:
         raise UserInputError(problems)
