@@ -8,6 +8,7 @@ validation problems against each cluster's Kubernetes version.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +121,15 @@ def plan_estate(cat: Catalogue, stacks: Iterable[str] | None = None, *, validate
     project = project or find_project()
     chosen = select(stacks_for(project, cat), stacks, cat)
     stack_program.remember(cat, alloc or ipam.plan(cat))
-    plans = [plan_stack(project, cat, s, secrets) for s in chosen]
+    plans = []
+    try:
+        for s in chosen:
+            plans.append(plan_stack(project, cat, s, secrets))
+            # What a finished stack leaves behind (its record) is long-lived: keep it out of the
+            # cyclic GC's sight, or every later collection walks all earlier stacks (superlinear).
+            gc.freeze()
+    finally:
+        gc.unfreeze()
     result = PlanResult(cat.name, plans, {p.cluster: to_manifests(p.resources) for p in plans})
     if validate:
         validators = Validators(strict=True)

@@ -6,13 +6,15 @@ replaced by ``REDACTED`` (keys of a secret map are kept, they are not secret).
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+from pulumi.runtime.sync_await import _sync_await
 from google.protobuf import empty_pb2
 
 REDACTED = "[secret]"
@@ -81,13 +83,33 @@ class RecordingMonitor(MockMonitor):
         self.by_urn: dict[str, Recorded] = {}
         self.stack_urn: str | None = None
         self.stack_outputs: dict[str, Any] = {}
+        self._loops: list[asyncio.AbstractEventLoop] = []
+        self._lock = threading.Lock()
+
+    def _thread_loop(self) -> None:
+        """The SDK calls the monitor from worker threads and gives each its own event loop;
+        remember the loops made here so ``close_loops`` can close them after the run."""
+        try:
+            asyncio.get_event_loop()
+        except RuntimeError:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            with self._lock:
+                self._loops.append(loop)
+
+    def close_loops(self) -> None:
+        with self._lock:
+            loops, self._loops = self._loops, []
+        for loop in loops:
+            if not loop.is_closed() and not loop.is_running():
+                loop.close()
 
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = urn
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        _ensure_event_loop()
+        self._thread_loop()
         inputs = rpc.deserialize_properties(request.object)
         secret_paths: list[str] = []
         record = Recorded(
@@ -112,7 +134,7 @@ class RecordingMonitor(MockMonitor):
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj_proto)
 
     def RegisterResourceOutputs(self, request):  # noqa: N802
-        _ensure_event_loop()
+        self._thread_loop()
         outputs = redact(rpc.deserialize_properties(request.outputs))
         if request.urn == self.stack_urn:
             self.stack_outputs = outputs

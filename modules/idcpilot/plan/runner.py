@@ -91,6 +91,7 @@ def run_callable(func: Callable[[], Any], project: str = "idcpilot", stack: str 
     finally:
         pulumi_config.set_all_config({}, [])
         pulumi_settings.ROOT.set(None)
+        monitor.close_loops()
         loop.close()
         asyncio.set_event_loop(None)
     return Run(stack, monitor.recorded, monitor.stack_outputs, handler.lines)
