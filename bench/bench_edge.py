@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -69,12 +70,14 @@ def ab(url: str, requests: int, concurrency: int, host_header: str | None = None
     rps = re.search(r"Requests per second:\s+([\d.]+)", out)
     done = re.search(r"Complete requests:\s+(\d+)", out)
     failed = re.search(r"Failed requests:\s+(\d+)", out)
+    kinds = re.search(r"\(Connect: (\d+), Receive: (\d+), Length: (\d+), Exceptions: (\d+)\)", out)
     non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
     p50 = re.search(r"^\s+50%\s+(\d+)", out, re.M)
     if not rps:
         raise SystemExit(f"ab gave no result for {url}:\n{out}")
     return {"rps": float(rps.group(1)), "complete": int(done.group(1)), "failed": int(failed.group(1)),
-            "non2xx": int(non2xx.group(1)) if non2xx else 0, "p50_ms": int(p50.group(1)) if p50 else -1}
+            "non2xx": int(non2xx.group(1)) if non2xx else 0, "p50_ms": int(p50.group(1)) if p50 else -1,
+            "failed_kinds": dict(zip(("connect", "receive", "length", "exceptions"), map(int, kinds.groups()))) if kinds else {}}
 
 
 def serve_origin(address: str, port: int, path: str) -> ThreadingHTTPServer:
@@ -99,6 +102,7 @@ def serve_origin(address: str, port: int, path: str) -> ThreadingHTTPServer:
 def install_bench_conf(plan, host: str, conf: str, path: str) -> None:
     ssh(plan, host, f"install -d -m 0755 {BENCH_ROOT}{os.path.dirname(path)} && cat > {BENCH_ROOT}{path}", stdin=OBJECT)
     ssh(plan, host, f"chmod -R a+rX {BENCH_ROOT} && cat > {BENCH_CONF} && nginx -t -q && systemctl reload nginx", stdin=conf.encode())
+    time.sleep(2)  # old workers finish their graceful shutdown before the load starts
 
 
 def remove_bench_conf(plan, host: str) -> None:
@@ -211,6 +215,9 @@ server {{
         print(f"{label:58} {r['rps']:10.0f} {r['p50_ms']:7d} {r['failed']:7d} {r['non2xx']:8d} {r['rps'] / ceil['rps']:10.2f}x")
     # ab counts a keep-alive connection the server closes mid-reply as a failed request; a few
     # per mille of those are noise, anything more (or any non-2xx) is a real error.
+    for label, r, _ in rows:
+        if r["failed"]:
+            print(f"  {label}: failed requests by kind {r['failed_kinds']}")
     bad = [label for label, r, _ in rows if r["failed"] > args.requests / 1000 or r["non2xx"] or r["complete"] < args.requests]
     if bad:
         print(f"errors in: {bad}", file=sys.stderr)
