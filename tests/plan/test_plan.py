@@ -261,3 +261,24 @@ def test_program_failure_names_the_stack(tmp_path):
     (root / "Pulumi.yaml").write_text("name: idcpilot\nruntime: python\nmain: stacks/\n")
     with pytest.raises(ProgramError, match="stack lab.lab-sh-k8s: the program failed: RuntimeError: boom in program"):
         plan_estate(catalogue.load(root / "inventories" / "lab"), project=find_project(root))
+
+
+def test_init_stacks_writes_missing_files_only(tmp_path, monkeypatch):
+    root = tmp_path / "proj"
+    shutil.copytree("inventories/example", root / "inventories" / "example")
+    (root / "stacks" / "config").mkdir(parents=True)
+    shutil.copy("stacks/__main__.py", root / "stacks" / "__main__.py")
+    shutil.copy("Pulumi.yaml", root / "Pulumi.yaml")
+    mine = root / "stacks" / "config" / "Pulumi.example.bj-core-k8s.yaml"
+    mine.write_text("# kept as written\nconfig:\n  idcpilot:estate: example\n  idcpilot:catalogue: inventories/example\n"
+                    "  idcpilot:cluster: bj-core-k8s\n  idcpilot:kubeconfig:\n    secure: v1:AAAA:BBBB\n")
+    before = mine.read_text()
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(app, ["plan", "inventories/example", "--stack", "hz-edge-k8s", "--init-stacks", "--no-validate"])
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in (root / "stacks" / "config").iterdir())
+    assert len(files) == 5 and mine.read_text() == before
+    written = read_stack_file(find_project(root), root / "stacks" / "config" / "Pulumi.example.hz-edge-k8s.yaml")
+    assert (written.estate, written.cluster) == ("example", "hz-edge-k8s")
+    assert "idcpilot:kubeconfig" not in (root / "stacks" / "config" / "Pulumi.example.hz-edge-k8s.yaml").read_text().split("config:")[1]
+    assert str(root) in result.output  # the copied project's stack file was used

@@ -100,7 +100,7 @@ def register(app: typer.Typer) -> None:
             if stack and all_stacks:
                 raise fail_input("give --stack or --all, not both")
             cat = catalogue.load(env)
-            project = find_project()
+            project = find_project(Path.cwd())
             if init_stacks:
                 for cluster in cat.clusters:
                     file = config_file(project, cat.name, cluster)
