@@ -61,6 +61,42 @@ def test_no_private_key_in_runner_artifacts_or_logs(lab, lab_run, overlay):
     print(f"\nscanned {scanned} artifact files of the deploy for {len(keys)} private keys: none found")
 
 
+def _bgp_uptime_ms(lab_run, host: str, neighbor: str) -> int:
+    import json
+
+    out = lab_run(host, "sudo vtysh -c 'show bgp neighbors json'")
+    return int(json.loads(out.stdout)[neighbor].get("bgpTimerUpMsec", 0))
+
+
+def test_preshared_key_added_and_removed_without_dropping_the_session(lab, lab_run, overlay, tmp_path):
+    """A per-pair preshared key (vault variable) reaches both ends through wg syncconf; BGP stays up."""
+    import base64
+    import json
+    import os
+
+    v = overlay["vars"]
+    spoke = next(h for h, x in v.items() if not x["hub"])
+    hub = next(p for p in v[spoke]["peers"] if p["site"] == "lab-bj")
+    before = _bgp_uptime_ms(lab_run, spoke, hub["overlay_address"])
+    psk = base64.b64encode(os.urandom(32)).decode()
+    extra = tmp_path / "psk.json"
+    extra.write_text(json.dumps({"sdwan_edge_preshared_keys": {f"{spoke}:{hub['name']}": psk}}))
+    extra.chmod(0o600)
+    added = ol.deploy(lab.env, tmp_path / "with-psk", extra=["-e", f"@{extra}"])
+    assert added.rc == 0 and not added.failed()
+    for host, iface in ((spoke, hub["interface"]), (hub["name"], next(p["interface"] for p in v[hub["name"]]["peers"] if p["name"] == spoke))):
+        shown = lab_run(host, f"sudo wg show {iface} preshared-keys").stdout.split()
+        assert shown[-1] == psk, f"{host}: preshared key not applied to {iface}"
+    scanned, hits = ol.files_containing(tmp_path / "with-psk", {"psk": psk})
+    assert scanned and not hits, f"preshared key leaked into {hits}"
+    removed = ol.deploy(lab.env, tmp_path / "without-psk")
+    assert removed.rc == 0 and not removed.failed()
+    assert lab_run(spoke, f"sudo wg show {hub['interface']} preshared-keys").stdout.split()[-1] == "(none)"
+    after = _bgp_uptime_ms(lab_run, spoke, hub["overlay_address"])
+    print(f"\npreshared key added and removed by wg syncconf; BGP session up {before / 1000:.0f} s -> {after / 1000:.0f} s (never reset)")
+    assert after > before, "the BGP session over the tunnel was reset by the preshared-key change"
+
+
 def test_spoke_fails_over_to_the_other_hub_and_back(lab, lab_run, overlay):
     v = overlay["vars"]
     spoke = next(h for h, x in v.items() if not x["hub"])
