@@ -16,6 +16,7 @@ All traffic stays between lab hosts on the lab's bridge.
 from __future__ import annotations
 
 import argparse
+import re
 import base64
 import statistics
 import sys
@@ -114,10 +115,14 @@ def main() -> int:
         print(f"{'tunnel / bridge':<34}{tunnel / bridge:>11.2f}x")
         print(f"{'one-way over the tunnel (RTT/2)':<34}{tunnel / 2:>12.3f}   budget {cut['latency_budget_ms']} ms")
 
+        bfd = lab.ssh(cut["name"], "sudo vtysh -c 'show bfd peers brief'").stdout
+        bfd_up = len(re.findall(r"\s+up\s*$", bfd, re.M))
+        detection = (f"BFD up on {bfd_up} session(s): 3 x 300 ms" if bfd_up
+                     else "BFD not up (a host firewall drops it): BGP hold time 3 s")
+        print(f"\nfailure detection on {cut['name']}: {detection}")
         rows = []
         print(f"\nconvergence: stop {spoke}'s tunnel {cut['interface']} to {cut['name']}; traffic between them must move "
-              f"to the path via {other['name']}, on both ends (spoke: local interface gone; hub: BFD "
-              f"{3 * 300} ms + BGP withdraw)")
+              f"to the path via {other['name']}, on both ends (spoke: local interface gone; hub: detection + BGP withdraw)")
         for i in range(args.rounds):
             s_down, h_down = timed_cut(lab, spoke, cut["name"], v, cut, other, stop=True)
             s_up, h_up = timed_cut(lab, spoke, cut["name"], v, cut, other, stop=False)
@@ -125,7 +130,7 @@ def main() -> int:
             print(f"  round {i + 1}: cut -> spoke rerouted {s_down:.3f} s, hub rerouted {h_down:.3f} s; "
                   f"restore -> spoke {s_up:.3f} s, hub {h_up:.3f} s")
         med = [statistics.median(col) for col in zip(*rows)]
-        print(f"{'BGP convergence after a cut':<34}{max(med[0], med[1]):>9.3f} s median (both ends rerouted)")
+        print(f"{'BGP convergence after a cut':<34}{max(med[0], med[1]):>9.3f} s median (both ends rerouted; {detection})")
         print(f"{'back to the direct path':<34}{max(med[2], med[3]):>9.3f} s median")
     finally:
         if not args.keep and not was_up:
