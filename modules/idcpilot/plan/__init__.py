@@ -127,6 +127,9 @@ def plan_estate(cat: Catalogue, stacks: Iterable[str] | None = None, *, validate
             plans.append(plan_stack(project, cat, s, secrets))
             # What a finished stack leaves behind (its record) is long-lived: keep it out of the
             # cyclic GC's sight, or every later collection walks all earlier stacks (superlinear).
+            # Collect first: frozen objects are not scanned, so this pass only sees this stack's
+            # objects and frees its garbage (event loop, futures) before the rest is frozen.
+            gc.collect()
             gc.freeze()
     finally:
         gc.unfreeze()
