@@ -15,6 +15,7 @@ ROLES = ("baseline", "monitoring", "k8s_node")
 BIN = Path(sys.executable).parent
 
 
+@pytest.mark.slow
 def test_ansible_lint_production_profile() -> None:
     out = subprocess.run(
         [str(BIN / "ansible-lint"), "--profile", "production", "--nocolor", *[f"roles/{r}" for r in ROLES],
