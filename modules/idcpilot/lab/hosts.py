@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from idcpilot.lab import procs
+from idcpilot.lab.errors import LabError
 from idcpilot.lab.layout import LabHost, LabPlan
 from idcpilot.lab.system import ok, run, which
 
@@ -118,6 +119,8 @@ def running(dirs: HostDirs, host: LabHost) -> int | None:
 
 
 def start(plan: LabPlan, host: LabHost, dirs: HostDirs) -> int:
+    if procs.kill_all(procs.rooted_in(dirs.upper)):  # an orphaned payload holds the veth name
+        raise LabError(f"{host.machine}: an earlier instance of the host would not die")
     env = dict(os.environ, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY="1")
     return procs.spawn(nspawn_command(plan, host, dirs), dirs.pidfile, dirs.console, env=env)
 
@@ -126,6 +129,10 @@ def stop(dirs: HostDirs, host: LabHost, timeout: float = 20.0) -> None:
     pid = running(dirs, host)
     if pid is not None:
         procs.stop(pid, MARKER, timeout=timeout)
+    # A payload that outlived its nspawn (killed hard) would keep the host's veth and address.
+    left = procs.kill_all(procs.rooted_in(dirs.upper))
+    if left:
+        raise LabError(f"{host.machine}: processes {left} of the host would not die")
 
 
 def remove(dirs: HostDirs, machine: str) -> None:

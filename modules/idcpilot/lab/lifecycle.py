@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from idcpilot.deploy.paths import facts_dir
-from idcpilot.lab import base, hosts, net, proxy
+from idcpilot.lab import base, hosts, net, procs, proxy
 from idcpilot.lab.errors import LabError
 from idcpilot.lab.layout import LabHost, LabPlan, bridge_name, machine_name, nft_table
 from idcpilot.lab.mirror import machine_mirrors
@@ -160,11 +160,17 @@ def down(plan: LabPlan, log: Log = lambda _m: None, purge: bool = False) -> None
             if d.name not in names:
                 names[d.name] = LabHost(d.name, machine_name(plan.name, d.name), "", 0)
     all_hosts = list(names.values())
+    veths = _bridge_ports(plan.bridge)
     with ThreadPoolExecutor(max_workers=max(1, len(all_hosts))) as pool:
         list(pool.map(lambda h: hosts.stop(hosts.HostDirs(plan, h), h), all_hosts))
     for h in all_hosts:
         hosts.remove(hosts.HostDirs(plan, h), h.machine)
     proxy.down(plan)
+    # The kernel frees a host's veth with its network namespace, which can linger after the
+    # payload is gone; a veth left behind would block the next boot of that machine name.
+    for veth in veths:
+        if Path("/sys/class/net", veth).exists():
+            run(["ip", "link", "del", veth], check=False)
     net.down(plan.bridge, plan.nft_table)
     # Names from an earlier run of this estate (recorded), in case the naming changed.
     record = layout.state_dir / "lab.json"
@@ -181,6 +187,11 @@ def down(plan: LabPlan, log: Log = lambda _m: None, purge: bool = False) -> None
     if purge:
         shutil.rmtree(layout.state_dir, ignore_errors=True)
     log(f"lab {plan.name}: down")
+
+
+def _bridge_ports(bridge: str) -> list[str]:
+    ports = Path("/sys/class/net", bridge, "brif")
+    return sorted(p.name for p in ports.iterdir()) if ports.is_dir() else []
 
 
 def leftovers(plan: LabPlan) -> list[str]:
@@ -204,6 +215,8 @@ def leftovers(plan: LabPlan) -> list[str]:
             if machines & set(args) or proxy_cmd in " ".join(args):
                 found.append(f"process {pid_dir.name}: {' '.join(args)[:80]}")
     for h in plan.hosts:
+        for pid in procs.rooted_in(hosts.HostDirs(plan, h).upper):
+            found.append(f"process {pid} of host {h.name} outlived its nspawn")
         if (hosts.PROPAGATE / h.machine).exists():
             found.append(f"{hosts.PROPAGATE / h.machine}")
         if plan.layout.host_dir(h.name).exists():

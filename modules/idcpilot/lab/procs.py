@@ -77,3 +77,46 @@ def stop(pid: int, marker: str, timeout: float = 20.0) -> bool:
             break
         time.sleep(0.1)
     return False
+
+
+def rooted_in(upper: Path) -> list[int]:
+    """Processes whose root filesystem is the overlay with this upper dir: a host's payload.
+
+    When nspawn dies hard (SIGKILL, a crash), the container's systemd and whatever runs under it
+    are re-parented to PID 1 and keep the host's network namespace, its veth and its addresses
+    alive. They are found by their root mount, which names the overlay's upper dir.
+    """
+    needle = f"upperdir={upper},"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            with open(entry / "mountinfo") as fh:
+                for line in fh:
+                    fields = line.split(" ", 5)
+                    if len(fields) > 4 and fields[4] == "/":
+                        if needle in line:
+                            found.append(int(entry.name))
+                        break
+        except OSError:
+            continue
+    return found
+
+
+def kill_all(pids: list[int], timeout: float = 10.0) -> list[int]:
+    """SIGKILL every pid and wait until they are gone; returns those still there after TIMEOUT."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    left = list(pids)
+    while left and time.monotonic() < deadline:
+        for pid in left:
+            _reap(pid)
+        left = [pid for pid in left if _state(pid) not in (None, "Z", "X")]
+        if left:
+            time.sleep(0.1)
+    return left
