@@ -49,6 +49,7 @@ CASES: dict[str, tuple[str, str]] = {
     "bad-k8s-version": ("kubernetesVersion: 1.30.4", "kubernetesVersion: v1.30"),
     "negative-latency-budget": ("latencyBudgetMs: 8", "latencyBudgetMs: -2"),
     "pinned-address-outside-site": ("{name: south-1-wan,", "{name: south-1-wan, managementAddress: 10.99.0.5,"),
+    "link-end-without-edge-host": ("{name: south-1-wan, roles: [baseline, monitoring, sdwan_edge]}", "{name: south-1-wan, roles: [baseline, monitoring]}"),
     "sync-minutes-not-int": ("syncMinutes: 10", "syncMinutes: often"),
     "bad-drill-date": ("date: 2026-05-01", "date: 2026-13-45"),
     "pinned-prefix-outside-pool": ("      fiveG: {radiusKm: 6}\n", "      fiveG: {radiusKm: 6}\n      prefixes: {management: 10.50.0.0/26}\n"),

@@ -34,6 +34,7 @@ EXPECTED = {
     "hub-spoke-without-hubs": '46:3: spec.sdwan: a hub-spoke topology needs at least one hub',
     "invalid-cidr": "16:23: spec.supernets.overlay.cidrs[0]: not a CIDR prefix: '10.22.0.300/24'",
     "invalid-tier": "33:7: spec.sites[1].tier: must be one of 'backbone', 'edge' or 'mobile' (got 'core')",
+    "link-end-without-edge-host": "50:22: spec.sdwan.links[0].b: site 'south-1' has no host with role sdwan_edge",
     "link-unknown-site": "50:22: spec.sdwan.links[0].b: unknown site 'west-1'",
     "malformed-bad-indent": '12:9: malformed YAML: mapping values are not allowed in this context',
     "malformed-unclosed-flow": "11:11: malformed YAML: did not find expected ',' or ']'",

@@ -9,8 +9,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from idcpilot import catalogue, ipam
+from idcpilot import catalogue, ipam, sdwan
 from idcpilot.catalogue.estate import Catalogue
+from idcpilot.errors import UserInputError
 from idcpilot.cli.common import EnvArg, Format, FormatOpt, console, print_json, user_errors
 
 
@@ -44,6 +45,9 @@ def register(app: typer.Typer) -> None:
         with user_errors():
             cat = catalogue.load(env)
             alloc = ipam.plan(cat)
+            overlay = sdwan.problems(cat, alloc)  # an overlay the role could not build as declared
+            if overlay:
+                raise UserInputError(overlay)
         data = summary(cat, alloc)
         if fmt is Format.json:
             print_json(data)

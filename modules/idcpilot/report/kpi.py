@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
+from idcpilot.sdwan.reach import unjoined_pairs
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.catalogue.model import DataStore, Site
 
@@ -174,23 +175,8 @@ def sdwan_links(cat: Catalogue, threshold_ms: float, measured: dict[str, float] 
 
 
 def sdwan_connected(cat: Catalogue) -> bool:
-    """The overlay reaches every site of the estate (as rule PILOT-SDWAN-ENCRYPT judges it)."""
-    sdwan = cat.estate.spec.sdwan
-    if sdwan is None:
-        return False
-    nodes = set(cat.sites)
-    adjacent: dict[str, set[str]] = {n: set() for n in nodes}
-    for link in sdwan.links:
-        if link.a in adjacent and link.b in adjacent:
-            adjacent[link.a].add(link.b)
-            adjacent[link.b].add(link.a)
-    start = cat.estate.spec.sites[0].name
-    seen, todo = {start}, [start]
-    while todo:
-        for nxt in adjacent[todo.pop()] - seen:
-            seen.add(nxt)
-            todo.append(nxt)
-    return seen == nodes
+    """The overlay joins every pair of sites (as rule PILOT-SDWAN-ENCRYPT judges it)."""
+    return cat.estate.spec.sdwan is not None and not unjoined_pairs(cat)
 
 
 # --------------------------------------------------------------------------- data
