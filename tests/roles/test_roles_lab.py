@@ -97,7 +97,8 @@ def services(lab: Lab, tmp_path_factory: pytest.TempPathFactory):
     good = tmp_path_factory.mktemp("artifacts")
     artifacts.build(good, version)
     bad = tmp_path_factory.mktemp("artifacts-bad")
-    artifacts.build(bad, version, tamper="kubectl")
+    bad_version = version.rsplit(".", 1)[0] + "." + str(int(version.rsplit(".", 1)[1]) + 1)  # an upgrade whose kubectl is corrupt
+    artifacts.build(bad, bad_version, tamper="kubectl")
     ntp = None
     try:
         ntp = NtpServer(address).__enter__()
@@ -105,7 +106,7 @@ def services(lab: Lab, tmp_path_factory: pytest.TempPathFactory):
         ntp = None  # the lab already serves NTP on its bridge
     with artifacts.Served(good, address, urlparse(repo_url).port or 80), artifacts.Served(bad, address, 0) as bad_server:
         bad_url = f"http://{address}:{bad_server.httpd.server_address[1]}"
-        yield {"version": version, "good": good, "bad": bad, "bad_url": bad_url, "address": address}
+        yield {"version": version, "bad_version": bad_version, "good": good, "bad": bad, "bad_url": bad_url, "address": address}
     if ntp:
         ntp.__exit__(None, None, None)
 
@@ -189,13 +190,15 @@ def test_hand_edit_fails_verify_with_rule_id_and_deploy_repairs_it(lab: Lab, con
 
 def test_bad_checksum_is_refused_and_nothing_is_replaced(lab: Lab, converged, services) -> None:
     host = sorted(h.name for h in lab.plan.hosts if h.name in _k8s_hosts(lab))[0]
-    genuine = hashlib.sha256((artifacts.build(services["good"], services["version"]) / "kubectl").read_bytes()).hexdigest()
+    good = artifacts.build(services["good"], services["version"])
+    genuine = {name: hashlib.sha256((good / name).read_bytes()).hexdigest() for name in artifacts.BINARIES}
+    upgrade = ["-e", f"k8s_node_kubernetes_version={services['bad_version']}"]
     for source in (["-e", f"k8s_node_files_repo={services['bad_url']}"], ["-e", f"k8s_node_files_dir={services['bad']}"]):
-        out = ansible_playbook(lab, "playbooks/k8s_node.yml", "--limit", host, *source)
+        out = ansible_playbook(lab, "playbooks/k8s_node.yml", "--limit", host, *upgrade, *source)
         assert out.returncode != 0, out.stdout[-3000:]
         assert re.search(r"checksum (mismatch|.*did not match)", out.stdout, re.I), out.stdout[-3000:]
-        installed = lab.ssh(host, "sha256sum /usr/local/bin/kubectl").stdout.split()[0]
-        assert installed == genuine, "a binary with a bad checksum replaced the installed one"
+        installed = dict(reversed(line.split()) for line in lab.ssh(host, "cd /usr/local/bin && sha256sum kubelet kubeadm kubectl").stdout.splitlines())
+        assert installed == genuine, "the upgrade with a corrupt kubectl replaced installed binaries"
 
 
 def _k8s_hosts(lab: Lab) -> set[str]:

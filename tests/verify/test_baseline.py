@@ -103,8 +103,8 @@ def test_sshd_client_alive(host, hostvars):
 @pytest.mark.rule("MLPS3-AUTH-REMOTE")
 def test_sshd_no_root_no_password(host, hostvars):
     sshd = sshd_effective(host, hostvars)
-    assert sshd["permitrootlogin"] == ["no"]
-    assert sshd["passwordauthentication"] == ["no"]
+    assert sshd["permitrootlogin"] == ["no"], f"sshd PermitRootLogin {sshd['permitrootlogin'][0]}"
+    assert sshd["passwordauthentication"] == ["no"], f"sshd PasswordAuthentication {sshd['passwordauthentication'][0]}"
     assert sshd["kbdinteractiveauthentication"] == ["no"]
     assert sshd["permitemptypasswords"] == ["no"]
     assert sshd["pubkeyauthentication"] == ["yes"]
