@@ -127,26 +127,8 @@ class HostVars:
         for key, value in estate_vars(cat).items():
             line, col = cat.source.locate(ESTATE_VAR_PATHS.get(key, ("spec",)))
             self.estate.values[key] = Value(value, Location(cat_file, line, col), "estate")
-        self.group_layers: dict[str, Layer] = {}
-        self.host_layers: dict[str, Layer] = {}
-        gv = self.env_dir / "group_vars"
-        if gv.is_dir():
-            names = {p.name.split(".")[0] if p.is_file() else p.name for p in gv.iterdir() if not p.name.startswith(".")}
-            for name in sorted(names):
-                layer = Layer(f"group/{name}")
-                for f in _var_files(gv, name):
-                    _load_vars_file(f, layer.scope, layer, self.skipped)
-                if layer.values:
-                    self.group_layers[name] = layer
-        hv = self.env_dir / "host_vars"
-        if hv.is_dir():
-            names = {p.name.split(".")[0] if p.is_file() else p.name for p in hv.iterdir() if not p.name.startswith(".")}
-            for name in sorted(names):
-                layer = Layer(f"host/{name}")
-                for f in _var_files(hv, name):
-                    _load_vars_file(f, layer.scope, layer, self.skipped)
-                if layer.values:
-                    self.host_layers[name] = layer
+        self.group_layers = self._layers(self.env_dir / "group_vars", "group")
+        self.host_layers = self._layers(self.env_dir / "host_vars", "host")
         known_groups = {g for gs in self.groups.values() for g in gs} | {"all"}
         for name in self.group_layers:
             if name not in known_groups:
@@ -159,6 +141,20 @@ class HostVars:
         self._keys: dict[str, tuple[tuple[str, ...], str | None]] = {}
         self._parts: dict[str | None, list[list[Host]]] = {}
 
+
+    def _layers(self, folder: Path, kind: str) -> dict[str, Layer]:
+        """One layer per group (host) from folder/<name>.yml or folder/<name>/*, as Ansible reads them."""
+        layers: dict[str, Layer] = {}
+        if not folder.is_dir():
+            return layers
+        names = {p.name.split(".")[0] if p.is_file() else p.name for p in folder.iterdir() if not p.name.startswith(".")}
+        for name in sorted(names):
+            layer = Layer(f"{kind}/{name}")
+            for f in _var_files(folder, name):
+                _load_vars_file(f, layer.scope, layer, self.skipped)
+            if layer.values:
+                layers[name] = layer
+        return layers
     def _priority(self, name: str) -> tuple[int, str]:
         layer = self.group_layers[name]
         prio = layer.values.get("ansible_group_priority")
