@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 import synthetic  # noqa: E402
+from timing import best_of  # noqa: E402
 
 IDCPILOT = [sys.executable, "-m", "idcpilot.cli.main"]
 CHECKOV_VENV = Path(os.environ.get("IDCPILOT_CHECKOV_VENV", "/tmp/idcpilot-checkov"))
@@ -54,15 +55,6 @@ def timed(cmd: list[str], runs: int, ok: tuple[int, ...] = (0, 1), cwd: Path = R
             raise SystemExit(f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     assert proc is not None
     return statistics.median(times), proc
-
-
-def best(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def deployment(i: int, registry: str) -> dict:
@@ -125,9 +117,9 @@ def bench_gate(tmp: Path, runs: int) -> None:
     from idcpilot import catalogue
     from idcpilot.policy import engine
 
-    load_s = best(lambda: catalogue.load(env), runs)
+    load_s = best_of(lambda: catalogue.load(env), runs)
     cat = catalogue.load(env)
-    run_s = best(lambda: engine.run(cat, plan=False, waivers_file=Path("/dev/null")), runs)
+    run_s = best_of(lambda: engine.run(cat, plan=False, waivers_file=Path("/dev/null")), runs)
     start, _ = timed([*IDCPILOT, "--version"], runs, ok=(0,))
     summary = json.loads(proc.stdout)["summary"]
     print("1. policy gate, whole process: 100 sites / 10,000 hosts / 1,000 clusters, 4 group_vars files, --no-plan")
@@ -159,7 +151,7 @@ def bench_k8s(tmp: Path, runs: int, with_checkov: bool) -> None:
     from idcpilot.policy.k8s import load_manifest_dir
 
     cat = catalogue.load(env)
-    inproc = best(lambda: engine.run(cat, manifests=load_manifest_dir(mdir, cluster), only=["K8S"],
+    inproc = best_of(lambda: engine.run(cat, manifests=load_manifest_dir(mdir, cluster), only=["K8S"],
                                      waivers_file=Path("/dev/null")), runs)
     print("2. K8S-* rules + strict Kubernetes schema validation, 1,000 Deployment manifests (one file each)")
     print(f"   idcpilot check --only K8S  {ours:7.3f} s   whole process ({fails} failing findings)")
