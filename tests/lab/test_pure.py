@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from idcpilot import catalogue, ipam
-from idcpilot.deploy.options import DeployOptions, cmdline, forks_for, parse_listing
+from idcpilot.deploy.options import DeployOptions, cmdline, forks_for, option_problems, parse_listing
 from idcpilot.deploy.progress import Tracker
 from idcpilot.lab import LabError, plan_lab
 from idcpilot.lab.aptproxy import Cache, immutable
@@ -119,6 +119,24 @@ def test_playbook_listing_gives_hosts_times_tasks() -> None:
 def test_deploy_options_and_forks() -> None:
     assert cmdline(DeployOptions(env=Path("x"), check=True, diff=True, skip_tags="a")) == ["--check", "--diff", "--skip-tags", "a"]
     assert forks_for(7) == 7 and forks_for(292) == 50 and forks_for(0) == 1 and forks_for(7, 3) == 3
+
+
+def test_deploy_extra_vars_and_vault_options(tmp_path: Path) -> None:
+    secrets = tmp_path / "s.vault.yml"
+    secrets.write_text("$ANSIBLE_VAULT;1.1;AES256\n")
+    password = tmp_path / "pass"
+    password.write_text("x\n")
+    opts = DeployOptions(env=Path("x"), extra_vars=(f"@{secrets}", "a=1"), vault_ids=(f"prod@{password}",),
+                         vault_password_files=(str(password),))
+    assert cmdline(opts) == ["-e", f"@{secrets}", "-e", "a=1", "--vault-id", f"prod@{password}",
+                             "--vault-password-file", str(password)]
+    assert option_problems(opts) == []
+    bad = DeployOptions(env=Path("x"), extra_vars=("@/nonexistent/v.yml",), vault_ids=("prod@prompt",),
+                        vault_password_files=("/nonexistent/pass",))
+    problems = option_problems(bad)
+    assert problems[0] == "--extra-vars /nonexistent/v.yml: file not found"
+    assert "--vault-password-file /nonexistent/pass: file not found" in problems
+    assert any("prod@prompt" in p and "cannot prompt" in p for p in problems)
 
 
 def _ev(kind: str, **data) -> dict:

@@ -7,8 +7,9 @@ from pathlib import Path
 import typer
 
 from idcpilot import catalogue
-from idcpilot.cli.common import EXIT_FAIL, EnvArg, Format, FormatOpt, console, err_console, print_json, user_errors
+from idcpilot.cli.common import EXIT_FAIL, EXIT_INPUT, EnvArg, Format, FormatOpt, console, err_console, print_json, user_errors
 from idcpilot.deploy import DeployOptions, GateRefused, Tracker, deploy as run_deploy
+from idcpilot.deploy.options import option_problems
 from idcpilot.deploy.view import View, host_table
 
 
@@ -23,12 +24,22 @@ def register(app: typer.Typer) -> None:
         diff: bool = typer.Option(False, "--diff", "-D", help="show file differences"),
         forks: int = typer.Option(None, "--forks", help="parallel hosts (default: sized to the inventory, max 50)"),
         playbook: str = typer.Option("playbooks/site.yml", "--playbook", help="playbook relative to the repository"),
+        extra_vars: list[str] = typer.Option(None, "--extra-vars", "-e", help="extra variables as ansible-playbook -e (KEY=VALUE, JSON, or @FILE; secrets only in @FILE, ansible-vault encrypted)"),
+        vault_id: list[str] = typer.Option(None, "--vault-id", help="vault identity [label@]password-file-or-script (repeatable)"),
+        vault_password_file: list[str] = typer.Option(None, "--vault-password-file", help="file or script giving the ansible-vault password (repeatable)"),
         fmt: Format = FormatOpt,
     ) -> None:
         """Run the policy gate, then roll playbooks/site.yml out (exit 1 if any host failed or was unreachable)."""
         with user_errors():
             cat = catalogue.load(env)
-        opts = DeployOptions(env=env, playbook=playbook, limit=limit, tags=tags, skip_tags=skip_tags, check=check, diff=diff, forks=forks)
+        opts = DeployOptions(env=env, playbook=playbook, limit=limit, tags=tags, skip_tags=skip_tags, check=check, diff=diff, forks=forks,
+                             extra_vars=tuple(extra_vars or ()), vault_ids=tuple(vault_id or ()),
+                             vault_password_files=tuple(vault_password_file or ()))
+        problems = option_problems(opts)
+        if problems:
+            for problem in problems:
+                err_console.print(f"deploy: {problem}", markup=False, highlight=False)
+            raise typer.Exit(EXIT_INPUT)
         tracker = Tracker()
         out = err_console if fmt is Format.json else console
         view = View(tracker, out)

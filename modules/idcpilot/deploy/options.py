@@ -16,6 +16,9 @@ class DeployOptions:
     check: bool = False
     diff: bool = False
     forks: int | None = None
+    extra_vars: tuple[str, ...] = ()  # ansible-playbook -e values: KEY=VALUE, JSON/YAML, or @FILE
+    vault_ids: tuple[str, ...] = ()  # --vault-id values ([label@]password-file)
+    vault_password_files: tuple[str, ...] = ()
     extra_args: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -34,7 +37,35 @@ def cmdline(opts: DeployOptions) -> list[str]:
         args.append("--diff")
     if opts.skip_tags:
         args += ["--skip-tags", opts.skip_tags]
-    return args + list(opts.extra_args)
+    return args + vars_args(opts) + list(opts.extra_args)
+
+
+def vars_args(opts: DeployOptions) -> list[str]:
+    """Extra variables and vault secrets: the playbook listing needs them as much as the run."""
+    args: list[str] = []
+    for value in opts.extra_vars:
+        args += ["-e", value]
+    for vid in opts.vault_ids:
+        args += ["--vault-id", vid]
+    for path in opts.vault_password_files:
+        args += ["--vault-password-file", path]
+    return args
+
+
+def option_problems(opts: DeployOptions) -> list[str]:
+    """What is wrong with the extra-vars and vault options, before anything runs."""
+    problems = [f"{opt} {path}: file not found" for opt, path in missing_files(opts)]
+    problems += [f"--vault-id {v}: a deploy cannot prompt (it runs under ansible-runner); give a password file or script"
+                 for v in opts.vault_ids if v.split("@", 1)[-1] == "prompt"]
+    return problems
+
+
+def missing_files(opts: DeployOptions) -> list[tuple[str, str]]:
+    """(option, path) for every @FILE extra-vars file and vault password file that does not exist."""
+    wanted = [("--extra-vars", v[1:]) for v in opts.extra_vars if v.startswith("@")]
+    wanted += [("--vault-id", v.split("@", 1)[-1]) for v in opts.vault_ids]
+    wanted += [("--vault-password-file", v) for v in opts.vault_password_files]
+    return [(opt, path) for opt, path in wanted if path != "prompt" and not Path(path).exists()]
 
 
 def parse_listing(text: str) -> list[tuple[str, int, int]]:

@@ -17,7 +17,7 @@ import ansible_runner
 
 from idcpilot import catalogue as catalogue_mod
 from idcpilot.catalogue.estate import Catalogue
-from idcpilot.deploy.options import DeployOptions, cmdline, forks_for, parse_listing
+from idcpilot.deploy.options import DeployOptions, cmdline, forks_for, parse_listing, vars_args
 from idcpilot.deploy.paths import facts_dir, repo_root, runs_dir
 from idcpilot.deploy.progress import Tracker
 
@@ -100,6 +100,7 @@ def listing(opts: DeployOptions, env_dir: Path, repo: Path, env: dict[str, str])
         cmd += ["--tags", opts.tags]
     if opts.skip_tags:
         cmd += ["--skip-tags", opts.skip_tags]
+    cmd += vars_args(opts)
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=repo, env=os.environ | env, timeout=300)
     return parse_listing(proc.stdout) if proc.returncode == 0 else []
 
