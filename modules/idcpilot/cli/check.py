@@ -1,21 +1,23 @@
-"""``idcpilot check``: the policy gate on an estate, for people (table) and pull requests."""
+"""``idcpilot check``: the policy gate on an estate, for people (table) and pull requests.
+
+The catalogue model, the engine and Rich are imported when the command runs, not when it is
+registered, and Rich only for the table: a JSON or SARIF gate in CI pays for what it uses.
+"""
 
 from __future__ import annotations
 
 import enum
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
-from rich.table import Table
 
-from idcpilot import catalogue
-from idcpilot.cli.common import EXIT_FAIL, EXIT_INPUT, EXIT_OK, EnvArg, console, err_console, user_errors
-from idcpilot.errors import UserInputError
-from idcpilot.policy import engine, formats
-from idcpilot.policy.k8s import load_manifest_dir
-from idcpilot.policy.model import Report, sorted_findings
+from idcpilot.cli import common
+from idcpilot.cli.common import EXIT_FAIL, EXIT_INPUT, EXIT_OK, EnvArg, user_errors
+
+if TYPE_CHECKING:
+    from idcpilot.policy.model import Report
 
 STATUS_STYLE = {"pass": "green", "fail": "red", "waived": "yellow", "not-applicable": "dim"}
 
@@ -40,6 +42,11 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def render_table(report: Report, fail_on: str, verbose: bool) -> None:
+    from rich.table import Table
+
+    from idcpilot.policy.model import sorted_findings
+
+    console, err_console = common.console, common.err_console
     table = Table(show_lines=False, pad_edge=False)
     for col in ("status", "rule", "severity"):
         table.add_column(col, no_wrap=True)
@@ -86,6 +93,11 @@ def register(app: typer.Typer) -> None:
         verbose: bool = typer.Option(False, "--verbose", "-v", help="table: list passing checks too"),
     ) -> None:
         """Check the estate against every plan-stage rule of the pilot specification."""
+        from idcpilot import catalogue
+        from idcpilot.errors import UserInputError
+        from idcpilot.policy import engine, formats
+        from idcpilot.policy.k8s import load_manifest_dir
+
         with user_errors():
             cat = catalogue.load(env)
             planned = load_manifest_dir(manifests, cluster) if manifests else None
@@ -111,16 +123,18 @@ def register(app: typer.Typer) -> None:
                 output.parent.mkdir(parents=True, exist_ok=True)
                 output.write_text(text, encoding="utf-8")
             except OSError as exc:
-                err_console.print(f"{output}: cannot write report: {exc.strerror}", markup=False)
+                common.err_console.print(f"{output}: cannot write report: {exc.strerror}", markup=False)
                 raise typer.Exit(EXIT_INPUT) from None
             for w in report.warnings:
-                err_console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
+                common.err_console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
         else:
             sys.stdout.write(text)
         raise typer.Exit(code)
 
 
 def _plain(report: Report) -> str:
+    from idcpilot.policy.model import sorted_findings
+
     lines = []
     for f in sorted_findings(report.findings):
         lines.append(f"{f.status}\t{f.rule.id}\t{f.severity}\t{f.target}\t{f.message}\t{f.location or ''}")

@@ -10,12 +10,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import typer
-from rich.console import Console
 
 from idcpilot.errors import UserInputError
-
-console = Console()
-err_console = Console(stderr=True)
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
 
@@ -29,13 +25,27 @@ EnvArg = typer.Argument(Path("inventories/example"), help="environment directory
 FormatOpt = typer.Option(Format.table, "--format", "-f", help="table for people, json for machines")
 
 
+def __getattr__(name: str) -> Any:
+    """``console`` and ``err_console`` (Rich) are made on first use: JSON output never imports Rich."""
+    if name in ("console", "err_console"):
+        from rich.console import Console
+
+        made = globals()
+        if "console" not in made:
+            made["console"] = Console()
+        if "err_console" not in made:
+            made["err_console"] = Console(stderr=True)
+        return made[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def fail_input(problems: list[str] | str) -> "typer.Exit":
     for line in [problems] if isinstance(problems, str) else problems:
-        err_console.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
+        (globals().get("err_console") or __getattr__("err_console")).print(line, style="red", markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_INPUT)
 
 
