@@ -44,3 +44,45 @@ def test_duplicate_key_in_a_manifest_file_is_reported_with_its_line(tmp_path):
     with pytest.raises(UserInputError) as exc:
         load_manifest_dir(tmp_path)
     assert exc.value.problems[0].line == 4 and "duplicate key" in exc.value.problems[0].message
+
+
+POSITIONED = {
+    **{name: text for name, text in CASES.items() if name not in ("manifests", "tags, anchors and aliases", "merge keys", "empty documents")},
+    "first manifest": BASE_MANIFESTS.split("\n---\n")[0],
+    "keys of several types": "true: 1\n1.5: x\n0x10: y\nlist:\n  - {a: [1, {b: c}]}\n  - - x\n    - y\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(POSITIONED))
+def test_positions_are_those_of_the_position_keeping_loader(name):
+    from idcpilot.yamlsource import load_yaml_text
+
+    text = POSITIONED[name]
+    data, smap = load_yaml_text(text, "f.yaml")
+    quick = fastyaml.load_positioned(text)
+    assert quick is not None
+    assert quick[1] == smap.positions
+
+    def str_keys(v):
+        if isinstance(v, dict):
+            return {str(k): str_keys(x) for k, x in v.items()}
+        return [str_keys(x) for x in v] if isinstance(v, list) else v
+
+    assert str_keys(quick[0]) == data
+
+
+@pytest.mark.parametrize("text", ["a: 1\na: 2\n", "1: a\n'1': b\n", "~: 1\n", "? [a]\n: 1\n", "a: 2026-13-45\n",
+                                  "a: &x 1\nb: *x\n", "a: !!str 5\n", "a: [1, 2\n", "a: 1\n---\nb: 2\n"])
+def test_positions_left_to_the_slow_loader_when_it_has_something_to_say(text):
+    assert fastyaml.load_positioned(text) is None
+
+
+def test_invalid_date_in_a_manifest_is_reported_with_its_line(tmp_path):
+    from idcpilot.errors import UserInputError
+    from idcpilot.policy.k8s import load_manifest_dir
+
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "x.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  x: 2026-13-45\n")
+    with pytest.raises(UserInputError) as exc:
+        load_manifest_dir(tmp_path)
+    assert (exc.value.problems[0].line, exc.value.problems[0].column) == (5, 6) and "2026-13-45" in exc.value.problems[0].message

@@ -4,6 +4,11 @@ PyYAML's CSafeLoader parses in C but composes and constructs in Python; for thou
 manifests that is most of the time. Building objects from the parser events, with plain
 scalars resolved by SafeLoader's own rules (memoised), gives the same values about twice as
 fast. Anything unusual (tags, anchors, aliases, merge keys) falls back to CSafeLoader.
+
+``load_positioned`` does the same for one document and also records where every key and list
+item was written, exactly as ``idcpilot.yamlsource.load_yaml_text`` does (same events, same
+marks); it answers None whenever that loader would have something to say (a duplicate key, a key
+that is not a plain scalar, a malformed value), so the caller asks it instead.
 """
 
 from __future__ import annotations
@@ -43,7 +48,10 @@ def _plain(value: str) -> Any:
     elif tag == "tag:yaml.org,2002:merge":
         raise _Fallback
     else:
-        out = _CTOR.construct_object(yaml.ScalarNode(tag, value), deep=True)
+        try:
+            out = _CTOR.construct_object(yaml.ScalarNode(tag, value), deep=True)
+        except Exception:  # e.g. the timestamp 2026-13-45: the slow loader names its line
+            raise _Fallback from None
     if len(_plain_cache) < 50_000 and not isinstance(out, (list, dict)):
         _plain_cache[value] = out
     return out
@@ -111,3 +119,96 @@ def load_all(data: bytes | str) -> list[Any]:
         return _build(yaml.parse(data, Loader=_Loader))
     except _Fallback:
         return list(yaml.load_all(data, Loader=_Loader))
+
+
+Positions = dict[tuple[Any, ...], tuple[int, int]]
+
+
+def load_positioned(text: str) -> tuple[Any, Positions] | None:
+    """The one document of TEXT and the 1-based (line, column) of the root, of every mapping key
+    (its path ends with ``str(key)``) and of every list item: what ``yamlsource.load_yaml_text``
+    returns as its SourceMap. None when TEXT is not plain, or is not one valid document."""
+    try:
+        return _positioned(yaml.parse(text, Loader=_Loader))
+    except (_Fallback, DuplicateKeyError, yaml.YAMLError):
+        return None
+
+
+def _positioned(events: Any) -> tuple[Any, Positions] | None:
+    positions: Positions = {}
+    stack: list[Any] = []  # containers being filled
+    paths: list[tuple[Any, ...]] = []  # path of each container
+    names: list[Any] = []  # per mapping: the str keys seen; per list: None
+    pending: list[Any] = []  # per mapping: the key awaiting its value (expect_key when none)
+    expect_key = object()
+    root: list[Any] = []
+    docs = 0
+
+    def place(mark: Any) -> tuple[Any, ...]:
+        """Path of the node starting at MARK (recorded when it is a list item or the root)."""
+        if not stack:
+            positions[()] = (mark.line + 1, mark.column + 1)
+            return ()
+        top = stack[-1]
+        if names[-1] is None:
+            path = paths[-1] + (len(top),)
+            positions[path] = (mark.line + 1, mark.column + 1)
+            return path
+        return pending[-1][1]
+
+    def add(value: Any) -> None:
+        if not stack:
+            root.append(value)
+            return
+        top = stack[-1]
+        if names[-1] is None:
+            top.append(value)
+        else:
+            top[pending[-1][0]] = value
+            pending[-1] = expect_key
+
+    for e in events:
+        cls = type(e)
+        if cls is ev.ScalarEvent:
+            if e.anchor or (e.tag and e.tag != "!"):
+                raise _Fallback
+            value = _plain(e.value) if not e.style and e.implicit[0] else e.value
+            if stack and names[-1] is not None and pending[-1] is expect_key:  # a key
+                if value is None or not isinstance(value, (str, int, float, bool)):
+                    raise _Fallback  # the slow loader reports keys that are not plain scalars
+                name = str(value)
+                if name in names[-1]:
+                    raise _Fallback  # the slow loader reports the duplicate with both lines
+                names[-1].add(name)
+                path = paths[-1] + (name,)
+                positions[path] = (e.start_mark.line + 1, e.start_mark.column + 1)
+                pending[-1] = (value, path)
+                continue
+            place(e.start_mark)
+            add(value)
+        elif cls is ev.MappingStartEvent or cls is ev.SequenceStartEvent:
+            if e.anchor or (e.tag and e.tag not in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")):
+                raise _Fallback
+            if stack and names[-1] is not None and pending[-1] is expect_key:
+                raise _Fallback  # a collection as a key
+            paths.append(place(e.start_mark))
+            if cls is ev.MappingStartEvent:
+                stack.append({})
+                names.append(set())
+            else:
+                stack.append([])
+                names.append(None)
+            pending.append(expect_key)
+        elif cls is ev.MappingEndEvent or cls is ev.SequenceEndEvent:
+            value = stack.pop()
+            paths.pop()
+            names.pop()
+            pending.pop()
+            add(value)
+        elif cls is ev.AliasEvent:
+            raise _Fallback
+        elif cls is ev.DocumentStartEvent:
+            docs += 1
+            if docs > 1:
+                raise _Fallback  # the slow loader says: expected a single document
+    return (root[0] if root else None), positions

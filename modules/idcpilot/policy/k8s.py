@@ -18,8 +18,6 @@ from idcpilot.catalogue.load import display_name
 from idcpilot.policy import fastyaml
 from idcpilot.policy.k8sschema import validator
 from idcpilot.errors import Problem, UserInputError
-import yaml
-
 from idcpilot.yamlsource import PathKey, SourceMap, load_yaml_text
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "ReplicationController"}
@@ -145,7 +143,12 @@ def _split_documents(text: str) -> Iterator[tuple[int, str]]:
     yield start, "\n".join(lines[start:])
 
 
-def load_documents(path: Path) -> list[tuple[dict[str, Any], SourceMap]]:
+def load_documents(path: Path, fast: bool = False) -> list[tuple[dict[str, Any], SourceMap]]:
+    """Every manifest of a file with where each field was written; bad input raises with file:line.
+
+    ``fast``: read the positions from libyaml's events (``fastyaml.load_positioned``) where that
+    gives what the position-keeping loader gives; the bodies then keep YAML's key types.
+    """
     shown = display_name(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -155,7 +158,11 @@ def load_documents(path: Path) -> list[tuple[dict[str, Any], SourceMap]]:
     for offset, chunk in _split_documents(text):
         if not chunk.strip():
             continue
-        data, smap = load_yaml_text(chunk, shown)
+        quick = fastyaml.load_positioned(chunk) if fast else None
+        if quick is not None:
+            data, smap = quick[0], SourceMap(shown, quick[1])
+        else:
+            data, smap = load_yaml_text(chunk, shown)
         if data is None:
             continue
         if offset:
@@ -174,14 +181,14 @@ def load_documents(path: Path) -> list[tuple[dict[str, Any], SourceMap]]:
 
 @lru_cache(maxsize=256)
 def _sources(path: Path) -> tuple[SourceMap, ...]:
-    return tuple(smap for _, smap in load_documents(path))
+    return tuple(smap for _, smap in load_documents(path, fast=True))
 
 
 def _fast_documents(path: Path) -> list[dict[str, Any]] | None:
     """Documents parsed by libyaml without positions; None if anything looks off (then parse slowly)."""
     try:
         docs = [d for d in fastyaml.load_all(path.read_bytes()) if d is not None]
-    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+    except Exception:  # malformed (YAMLError, or ValueError for a date like 2026-13-45), unreadable: the slow path says where
         return None
     out: list[dict[str, Any]] = []
     for d in docs:
