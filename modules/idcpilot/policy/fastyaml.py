@@ -13,15 +13,19 @@ that is not a plain scalar, a malformed value), so the caller asks it instead.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from yaml import events as ev
 
 try:
     from yaml import CSafeLoader as _Loader
+    from yaml._yaml import CParser as _CParser
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+    def _CParser(data: Any) -> Any:  # type: ignore[no-redef]
+        return _Loader(data)  # its get_event also answers None at the end of the stream
 
 
 class _Fallback(Exception):
@@ -57,66 +61,70 @@ def _plain(value: str) -> Any:
     return out
 
 
-def _build(events: Any) -> list[Any]:
+_LIST = object()  # the container being filled is a list
+_NO_KEY = object()  # the mapping being filled waits for a key
+_MISS = object()
+
+
+def _build(get_event: Callable[[], Any]) -> list[Any]:
+    """Documents from libyaml's events; one loop with the container being filled in locals
+    (this loop is most of the time spent reading manifests)."""
+    scalar_event, map_start, map_end = ev.ScalarEvent, ev.MappingStartEvent, ev.MappingEndEvent
+    seq_start, seq_end, doc_end, alias = ev.SequenceStartEvent, ev.SequenceEndEvent, ev.DocumentEndEvent, ev.AliasEvent
+    cache_get, plain = _plain_cache.get, _plain
     docs: list[Any] = []
-    stack: list[Any] = []  # containers being filled
-    keys: list[Any] = []  # pending key per mapping (sentinel when expecting a key)
-    expect_key = object()
-    root: list[Any] = []
-
-    def add(value: Any) -> None:
-        if not stack:
-            root.append(value)
-            return
-        top = stack[-1]
-        if isinstance(top, list):
-            top.append(value)
-        elif keys[-1] is expect_key:
-            if isinstance(value, (dict, list)):
-                raise _Fallback
-            keys[-1] = value
-        else:
-            if keys[-1] in top:
-                raise DuplicateKeyError(f"duplicate key {keys[-1]!r}")
-            top[keys[-1]] = value
-            keys[-1] = expect_key
-
-    for e in events:
-        cls = type(e)
-        if cls is ev.ScalarEvent:
+    saved: list[tuple[Any, Any]] = []  # (container, key) of each enclosing container
+    top: Any = []  # the container being filled; at document level, a list that receives the root
+    key: Any = _LIST  # _LIST, _NO_KEY, or the key whose value comes next
+    while True:
+        e = get_event()
+        if e is None:
+            return docs
+        cls = e.__class__
+        if cls is scalar_event:
             if e.anchor or (e.tag and e.tag != "!"):
                 raise _Fallback
-            add(_plain(e.value) if not e.style and e.implicit[0] else e.value)
-        elif cls is ev.MappingStartEvent:
-            if e.anchor or (e.tag and e.tag not in ("tag:yaml.org,2002:map",)):
+            value = e.value
+            if not e.style and e.implicit[0]:
+                found = cache_get(value, _MISS)
+                value = plain(value) if found is _MISS else found
+        elif cls is map_start or cls is seq_start:
+            if e.anchor or (e.tag and e.tag not in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")):
                 raise _Fallback
-            stack.append({})
-            keys.append(expect_key)
-        elif cls is ev.MappingEndEvent:
-            value = stack.pop()
-            keys.pop()
-            add(value)
-        elif cls is ev.SequenceStartEvent:
-            if e.anchor or (e.tag and e.tag not in ("tag:yaml.org,2002:seq",)):
-                raise _Fallback
-            stack.append([])
-            keys.append(None)
-        elif cls is ev.SequenceEndEvent:
-            value = stack.pop()
-            keys.pop()
-            add(value)
-        elif cls is ev.AliasEvent:
+            if key is _NO_KEY:
+                raise _Fallback  # a collection as a key
+            saved.append((top, key))
+            if cls is map_start:
+                top, key = {}, _NO_KEY
+            else:
+                top, key = [], _LIST
+            continue
+        elif cls is map_end or cls is seq_end:
+            value = top
+            top, key = saved.pop()
+        elif cls is doc_end:
+            docs.append(top[0] if top else None)
+            top = []
+            continue
+        elif cls is alias:
             raise _Fallback
-        elif cls is ev.DocumentEndEvent:
-            docs.append(root[0] if root else None)
-            root.clear()
-    return docs
+        else:
+            continue
+        if key is _LIST:
+            top.append(value)
+        elif key is _NO_KEY:
+            key = value
+        else:
+            if key in top:
+                raise DuplicateKeyError(f"duplicate key {key!r}")
+            top[key] = value
+            key = _NO_KEY
 
 
 def load_all(data: bytes | str) -> list[Any]:
     """Every document of a YAML stream (raises yaml.YAMLError on malformed input)."""
     try:
-        return _build(yaml.parse(data, Loader=_Loader))
+        return _build(_CParser(data).get_event)
     except _Fallback:
         return list(yaml.load_all(data, Loader=_Loader))
 
