@@ -122,6 +122,10 @@ def plan_estate(cat: Catalogue, stacks: Iterable[str] | None = None, *, validate
     chosen = select(stacks_for(project, cat), stacks, cat)
     stack_program.remember(cat, alloc or ipam.plan(cat))
     plans = []
+    # What exists before the first stack (imported modules, the catalogue) is not the plan's
+    # garbage: freeze it, so the collection after each stack walks that stack's objects only
+    # instead of the whole heap (which cost ~0.1 s per plan, a third of the example's time).
+    gc.freeze()
     try:
         for s in chosen:
             plans.append(plan_stack(project, cat, s, secrets))
