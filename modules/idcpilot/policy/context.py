@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.catalogue.load import display_name
-from idcpilot.policy.hostvars import HostVars
 from idcpilot.policy.k8s import Manifest, ManifestSet
 from idcpilot.policy.model import Location, Outcome
 from idcpilot.policy.thresholds import Thresholds
 from idcpilot.yamlsource import PathKey
+
+if TYPE_CHECKING:  # the inventory and group_vars machinery, imported by the rules that read host variables
+    from idcpilot.policy.hostvars import HostVars
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Context:
 
     @cached_property
     def hostvars(self) -> HostVars:
+        from idcpilot.policy.hostvars import HostVars
+
         return HostVars(self.cat)
 
     @cached_property

@@ -47,14 +47,13 @@ def run(
     """Run every selected rule on the estate and apply the waivers."""
     today = today or dt.date.today()
     pdir = registry.policy_dir()
-    loaded = registry.load_rules(pdir)
     only, skip = list(only), list(skip)
-    bad = registry.unknown_selectors(loaded, only + skip)
+    rule_ids, selected = registry.load_selected(pdir, only, skip)
+    bad = registry.unknown_selectors(rule_ids, only + skip)
     if bad:
         raise UserInputError.single("--only/--skip", f"no rule matches {', '.join(bad)} (see `idcpilot rules`)")
-    selected = registry.select(loaded, only, skip)
     thresholds = th.load(Path(thresholds_file) if thresholds_file else pdir / "thresholds.yaml")
-    waivers = wv.load(Path(waivers_file) if waivers_file else pdir / "waivers.yaml", [r.rule.id for r in loaded])
+    waivers = wv.load(Path(waivers_file) if waivers_file else pdir / "waivers.yaml", rule_ids)
 
     notes: list[str] = []
     note = "no planned Kubernetes manifests"
