@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
@@ -93,20 +94,25 @@ def register(app: typer.Typer) -> None:
         verbose: bool = typer.Option(False, "--verbose", "-v", help="table: list passing checks too"),
     ) -> None:
         """Check the estate against every plan-stage rule of the pilot specification."""
-        from idcpilot import catalogue
         from idcpilot.errors import UserInputError
-        from idcpilot.policy import engine, formats
-        from idcpilot.policy.k8s import load_manifest_dir
+        from idcpilot.policy.k8s import ManifestReader
 
-        with user_errors():
+        # Many manifest files are read by a forked worker while this process imports the
+        # catalogue model and the engine, the other half of a pull request's gate.
+        with user_errors(), (ManifestReader(manifests, cluster) if manifests else nullcontext()) as reader:
+            from idcpilot import catalogue
+            from idcpilot.policy import engine
+
             cat = catalogue.load(env)
-            planned = load_manifest_dir(manifests, cluster) if manifests else None
+            planned = reader.result() if reader else None
             if thresholds and not thresholds.exists():
                 raise UserInputError.single(str(thresholds), "thresholds file not found")
             if waivers and not waivers.exists():
                 raise UserInputError.single(str(waivers), "waivers file not found")
             report = engine.run(cat, manifests=planned, plan=plan, only=_split(only), skip=_split(skip),
                                 thresholds_file=thresholds, waivers_file=waivers)
+        from idcpilot.policy import formats
+
         code = EXIT_FAIL if report.failures(fail_on.value) else EXIT_OK
         if fmt is CheckFormat.table and output is None:
             render_table(report, fail_on.value, verbose)

@@ -8,13 +8,19 @@ in DIR belong to the cluster given by ``--cluster``).
 
 from __future__ import annotations
 
+import gc
+import mmap
+import os
+import pickle
 import re
+import signal
+import struct
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from idcpilot.catalogue.load import display_name
 from idcpilot.policy import fastyaml
 from idcpilot.policy.k8sschema import validator
 from idcpilot.errors import Problem, UserInputError
@@ -149,6 +155,8 @@ def load_documents(path: Path, fast: bool = False) -> list[tuple[dict[str, Any],
     ``fast``: read the positions from libyaml's events (``fastyaml.load_positioned``) where that
     gives what the position-keeping loader gives; the bodies then keep YAML's key types.
     """
+    from idcpilot.catalogue.load import display_name
+
     shown = display_name(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -201,34 +209,191 @@ def _fast_documents(path: Path) -> list[dict[str, Any]] | None:
     return out
 
 
-def load_manifest_dir(directory: Path, default_cluster: str | None = None) -> ManifestSet:
-    if not directory.is_dir():
-        raise UserInputError.single(display_name(directory), "no such directory of manifests")
-    out = ManifestSet()
-    files = sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
-    problems: list[Problem] = []
-    base = display_name(directory)
-    for f in files:
-        rel = f.relative_to(directory)
-        cluster = rel.parts[0] if len(rel.parts) > 1 else default_cluster
-        shown = str(Path(base) / rel)
-        if cluster is None:
-            problems.append(Problem(shown, 1, 1, "", "manifest outside a cluster directory; use DIR/<cluster>/ or --cluster NAME"))
-            continue
-        docs = _fast_documents(f)
+#: From this many files on, a forked worker reads manifests too (below, a fork costs more than it saves).
+PARALLEL_MIN_FILES = 200
+
+
+def _second_cpu() -> bool:
+    """Forking pays only with a second CPU, and is safe only without other threads."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return cpus > 1 and hasattr(os, "fork") and threading.active_count() == 1
+
+
+class _Worker:
+    """A forked process parsing files from the last one down while the caller parses from the
+    first one up; two counters in shared memory say where each has got to, so they meet wherever
+    the work leaves them (the worker does it all when the caller is busy importing the catalogue).
+
+    Whoever reaches a file first parses it: if both claim the one in the middle, each parses it
+    and the caller keeps its own. The worker sends its documents as one pickle; if it fails in any
+    way, the caller parses the worker's share itself.
+    """
+
+    def __init__(self, files: list[Path]):
+        self.files = files
+        self.shared = mmap.mmap(-1, 16)  # caller's next file, worker's lowest claimed file
+        struct.pack_into("qq", self.shared, 0, 0, len(files))
+        read_end, write_end = os.pipe()
+        gc.freeze()  # no collection in the worker copies the parent's pages
         try:
-            if docs is None:  # malformed: the position-keeping parser names file, line and column
-                for body, smap in load_documents(f):
-                    out.items.append(Manifest(cluster, body, smap.file, smap))
+            self.pid = os.fork()
+        finally:
+            gc.unfreeze()
+        if self.pid == 0:  # the worker: never returns
+            code = 1
+            try:
+                os.close(read_end)
+                code = self._work(write_end)
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        self.read_end: int | None = read_end
+
+    def _work(self, out: int) -> int:
+        gc.disable()
+        shared, files = self.shared, self.files
+        done: list[list[dict[str, Any]] | None] = []
+        i = len(files) - 1
+        while i >= 0 and struct.unpack_from("q", shared, 0)[0] <= i:
+            struct.pack_into("q", shared, 8, i)  # claimed: from here on the caller stops below i
+            done.append(_fast_documents(files[i]))
+            i -= 1
+        data = memoryview(pickle.dumps((i + 1, done[::-1]), protocol=pickle.HIGHEST_PROTOCOL))
+        while data:
+            data = data[os.write(out, data):]
+        return 0
+
+    def parse(self) -> list[list[dict[str, Any]] | None]:
+        """Every file's documents, in order (this process takes the files from the first one up)."""
+        files, shared = self.files, self.shared
+        mine: list[list[dict[str, Any]] | None] = []
+        j = 0
+        while j < len(files):
+            struct.pack_into("q", shared, 0, j + 1)  # claimed: the worker stops above j
+            if struct.unpack_from("q", shared, 8)[0] <= j:
+                break  # the worker has claimed this one (and all after it)
+            mine.append(_fast_documents(files[j]))
+            j += 1
+        start, theirs = self.collect()
+        if theirs is None or start > j:  # the worker failed: its share is done here
+            theirs = [_fast_documents(f) for f in files[j:]]
+            start = j
+        return mine + theirs[j - start:]
+
+    def collect(self) -> tuple[int, list[list[dict[str, Any]] | None] | None]:
+        """The worker's (first file, documents); (len, None) when it failed."""
+        chunks = []
+        fd, self.read_end = self.read_end, None
+        if fd is None:
+            return len(self.files), None
+        try:
+            while True:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+            _, status = os.waitpid(self.pid, 0)
+        try:
+            if status != 0:
+                raise ValueError(f"worker exit status {status}")
+            start, docs = pickle.loads(b"".join(chunks))
+        except Exception:
+            return len(self.files), None
+        return start, docs
+
+    def close(self) -> None:
+        """Stop the worker if its documents were never collected (the caller failed first)."""
+        if self.read_end is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            os.close(self.read_end)
+            self.read_end = None
+            os.waitpid(self.pid, 0)
+
+
+class ManifestReader:
+    """Reads the manifests of ``--manifests DIR``; with many files, a forked worker starts at once
+    and reads while this process does other work (imports, the catalogue), until ``result()``.
+
+    ``DIR/<cluster>/**/*.yaml``, or files directly in DIR for ``default_cluster``; ``result()``
+    raises UserInputError with every problem (file:line:column).
+    """
+
+    def __init__(self, directory: Path, default_cluster: str | None = None):
+        self.directory = directory
+        self.default_cluster = default_cluster
+        self.entries: list[tuple[Path, Path, str | None]] = []  # (file, relative path, cluster)
+        self.worker: _Worker | None = None
+        if not directory.is_dir():
+            return
+        files = sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
+        for f in files:
+            rel = f.relative_to(directory)
+            self.entries.append((f, rel, rel.parts[0] if len(rel.parts) > 1 else default_cluster))
+        wanted = [f for f, _, cluster in self.entries if cluster is not None]
+        if len(wanted) >= PARALLEL_MIN_FILES and _second_cpu():
+            self.worker = _Worker(wanted)
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+
+    def __enter__(self) -> "ManifestReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def result(self) -> ManifestSet:
+        from idcpilot.catalogue.load import display_name
+
+        directory = self.directory
+        if not directory.is_dir():
+            self.close()
+            raise UserInputError.single(display_name(directory), "no such directory of manifests")
+        if self.worker is not None:
+            try:
+                parsed = iter(self.worker.parse())
+            finally:
+                self.close()
+                self.worker = None
+        else:
+            parsed = iter([_fast_documents(f) for f, _, cluster in self.entries if cluster is not None])
+        out = ManifestSet()
+        problems: list[Problem] = []
+        base = display_name(directory)
+        for f, rel, cluster in self.entries:
+            shown = str(Path(base) / rel)
+            if cluster is None:
+                problems.append(Problem(shown, 1, 1, "", "manifest outside a cluster directory; use DIR/<cluster>/ or --cluster NAME"))
                 continue
-        except UserInputError as exc:
-            problems += exc.problems
-            continue
-        for i, body in enumerate(docs):
-            out.items.append(Manifest(cluster, body, shown, loader=lambda f=f, i=i: _sources(f)[i]))
-    if problems:
-        raise UserInputError(problems)
-    return out
+            docs = next(parsed)
+            try:
+                if docs is None:  # malformed: the position-keeping parser names file, line and column
+                    for body, smap in load_documents(f):
+                        out.items.append(Manifest(cluster, body, smap.file, smap))
+                    continue
+            except UserInputError as exc:
+                problems += exc.problems
+                continue
+            for i, body in enumerate(docs):
+                out.items.append(Manifest(cluster, body, shown, loader=lambda f=f, i=i: _sources(f)[i]))
+        if problems:
+            raise UserInputError(problems)
+        return out
+
+
+def load_manifest_dir(directory: Path, default_cluster: str | None = None) -> ManifestSet:
+    """Every manifest of DIR (see ``ManifestReader``); many files are read by two processes."""
+    with ManifestReader(directory, default_cluster) as reader:
+        return reader.result()
 
 
 # --------------------------------------------------------------------------- schema validation

@@ -1,0 +1,94 @@
+"""Reading --manifests DIR with a forked worker gives what one process gives, whatever happens to the worker."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from idcpilot.errors import UserInputError
+from idcpilot.policy import k8s
+
+DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: app-{i}, namespace: team-{i}}}
+spec:
+  selector: {{matchLabels: {{app: a{i}}}}}
+  template:
+    metadata: {{labels: {{app: a{i}}}}}
+    spec:
+      containers:
+        - name: app
+          image: registry.example:5000/app:{i}
+"""
+
+
+def write_dir(root, n=40, broken=False):
+    for cluster in ("c1", "c2"):
+        (root / cluster / "sub").mkdir(parents=True)
+        for i in range(n):
+            (root / cluster / ("sub" if i % 3 else "") / f"app-{i:03d}.yaml").write_text(DEPLOYMENT.format(i=i))
+    (root / "c1" / "list.yaml").write_text("apiVersion: v1\nkind: List\nitems:\n  - {apiVersion: v1, kind: Namespace, metadata: {name: x}}\n")
+    (root / "c1" / "two.yml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: y}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: z}\n")
+    (root / "c2" / "anchors.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: &n cm}\ndata: {a: *n}\n")
+    if broken:
+        (root / "c2" / "bad.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\ndata:\n  x: 2026-13-45\n")
+        (root / "loose.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: loose}\n")
+
+
+def snapshot(ms):
+    return [(m.cluster, m.file, m.body, m.source.file, m.source.positions) for m in ms.items]
+
+
+def read(directory, parallel, monkeypatch):
+    monkeypatch.setattr(k8s, "PARALLEL_MIN_FILES", 1 if parallel else 10**9)
+    monkeypatch.setattr(k8s, "_second_cpu", lambda: parallel)
+    k8s._sources.cache_clear()
+    return k8s.load_manifest_dir(directory)
+
+
+def test_two_processes_read_what_one_reads(tmp_path, monkeypatch):
+    write_dir(tmp_path)
+    one = snapshot(read(tmp_path, False, monkeypatch))
+    assert len(one) == 2 * 40 + 1 + 2 + 1
+    assert snapshot(read(tmp_path, True, monkeypatch)) == one
+
+
+def test_problems_are_the_same_with_a_worker(tmp_path, monkeypatch):
+    write_dir(tmp_path, broken=True)
+    with pytest.raises(UserInputError) as one:
+        read(tmp_path, False, monkeypatch)
+    with pytest.raises(UserInputError) as two:
+        read(tmp_path, True, monkeypatch)
+    assert [str(p) for p in two.value.problems] == [str(p) for p in one.value.problems]
+    assert any(":5:6: data.x: invalid value '2026-13-45'" in str(p) for p in one.value.problems)
+
+
+@pytest.mark.parametrize("how", ["dies", "raises"])
+def test_a_failing_worker_leaves_its_share_to_the_caller(tmp_path, monkeypatch, how):
+    write_dir(tmp_path)
+    one = snapshot(read(tmp_path, False, monkeypatch))
+
+    def broken(self, out):
+        if how == "dies":
+            os._exit(3)
+        raise RuntimeError("worker trouble")
+
+    monkeypatch.setattr(k8s._Worker, "_work", broken)
+    assert snapshot(read(tmp_path, True, monkeypatch)) == one
+
+
+def test_a_reader_closed_early_leaves_no_process_behind(tmp_path, monkeypatch):
+    write_dir(tmp_path)
+    monkeypatch.setattr(k8s, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(k8s, "_second_cpu", lambda: True)
+    with k8s.ManifestReader(tmp_path) as reader:
+        pid = reader.worker.pid
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_missing_directory_is_reported_when_the_result_is_asked_for(tmp_path):
+    reader = k8s.ManifestReader(tmp_path / "nope")
+    with pytest.raises(UserInputError, match="no such directory of manifests"):
+        reader.result()
