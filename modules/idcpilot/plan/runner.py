@@ -4,8 +4,10 @@ Each run gets a fresh event loop, fresh runtime settings and the stack's config 
 way the CLI installs it (``set_all_config`` with the secret keys), so runs do not leak state
 into each other and secret config values reach the program as secrets.
 
-The run waits for the program's registrations in one pass before the SDK's own shutdown wait
-(see ``_settle``).
+The program runs as the language host runs it (``runpy.run_path`` semantics: a fresh
+``__main__`` module, ``sys.argv[0]`` and the program's directory on ``sys.path``), from a code
+object compiled once per program source, and the run waits for the program's registrations in
+one pass before the SDK's own shutdown wait (see ``_settle``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import runpy
 import sys
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -75,18 +77,47 @@ async def _settle(result: Any = None) -> None:
         await asyncio.wait(pending)
 
 
+#: Compiled programs, by path: (source, code). The program's source is read on every run and the
+#: code reused only while it is byte for byte the same.
+_CODE: dict[str, tuple[bytes, types.CodeType]] = {}
+
+
+def _compiled(program: Path) -> types.CodeType:
+    name = str(program)
+    source = program.read_bytes()
+    cached = _CODE.get(name)
+    if cached is None or cached[0] != source:
+        cached = _CODE[name] = (source, compile(source, name, "exec"))
+    return cached[1]
+
+
 def run_program(main: Path, project: str, stack: str, config: dict[str, str], secret_keys: list[str],
                 mocks: pulumi_mocks.Mocks | None = None, preview: bool = True) -> Run:
     """Run ``main`` (a directory with __main__.py, or a file) as stack ``stack`` of ``project``."""
     program = main / "__main__.py" if main.is_dir() else main
+    code = _compiled(program)
 
     def body() -> Any:
-        sys_path = list(sys.path)
+        # What runpy.run_path(program, run_name="__main__") does, minus compiling the file again
+        # for every stack and three runpy frames in every resource's stack trace (the SDK walks
+        # the whole stack for each resource it registers).
+        module = types.ModuleType("__main__")
+        module.__dict__.update(__file__=str(program), __cached__=None, __loader__=None, __package__="", __spec__=None)
+        saved_main, saved_argv0, saved_path = sys.modules.get("__main__"), sys.argv[0] if sys.argv else None, list(sys.path)
+        sys.modules["__main__"] = module
+        if sys.argv:
+            sys.argv[0] = str(program)
         sys.path.insert(0, str(program.parent))
         try:
-            runpy.run_path(str(program), run_name="__main__")
+            exec(code, module.__dict__)  # noqa: S102 - the project's own program, as `pulumi up` runs it
         finally:
-            sys.path[:] = sys_path
+            sys.path[:] = saved_path
+            if sys.argv:
+                sys.argv[0] = saved_argv0
+            if saved_main is not None:
+                sys.modules["__main__"] = saved_main
+            else:
+                sys.modules.pop("__main__", None)
         return _settle()
 
     return _run(body, project, stack, config, secret_keys, mocks, preview)
