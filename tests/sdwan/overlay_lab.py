@@ -1,4 +1,4 @@
-"""Helpers for the SD-WAN lab tests and bench: deploy the overlay through ansible-runner, read
+"""Helpers for the SD-WAN lab tests and bench: deploy the overlay with `idcpilot deploy`, read
 figures off lab hosts. Traffic stays between lab hosts on the lab's own bridge."""
 
 from __future__ import annotations
@@ -20,41 +20,39 @@ Run = Callable[..., subprocess.CompletedProcess]
 
 @dataclass
 class Deploy:
+    """What `idcpilot deploy --format json` reported; artifacts = its ansible-runner run dir."""
+
     rc: int
     status: str
-    stats: dict[str, Any]
+    hosts: dict[str, dict[str, Any]]
     artifacts: Path
+    log: str = ""
 
     def changed(self) -> dict[str, int]:
-        return dict(self.stats.get("changed", {}))
+        return {h: int(r.get("changed", 0)) for h, r in self.hosts.items()}
 
     def failed(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for key in ("failures", "dark"):
-            for host, n in self.stats.get(key, {}).items():
-                out[host] = out.get(host, 0) + n
-        return out
+        out = {h: int(r.get("failed", 0)) + int(r.get("unreachable", 0)) for h, r in self.hosts.items()}
+        return {h: n for h, n in out.items() if n}
 
 
-def deploy(env: Path, private_data_dir: Path, tags: str = "sdwan_edge", extra: list[str] | None = None) -> Deploy:
-    """Run playbooks/sdwan_edge.yml through ansible-runner (the runner `idcpilot deploy` uses)."""
-    import ansible_runner
+def deploy(env: Path, state_dir: Path, tags: str = "sdwan_edge", extra: list[str] | None = None) -> Deploy:
+    """`idcpilot deploy ENV --playbook playbooks/sdwan_edge.yml` (policy gate first, as users run it).
 
-    private_data_dir.mkdir(parents=True, exist_ok=True)
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    envvars = {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "PATH": path}
-    result = ansible_runner.run(
-        private_data_dir=str(private_data_dir),
-        project_dir=str(REPO),
-        playbook=str(REPO / "playbooks" / "sdwan_edge.yml"),
-        inventory=str(env),
-        cmdline=" ".join(["--tags", tags, *(extra or [])]),
-        envvars=envvars,
-        quiet=True,
-        timeout=1500,
-    )
-    artifacts = Path(result.config.artifact_dir)
-    return Deploy(result.rc, result.status, result.stats or {}, artifacts)
+    Its run artifacts go under state_dir (IDCPILOT_STATE_DIR) and its own output to
+    state_dir/deploy.out and deploy.err, so a test can scan everything the deploy wrote."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [str(Path(sys.executable).with_name("idcpilot")), "deploy", str(env), "--playbook", "playbooks/sdwan_edge.yml",
+           "--tags", tags, "--format", "json", *(extra or [])]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1800,
+                          env=os.environ | {"IDCPILOT_STATE_DIR": str(state_dir)})
+    (state_dir / "deploy.out").write_text(proc.stdout)
+    (state_dir / "deploy.err").write_text(proc.stderr)
+    try:
+        report = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        return Deploy(proc.returncode, "no report", {}, state_dir, proc.stderr[-3000:])
+    return Deploy(proc.returncode, report["status"], report["hosts"], Path(report["artifacts"]), proc.stderr[-3000:])
 
 
 def files_containing(root: Path, secrets: dict[str, str]) -> tuple[int, list[tuple[str, Path]]]:

@@ -9,6 +9,8 @@ tunnel and prints how long the direct path took to come back, with no manual ste
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,17 +25,34 @@ RESTORE_BOUND_S = 60.0  # tunnel up, handshake, BGP connect-retry (5 s), BFD up,
 
 @pytest.fixture(scope="module")
 def overlay(lab, tmp_path_factory):
-    first = ol.deploy(lab.env, tmp_path_factory.mktemp("sdwan-deploy-1"))
-    assert first.rc == 0 and not first.failed(), f"deploy failed ({first.status}), artifacts in {first.artifacts}"
-    return {"first": first, "vars": ol.overlay_vars(lab)}
+    state = tmp_path_factory.mktemp("sdwan-deploy-1")
+    first = ol.deploy(lab.env, state)
+    assert first.rc == 0 and not first.failed(), f"deploy failed ({first.status}), artifacts in {first.artifacts}\n{first.log}"
+    return {"first": first, "state": state, "vars": ol.overlay_vars(lab)}
 
 
 def test_redeploy_changes_nothing(lab, overlay, tmp_path_factory):
     again = ol.deploy(lab.env, tmp_path_factory.mktemp("sdwan-deploy-2"))
-    assert again.rc == 0 and not again.failed()
+    assert again.rc == 0 and not again.failed(), f"{again.status}: {again.failed()}\n{again.log}"
     changed = {h: n for h, n in again.changed().items() if n}
     print(f"\nre-deploy changed: {changed or 'nothing'}")
     assert not changed, f"second deploy changed {changed}"
+
+
+def test_overlay_verifies_with_idcpilot_verify(lab, overlay):
+    """`idcpilot verify` runs tests/verify/test_sdwan.py on the edges: handshakes, BGP, reachability,
+    traffic through the tunnels, latency within budget, the probe's textfile."""
+    import json
+
+    out = lab.idcpilot("verify", "--suite", "tests/verify/test_sdwan.py", "--format", "json", timeout=900)
+    report = json.loads(out.stdout)
+    failed = [r for r in report["results"] if r["status"] == "fail"]
+    assert out.returncode == 0 and not failed, json.dumps(failed, indent=1) + out.stderr[-2000:]
+    rules = {r["rule"] for r in report["results"] if r["status"] == "pass"}
+    assert {"PILOT-SDWAN-ENCRYPT", "PILOT-SDWAN-LATENCY"} <= rules
+    assert {r["host"] for r in report["results"]} == set(ol.edges(lab))
+    print(f"\nidcpilot verify (SD-WAN suite): {report['summary']}; measurements: "
+          f"{json.dumps(report['measurements'].get('PILOT-SDWAN-LATENCY'))}")
 
 
 def test_no_private_key_in_runner_artifacts_or_logs(lab, lab_run, overlay):
@@ -45,8 +64,9 @@ def test_no_private_key_in_runner_artifacts_or_logs(lab, lab_run, overlay):
         assert re.fullmatch(r"[A-Za-z0-9+/]{43}=", keys[host]), f"{host}: no WireGuard private key on the host"
         mode = lab_run(host, "sudo stat -c %a /etc/wireguard/idcpilot-private.key").stdout.strip()
         assert mode == "600", f"{host}: private key mode {mode}"
-    artifacts: Path = overlay["first"].artifacts
-    scanned, hits = ol.files_containing(artifacts.parent.parent, keys)
+    state: Path = overlay["state"]  # the deploy's run artifacts, fact cache and its own output
+    assert overlay["first"].artifacts.is_relative_to(state) and (overlay["first"].artifacts / "artifacts").is_dir()
+    scanned, hits = ol.files_containing(state, keys)
     assert scanned > 0, "no ansible-runner artifacts to scan"
     assert not hits, f"private keys in the deploy's artifacts or logs: {hits}"
     # nor on any host outside its own key file (rendered configs, logs, the journal); the key is
@@ -69,7 +89,7 @@ def _bgp_uptime_ms(lab_run, host: str, neighbor: str) -> int:
 
 
 def test_preshared_key_added_and_removed_without_dropping_the_session(lab, lab_run, overlay, tmp_path):
-    """A per-pair preshared key (vault variable) reaches both ends through wg syncconf; BGP stays up."""
+    """A per-pair preshared key (ansible-vault file) reaches both ends through wg syncconf; BGP stays up."""
     import base64
     import json
     import os
@@ -79,18 +99,27 @@ def test_preshared_key_added_and_removed_without_dropping_the_session(lab, lab_r
     hub = next(p for p in v[spoke]["peers"] if p["site"] == "lab-bj")
     before = _bgp_uptime_ms(lab_run, spoke, hub["overlay_address"])
     psk = base64.b64encode(os.urandom(32)).decode()
-    extra = tmp_path / "psk.json"
+    secrets = tmp_path / "secrets"
+    secrets.mkdir(mode=0o700)
+    password = secrets / "vault-pass"
+    password.write_text(base64.b64encode(os.urandom(24)).decode() + "\n")
+    password.chmod(0o600)
+    extra = secrets / "psk.vault.yml"
     extra.write_text(json.dumps({"sdwan_edge_preshared_keys": {f"{spoke}:{hub['name']}": psk}}))
     extra.chmod(0o600)
-    added = ol.deploy(lab.env, tmp_path / "with-psk", extra=["-e", f"@{extra}"])
-    assert added.rc == 0 and not added.failed()
+    enc = subprocess.run([str(Path(sys.executable).with_name("ansible-vault")), "encrypt", "--vault-password-file", str(password), str(extra)],
+                         capture_output=True, text=True, check=False)
+    assert enc.returncode == 0, enc.stderr
+    assert psk not in extra.read_text() and extra.read_text().startswith("$ANSIBLE_VAULT;")
+    added = ol.deploy(lab.env, tmp_path / "with-psk", extra=["-e", f"@{extra}", "--vault-password-file", str(password)])
+    assert added.rc == 0 and not added.failed(), f"{added.status}: {added.failed()}\n{added.log}"
     for host, iface in ((spoke, hub["interface"]), (hub["name"], next(p["interface"] for p in v[hub["name"]]["peers"] if p["name"] == spoke))):
         shown = lab_run(host, f"sudo wg show {iface} preshared-keys").stdout.split()
         assert shown[-1] == psk, f"{host}: preshared key not applied to {iface}"
     scanned, hits = ol.files_containing(tmp_path / "with-psk", {"psk": psk})
     assert scanned and not hits, f"preshared key leaked into {hits}"
     removed = ol.deploy(lab.env, tmp_path / "without-psk")
-    assert removed.rc == 0 and not removed.failed()
+    assert removed.rc == 0 and not removed.failed(), f"{removed.status}: {removed.failed()}\n{removed.log}"
     assert lab_run(spoke, f"sudo wg show {hub['interface']} preshared-keys").stdout.split()[-1] == "(none)"
     after = _bgp_uptime_ms(lab_run, spoke, hub["overlay_address"])
     print(f"\npreshared key added and removed by wg syncconf; BGP session up {before / 1000:.0f} s -> {after / 1000:.0f} s (never reset)")
