@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,58 @@ def test_a_missing_directory_is_reported_when_the_result_is_asked_for(tmp_path):
     reader = k8s.ManifestReader(tmp_path / "nope")
     with pytest.raises(UserInputError, match="no such directory of manifests"):
         reader.result()
+
+
+# --------------------------------------------------------------------------- the check command
+
+
+def test_prefetch_reads_the_manifests_and_cluster_from_the_raw_command_line(monkeypatch, tmp_path):
+    from idcpilot.cli import check
+
+    started = []
+
+    class Recorder:
+        def __init__(self, directory, cluster=None):
+            started.append((directory, cluster))
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(k8s, "ManifestReader", Recorder)
+    monkeypatch.setattr(check, "_prefetched", {})
+    check.prefetch(["env", "--manifests", "m", "--only", "K8S", "--cluster=c1", "-f", "json"])
+    check.prefetch(["env", "--manifests=m2"])
+    for unusual in (["env"], ["env", "--manifests", "a", "--manifests", "b"], ["env", "--", "--manifests", "m"]):
+        check.prefetch(unusual)
+    assert started == [(Path("m"), "c1"), (Path("m2"), None)]
+    assert set(check._prefetched) == {(Path("m"), "c1"), (Path("m2"), None)}
+
+
+def test_check_with_many_manifest_files_reports_what_the_in_process_check_reports(make_env, tmp_path):
+    """The command line forks a reader before typer parses (prefetch); the in-process run does not."""
+    import json
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from idcpilot.cli.main import app
+    from policy_helpers import BASE_MANIFESTS
+
+    env = make_env()
+    mdir = tmp_path / "many"
+    mdir.mkdir()
+    docs = BASE_MANIFESTS.split("\n---\n")
+    for i in range(k8s.PARALLEL_MIN_FILES + 10):
+        text = docs[i % len(docs)]
+        if i % 7 == 0:
+            text = text.replace("registry.hy-idc.internal:5000/", "docker.io/")  # some failures, with locations
+        (mdir / f"m-{i:04d}.yaml").write_text(text)
+    args = ["check", str(env.root), "--manifests", str(mdir), "--cluster", "bj-core-k8s", "--only", "K8S",
+            "--format", "json", "--waivers", "/dev/null"]
+    proc = subprocess.run([sys.executable, "-m", "idcpilot.cli.main", *args], capture_output=True, text=True)
+    inproc = CliRunner().invoke(app, args)
+    assert proc.returncode == inproc.exit_code == 1, proc.stderr
+    ours = json.loads(proc.stdout)
+    assert ours == json.loads(inproc.stdout)
+    assert any(f["status"] == "fail" and f["location"]["file"].endswith(".yaml") for f in ours["findings"])

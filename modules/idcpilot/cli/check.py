@@ -10,7 +10,7 @@ import enum
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -77,6 +77,50 @@ def render_table(report: Report, fail_on: str, verbose: bool) -> None:
                   f"({len(blocking)} failure(s) at or above {fail_on}; -v lists passes)")
 
 
+_prefetched: dict[tuple[Path, str | None], Any] = {}
+
+
+def prefetch(args: list[str]) -> None:
+    """Start reading ``--manifests DIR`` from the raw command line, before typer parses it (typer
+    imports pydantic to coerce the options): the worker then overlaps all of the start-up. The
+    command uses the reader only if typer parses the same DIR and --cluster; anything unusual on
+    the command line (an option given twice, a ``--``) means no prefetch."""
+    seen: dict[str, str] = {}
+    it = iter(args)
+    for arg in it:
+        if arg == "--":
+            return
+        name, eq, value = arg.partition("=")
+        if name in ("--manifests", "--cluster"):
+            if name in seen:
+                return
+            if not eq:
+                value = next(it, "")
+            seen[name] = value
+    if not seen.get("--manifests"):
+        return
+    import atexit
+
+    from idcpilot.policy.k8s import ManifestReader
+
+    reader = ManifestReader(Path(seen["--manifests"]), seen.get("--cluster"))
+    atexit.register(reader.close)  # typer refused the command line, or the command never asked
+    _prefetched[(Path(seen["--manifests"]), seen.get("--cluster"))] = reader
+
+
+def _reader(manifests: Path | None, cluster: str | None) -> Any:
+    """The reader for --manifests: the one prefetch() started for the same arguments, or a new one."""
+    from idcpilot.policy.k8s import ManifestReader
+
+    if manifests is None:
+        return nullcontext()
+    early = _prefetched.pop((manifests, cluster), None)
+    for other in _prefetched.values():
+        other.close()
+    _prefetched.clear()
+    return early or ManifestReader(manifests, cluster)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def check(
@@ -95,11 +139,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check the estate against every plan-stage rule of the pilot specification."""
         from idcpilot.errors import UserInputError
-        from idcpilot.policy.k8s import ManifestReader
 
         # Many manifest files are read by a forked worker while this process imports the
         # catalogue model and the engine, the other half of a pull request's gate.
-        with user_errors(), (ManifestReader(manifests, cluster) if manifests else nullcontext()) as reader:
+        with user_errors(), _reader(manifests, cluster) as reader:
             from idcpilot import catalogue
             from idcpilot.policy import engine
 
