@@ -208,3 +208,18 @@ def test_every_verify_test_names_its_rule() -> None:
                 if not module_rule and not any("mark.rule" in ast.unparse(d) for d in node.decorator_list):
                     untagged.append(f"{path.name}::{node.name}")
     assert not untagged, untagged
+
+
+def test_lab_raises_inotify_limits_and_never_lowers_them(tmp_path: Path) -> None:
+    from idcpilot.lab.system import inotify_targets, raise_kernel_limits
+
+    ino = tmp_path / "fs" / "inotify"
+    ino.mkdir(parents=True)
+    (ino / "max_user_instances").write_text("128\n")
+    (ino / "max_user_watches").write_text("1048576\n")
+    changed = raise_kernel_limits(7, proc_sys=tmp_path)
+    want = inotify_targets(7)["fs/inotify/max_user_instances"]
+    assert changed == [f"fs.inotify.max_user_instances: 128 -> {want}"]
+    assert int((ino / "max_user_instances").read_text()) == want > 128
+    assert (ino / "max_user_watches").read_text() == "1048576\n"  # higher than needed: left alone
+    assert raise_kernel_limits(7, proc_sys=tmp_path) == []

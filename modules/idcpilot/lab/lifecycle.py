@@ -18,7 +18,7 @@ from idcpilot.lab.errors import LabError
 from idcpilot.lab.layout import LabHost, LabPlan, bridge_name, machine_name, nft_table
 from idcpilot.lab.mirror import machine_mirrors
 from idcpilot.lab.procs import cmdline
-from idcpilot.lab.system import run, unavailable_reason
+from idcpilot.lab.system import raise_kernel_limits, run, unavailable_reason
 
 Log = Callable[[str], None]
 # Seconds for every host to answer SSH (ten hosts take ~15 s on an idle 2-core machine).
@@ -119,6 +119,8 @@ def up(plan: LabPlan, log: Log = lambda _m: None, only: list[str] | None = None)
     plan.layout.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     root = base.ensure_base(plan.layout, mirrors, log)
     pubkey = ensure_key(plan)
+    for change in raise_kernel_limits(procs.count_running(hosts.MARKER) + len(targets)):
+        log(f"lab {plan.name}: raised {change} (until reboot)")
     net.up(plan)
     proxy.up(plan, mirrors)
     _record(plan)

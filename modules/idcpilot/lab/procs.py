@@ -120,3 +120,14 @@ def kill_all(pids: list[int], timeout: float = 10.0) -> list[int]:
         if left:
             time.sleep(0.1)
     return left
+
+
+def count_running(marker: str) -> int:
+    """Processes on this machine whose program name contains marker (e.g. every booted nspawn)."""
+    n = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            argv = cmdline(int(entry.name))
+            if argv and marker in Path(argv[0]).name:
+                n += 1
+    return n
