@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -104,20 +106,21 @@ def test_prefetch_reads_the_manifests_and_cluster_from_the_raw_command_line(monk
     started = []
 
     class Recorder:
-        def __init__(self, directory, cluster=None):
-            started.append((directory, cluster))
+        def __init__(self, directory, cluster=None, estate=None):
+            started.append((directory, cluster, estate))
 
         def close(self):
             pass
 
     monkeypatch.setattr(k8s, "ManifestReader", Recorder)
     monkeypatch.setattr(check, "_prefetched", {})
-    check.prefetch(["env", "--manifests", "m", "--only", "K8S", "--cluster=c1", "-f", "json"])
-    check.prefetch(["env", "--manifests=m2"])
+    check.prefetch(["--only", "K8S", "env", "--manifests", "m", "-v", "--cluster=c1", "-f", "json"])
+    check.prefetch(["--manifests=m2", "--no-plan"])
+    check.prefetch(["-vf", "json", "env", "--manifests", "m3"])  # combined short options: no estate guess
     for unusual in (["env"], ["env", "--manifests", "a", "--manifests", "b"], ["env", "--", "--manifests", "m"]):
         check.prefetch(unusual)
-    assert started == [(Path("m"), "c1"), (Path("m2"), None)]
-    assert set(check._prefetched) == {(Path("m"), "c1"), (Path("m2"), None)}
+    assert started == [(Path("m"), "c1", Path("env")), (Path("m2"), None, Path("inventories/example")), (Path("m3"), None, None)]
+    assert set(check._prefetched) == {(Path("m"), "c1"), (Path("m2"), None), (Path("m3"), None)}
 
 
 def test_check_with_many_manifest_files_reports_what_the_in_process_check_reports(make_env, tmp_path):
@@ -148,3 +151,29 @@ def test_check_with_many_manifest_files_reports_what_the_in_process_check_report
     ours = json.loads(proc.stdout)
     assert ours == json.loads(inproc.stdout)
     assert any(f["status"] == "fail" and f["location"]["file"].endswith(".yaml") for f in ours["findings"])
+
+
+@pytest.mark.parametrize("estate_version", ["1.30.4", "1.29.1"])
+def test_schema_verdicts_of_the_worker_are_used_only_for_the_right_version(tmp_path, monkeypatch, estate_version):
+    write_dir(tmp_path / "m")
+    bad = tmp_path / "m" / "c1" / "bad.yaml"
+    bad.write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b}\nspec:\n  replicas: many\n  bogus: 1\n")
+    (tmp_path / "m" / "c2" / "crd.yaml").write_text("apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p}\n")
+    estate = tmp_path / "estate.yaml"
+    estate.write_text(f"spec:\n  clusters:\n    - {{name: c1, kubernetesVersion: ' {estate_version}'}}\n")
+    monkeypatch.setattr(k8s, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(k8s, "_second_cpu", lambda: True)
+    with k8s.ManifestReader(tmp_path / "m", None, estate) as reader:
+        deadline = time.monotonic() + 20
+        while struct.unpack_from("q", reader.worker.shared, 8)[0] > 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # let the worker claim every file, so that it checks them all
+        ms = reader.result()
+    assert ms.items and all(m.prechecked is not None for m in ms.items)
+    assert {m.prechecked[0] for m in ms.items if m.cluster == "c1"} == {estate_version}
+    versions = {"c1": "1.30.4"}
+    worker = k8s.schema_problems(ms, versions)
+    for m in ms.items:
+        m.prechecked = None
+    here = k8s.schema_problems(ms, versions)
+    assert [str(p) for p in worker[0]] == [str(p) for p in here[0]] and worker[1] == here[1]
+    assert any("bad.yaml:5:" in str(p) for p in here[0]) and here[1]

@@ -78,6 +78,8 @@ def render_table(report: Report, fail_on: str, verbose: bool) -> None:
 
 
 _prefetched: dict[tuple[Path, str | None], Any] = {}
+#: check's options that take no value (every other option takes one)
+_FLAGS = ("--plan", "--no-plan", "-v", "--verbose", "-h", "--help")
 
 
 def prefetch(args: list[str]) -> None:
@@ -86,6 +88,8 @@ def prefetch(args: list[str]) -> None:
     command uses the reader only if typer parses the same DIR and --cluster; anything unusual on
     the command line (an option given twice, a ``--``) means no prefetch."""
     seen: dict[str, str] = {}
+    positional: list[str] = []
+    unsure = False  # combined short options (-vf json): where the estate argument is, typer knows
     it = iter(args)
     for arg in it:
         if arg == "--":
@@ -94,21 +98,33 @@ def prefetch(args: list[str]) -> None:
         if name in ("--manifests", "--cluster"):
             if name in seen:
                 return
+            seen[name] = value if eq else next(it, "")
+        elif arg in _FLAGS:
+            continue
+        elif arg.startswith("--"):
             if not eq:
-                value = next(it, "")
-            seen[name] = value
+                next(it, None)  # the option's value
+        elif arg in ("-f", "-o"):
+            next(it, None)
+        elif arg.startswith("-") and arg != "-":
+            unsure = True
+        else:
+            positional.append(arg)
     if not seen.get("--manifests"):
         return
     import atexit
 
     from idcpilot.policy.k8s import ManifestReader
 
-    reader = ManifestReader(Path(seen["--manifests"]), seen.get("--cluster"))
+    # The estate only lets the worker schema-check what it reads against the versions written
+    # there; the command uses that only where the loaded catalogue agrees.
+    estate = None if unsure or len(positional) > 1 else Path(positional[0] if positional else "inventories/example")
+    reader = ManifestReader(Path(seen["--manifests"]), seen.get("--cluster"), estate)
     atexit.register(reader.close)  # typer refused the command line, or the command never asked
     _prefetched[(Path(seen["--manifests"]), seen.get("--cluster"))] = reader
 
 
-def _reader(manifests: Path | None, cluster: str | None) -> Any:
+def _reader(manifests: Path | None, cluster: str | None, env: Path) -> Any:
     """The reader for --manifests: the one prefetch() started for the same arguments, or a new one."""
     from idcpilot.policy.k8s import ManifestReader
 
@@ -118,7 +134,7 @@ def _reader(manifests: Path | None, cluster: str | None) -> Any:
     for other in _prefetched.values():
         other.close()
     _prefetched.clear()
-    return early or ManifestReader(manifests, cluster)
+    return early or ManifestReader(manifests, cluster, env)
 
 
 def register(app: typer.Typer) -> None:
@@ -142,7 +158,7 @@ def register(app: typer.Typer) -> None:
 
         # Many manifest files are read by a forked worker while this process imports the
         # catalogue model and the engine, the other half of a pull request's gate.
-        with user_errors(), _reader(manifests, cluster) as reader:
+        with user_errors(), _reader(manifests, cluster, env) as reader:
             from idcpilot import catalogue
             from idcpilot.policy import engine
 

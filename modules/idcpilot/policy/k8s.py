@@ -41,6 +41,9 @@ class Manifest:
     smap: SourceMap | None = None
     #: reads the positions only when a finding needs them (files are parsed fast without them)
     loader: Callable[[], SourceMap] | None = None
+    #: (Kubernetes version, schema errors or None for a kind without schema) found by the reader's
+    #: worker; ``schema_problems`` uses it only when the cluster's version is that one
+    prechecked: tuple[str, list[tuple[tuple[Any, ...], str]] | None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def source(self) -> SourceMap | None:
@@ -179,7 +182,13 @@ def load_documents(path: Path, fast: bool = False) -> list[tuple[dict[str, Any],
             line, col = smap.locate(())
             raise UserInputError([Problem(shown, line, col, "", "not a Kubernetes manifest (needs apiVersion and kind)")])
         if data.get("kind") == "List":
-            for i, item in enumerate(data.get("items") or []):
+            items = data.get("items") or []
+            if not isinstance(items, list):
+                raise UserInputError([smap.problem(("items",), "a List's items must be a list of manifests")])
+            for i, item in enumerate(items):
+                if not _is_manifest(item):
+                    line, col = smap.locate(("items", i))
+                    raise UserInputError([Problem(shown, line, col, f"items[{i}]", "not a Kubernetes manifest (needs apiVersion and kind)")])
                 sub = SourceMap(shown, {k[2:]: v for k, v in smap.positions.items() if k[:2] == ("items", i)})
                 out.append((item, sub))
         else:
@@ -200,13 +209,20 @@ def _fast_documents(path: Path) -> list[dict[str, Any]] | None:
         return None
     out: list[dict[str, Any]] = []
     for d in docs:
-        if not isinstance(d, dict) or "kind" not in d or "apiVersion" not in d:
+        if not _is_manifest(d):
             return None
         if d.get("kind") == "List":
-            out += list(d.get("items") or [])
+            items = d.get("items") or []
+            if not isinstance(items, list) or not all(_is_manifest(i) for i in items):
+                return None  # the slow path names the item
+            out += items
         else:
             out.append(d)
     return out
+
+
+def _is_manifest(doc: Any) -> bool:
+    return isinstance(doc, dict) and "kind" in doc and "apiVersion" in doc
 
 
 #: From this many files on, a forked worker reads manifests too (below, a fork costs more than it saves).
@@ -232,8 +248,10 @@ class _Worker:
     way, the caller parses the worker's share itself.
     """
 
-    def __init__(self, files: list[Path]):
+    def __init__(self, files: list[Path], clusters: list[str] | None = None, estate: Path | None = None):
         self.files = files
+        self.clusters = clusters
+        self.estate = estate
         self.shared = mmap.mmap(-1, 16)  # caller's next file, worker's lowest claimed file
         struct.pack_into("qq", self.shared, 0, 0, len(files))
         read_end, write_end = os.pipe()
@@ -261,13 +279,41 @@ class _Worker:
             struct.pack_into("q", shared, 8, i)  # claimed: from here on the caller stops below i
             done.append(_fast_documents(files[i]))
             i -= 1
-        data = memoryview(pickle.dumps((i + 1, done[::-1]), protocol=pickle.HIGHEST_PROTOCOL))
+        done.reverse()
+        checked = self._schema(i + 1, done)
+        data = memoryview(pickle.dumps((i + 1, done, checked), protocol=pickle.HIGHEST_PROTOCOL))
         while data:
             data = data[os.write(out, data):]
         return 0
 
-    def parse(self) -> list[list[dict[str, Any]] | None]:
-        """Every file's documents, in order (this process takes the files from the first one up)."""
+    def _schema(self, start: int, done: list[list[dict[str, Any]] | None]) -> list[Any] | None:
+        """Schema verdicts for the worker's documents, per file: [(version, errors or None), ...].
+
+        The versions are read from the estate file as written; the caller uses a verdict only
+        where the validated catalogue gives the manifest's cluster that same version."""
+        if self.estate is None or self.clusters is None:
+            return None
+        versions = _written_versions(self.estate)
+        if versions is None:
+            return None
+        out: list[Any] = []
+        for cluster, docs in zip(self.clusters[start:], done):
+            if docs is None:
+                out.append(None)
+                continue
+            version = versions.get(cluster) or "1.30.0"
+            verdicts = []
+            for body in docs:
+                kind = str(body.get("kind", "")) if isinstance(body, dict) else ""
+                api = str(body.get("apiVersion", "")) if isinstance(body, dict) else ""
+                check = validator(version, kind, api)
+                verdicts.append((version, None if check is None else list(check(body, ()))))
+            out.append(verdicts)
+        return out
+
+    def parse(self) -> tuple[list[list[dict[str, Any]] | None], list[Any]]:
+        """Every file's documents, in order (this process takes the files from the first one up),
+        and the worker's schema verdicts per file (None for the files parsed here)."""
         files, shared = self.files, self.shared
         mine: list[list[dict[str, Any]] | None] = []
         j = 0
@@ -277,18 +323,19 @@ class _Worker:
                 break  # the worker has claimed this one (and all after it)
             mine.append(_fast_documents(files[j]))
             j += 1
-        start, theirs = self.collect()
+        start, theirs, checked = self.collect()
         if theirs is None or start > j:  # the worker failed: its share is done here
-            theirs = [_fast_documents(f) for f in files[j:]]
+            theirs, checked = [_fast_documents(f) for f in files[j:]], None
             start = j
-        return mine + theirs[j - start:]
+        verdicts = [None] * j + (checked[j - start:] if checked is not None else [None] * (len(files) - j))
+        return mine + theirs[j - start:], verdicts
 
-    def collect(self) -> tuple[int, list[list[dict[str, Any]] | None] | None]:
-        """The worker's (first file, documents); (len, None) when it failed."""
+    def collect(self) -> tuple[int, list[list[dict[str, Any]] | None] | None, list[Any] | None]:
+        """The worker's (first file, documents, schema verdicts); (len, None, None) when it failed."""
         chunks = []
         fd, self.read_end = self.read_end, None
         if fd is None:
-            return len(self.files), None
+            return len(self.files), None, None
         try:
             while True:
                 chunk = os.read(fd, 1 << 20)
@@ -301,10 +348,10 @@ class _Worker:
         try:
             if status != 0:
                 raise ValueError(f"worker exit status {status}")
-            start, docs = pickle.loads(b"".join(chunks))
+            start, docs, checked = pickle.loads(b"".join(chunks))
         except Exception:
-            return len(self.files), None
-        return start, docs
+            return len(self.files), None, None
+        return start, docs, checked
 
     def close(self) -> None:
         """Stop the worker if its documents were never collected (the caller failed first)."""
@@ -318,6 +365,18 @@ class _Worker:
             os.waitpid(self.pid, 0)
 
 
+def _written_versions(estate: Path) -> dict[str, str] | None:
+    """Cluster name -> kubernetesVersion as written in the estate file (whitespace stripped, as the
+    catalogue model does); None when the file does not read that simply."""
+    try:
+        file = estate / "estate.yaml" if estate.is_dir() else estate
+        spec = fastyaml.load_all(file.read_bytes())[0]["spec"]
+        return {str(c["name"]).strip(): str(c["kubernetesVersion"]).strip()
+                for c in spec["clusters"] if isinstance(c, dict) and "name" in c and "kubernetesVersion" in c}
+    except Exception:
+        return None
+
+
 class ManifestReader:
     """Reads the manifests of ``--manifests DIR``; with many files, a forked worker starts at once
     and reads while this process does other work (imports, the catalogue), until ``result()``.
@@ -326,7 +385,7 @@ class ManifestReader:
     raises UserInputError with every problem (file:line:column).
     """
 
-    def __init__(self, directory: Path, default_cluster: str | None = None):
+    def __init__(self, directory: Path, default_cluster: str | None = None, estate: Path | None = None):
         self.directory = directory
         self.default_cluster = default_cluster
         self.entries: list[tuple[Path, Path, str | None]] = []  # (file, relative path, cluster)
@@ -337,9 +396,10 @@ class ManifestReader:
         for f in files:
             rel = f.relative_to(directory)
             self.entries.append((f, rel, rel.parts[0] if len(rel.parts) > 1 else default_cluster))
-        wanted = [f for f, _, cluster in self.entries if cluster is not None]
+        wanted = [(f, cluster) for f, _, cluster in self.entries if cluster is not None]
         if len(wanted) >= PARALLEL_MIN_FILES and _second_cpu():
-            self.worker = _Worker(wanted)
+            # given the estate (inventories/<env> or its file), the worker schema-checks what it read too
+            self.worker = _Worker([f for f, _ in wanted], [c for _, c in wanted], estate)
 
     def close(self) -> None:
         if self.worker is not None:
@@ -360,12 +420,14 @@ class ManifestReader:
             raise UserInputError.single(display_name(directory), "no such directory of manifests")
         if self.worker is not None:
             try:
-                parsed = iter(self.worker.parse())
+                docs_list, verdict_list = self.worker.parse()
             finally:
                 self.close()
                 self.worker = None
+            parsed, verdicts = iter(docs_list), iter(verdict_list)
         else:
             parsed = iter([_fast_documents(f) for f, _, cluster in self.entries if cluster is not None])
+            verdicts = None
         out = ManifestSet()
         problems: list[Problem] = []
         base = display_name(directory)
@@ -375,6 +437,7 @@ class ManifestReader:
                 problems.append(Problem(shown, 1, 1, "", "manifest outside a cluster directory; use DIR/<cluster>/ or --cluster NAME"))
                 continue
             docs = next(parsed)
+            checked = next(verdicts) if verdicts is not None else None
             try:
                 if docs is None:  # malformed: the position-keeping parser names file, line and column
                     for body, smap in load_documents(f):
@@ -384,7 +447,8 @@ class ManifestReader:
                 problems += exc.problems
                 continue
             for i, body in enumerate(docs):
-                out.items.append(Manifest(cluster, body, shown, loader=lambda f=f, i=i: _sources(f)[i]))
+                out.items.append(Manifest(cluster, body, shown, loader=lambda f=f, i=i: _sources(f)[i],
+                                          prechecked=checked[i] if checked is not None else None))
         if problems:
             raise UserInputError(problems)
         return out
@@ -409,11 +473,15 @@ def schema_problems(manifests: ManifestSet, versions: dict[str, str]) -> tuple[l
     unknown: set[str] = set()
     for m in manifests.items:
         version = versions.get(m.cluster) or "1.30.0"
-        check = validator(version, m.kind, str(m.body.get("apiVersion", "")))
-        if check is None:
+        if m.prechecked is not None and m.prechecked[0] == version:  # the reader's worker did it
+            errors = m.prechecked[1]
+        else:
+            check = validator(version, m.kind, str(m.body.get("apiVersion", "")))
+            errors = None if check is None else check(m.body, ())
+        if errors is None:
             unknown.add(f"{m.body.get('apiVersion')}/{m.kind}")
             continue
-        for path, text in check(m.body, ()):
+        for path, text in errors:
             field_path = ".".join(str(p) for p in path)
             message = f"{m.target}: schema: {text}"
             if m.source is not None:
