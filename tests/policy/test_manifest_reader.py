@@ -177,3 +177,13 @@ def test_schema_verdicts_of_the_worker_are_used_only_for_the_right_version(tmp_p
     here = k8s.schema_problems(ms, versions)
     assert [str(p) for p in worker[0]] == [str(p) for p in here[0]] and worker[1] == here[1]
     assert any("bad.yaml:5:" in str(p) for p in here[0]) and here[1]
+
+
+@pytest.mark.parametrize("items, where", [("\n  - 1\n", (4, 5)), (" {a: 1}\n", (3, 1))])
+def test_a_list_of_things_that_are_not_manifests_is_reported_with_its_line(tmp_path, items, where):
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "l.yaml").write_text("apiVersion: v1\nkind: List\nitems:" + items)
+    with pytest.raises(UserInputError) as exc:
+        k8s.load_manifest_dir(tmp_path)
+    [p] = exc.value.problems
+    assert (p.line, p.column) == where and p.file.endswith("l.yaml")
