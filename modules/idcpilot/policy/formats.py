@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
 
 from idcpilot import __version__
 from idcpilot.policy.model import SEVERITY_RANK, Finding, Report, Rule, sorted_findings
@@ -101,6 +100,8 @@ def to_sarif(report: Report) -> str:
 
 def to_junit(report: Report) -> str:
     """One test suite per rule, one test case per finding: fail -> failure, waived/n.a. -> skipped."""
+    from xml.etree import ElementTree as ET  # only JUnit output needs it
+
     root = ET.Element("testsuites", name=f"idcpilot policy ({report.estate})")
     by_rule: dict[str, list[Finding]] = {}
     for f in report.findings:
