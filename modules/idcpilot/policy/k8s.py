@@ -301,14 +301,8 @@ class _Worker:
             if docs is None:
                 out.append(None)
                 continue
-            version = versions.get(cluster) or "1.30.0"
-            verdicts = []
-            for body in docs:
-                kind = str(body.get("kind", "")) if isinstance(body, dict) else ""
-                api = str(body.get("apiVersion", "")) if isinstance(body, dict) else ""
-                check = validator(version, kind, api)
-                verdicts.append((version, None if check is None else list(check(body, ()))))
-            out.append(verdicts)
+            version = versions.get(cluster) or FALLBACK_VERSION
+            out.append([(version, schema_errors(version, body)) for body in docs])
         return out
 
     def parse(self) -> tuple[list[list[dict[str, Any]] | None], list[Any]]:
@@ -463,6 +457,17 @@ def load_manifest_dir(directory: Path, default_cluster: str | None = None) -> Ma
 # --------------------------------------------------------------------------- schema validation
 
 
+#: the schema version for manifests of a cluster the estate gives no version
+FALLBACK_VERSION = "1.30.0"
+
+
+def schema_errors(version: str, body: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]] | None:
+    """(path, message) for every schema error of one manifest; None for a kind without a schema.
+    The reader's worker and schema_problems both judge a manifest through this."""
+    check = validator(version, str(body.get("kind", "")), str(body.get("apiVersion", "")))
+    return None if check is None else list(check(body, ()))
+
+
 def schema_problems(manifests: ManifestSet, versions: dict[str, str]) -> tuple[list[Problem], list[str]]:
     """Validate every manifest against its cluster's Kubernetes schema (strict: unknown fields fail).
 
@@ -472,12 +477,11 @@ def schema_problems(manifests: ManifestSet, versions: dict[str, str]) -> tuple[l
     problems: list[Problem] = []
     unknown: set[str] = set()
     for m in manifests.items:
-        version = versions.get(m.cluster) or "1.30.0"
+        version = versions.get(m.cluster) or FALLBACK_VERSION
         if m.prechecked is not None and m.prechecked[0] == version:  # the reader's worker did it
             errors = m.prechecked[1]
         else:
-            check = validator(version, m.kind, str(m.body.get("apiVersion", "")))
-            errors = None if check is None else check(m.body, ())
+            errors = schema_errors(version, m.body)
         if errors is None:
             unknown.add(f"{m.body.get('apiVersion')}/{m.kind}")
             continue
