@@ -25,17 +25,20 @@ EnvArg = typer.Argument(Path("inventories/example"), help="environment directory
 FormatOpt = typer.Option(Format.table, "--format", "-f", help="table for people, json for machines")
 
 
-def __getattr__(name: str) -> Any:
-    """``console`` and ``err_console`` (Rich) are made on first use: JSON output never imports Rich."""
-    if name in ("console", "err_console"):
+def _consoles() -> dict[str, Any]:
+    """Make ``console`` and ``err_console`` (Rich) on first use: JSON output never imports Rich."""
+    made = globals()
+    if "console" not in made:
         from rich.console import Console
 
-        made = globals()
-        if "console" not in made:
-            made["console"] = Console()
-        if "err_console" not in made:
-            made["err_console"] = Console(stderr=True)
-        return made[name]
+        made["console"] = Console()
+        made["err_console"] = Console(stderr=True)
+    return made
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("console", "err_console"):
+        return _consoles()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -45,7 +48,7 @@ def print_json(data: Any) -> None:
 
 def fail_input(problems: list[str] | str) -> "typer.Exit":
     for line in [problems] if isinstance(problems, str) else problems:
-        (globals().get("err_console") or __getattr__("err_console")).print(line, style="red", markup=False, highlight=False, soft_wrap=True)
+        _consoles()["err_console"].print(line, style="red", markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(EXIT_INPUT)
 
 
