@@ -333,3 +333,20 @@ def test_init_stacks_writes_missing_files_only(tmp_path, monkeypatch):
     assert (written.estate, written.cluster) == ("example", "hz-edge-k8s")
     assert "idcpilot:kubeconfig" not in (root / "stacks" / "config" / "Pulumi.example.hz-edge-k8s.yaml").read_text().split("config:")[1]
     assert str(root) in result.output  # the copied project's stack file was used
+
+
+def test_a_planned_program_can_invoke_provider_functions():
+    """Provider functions have no offline answer: the plan's mocks give an empty result (the SDK's
+    own default, ``({}, None)``, made every invoke fail with a TypeError)."""
+    from idcpilot.plan.runner import run_callable
+
+    seen = {}
+
+    def program():
+        async def call():
+            seen["empty"] = await pulumi.runtime.invoke_async("kubernetes:helm:template", {"jsonOpts": "{}"})
+        return call()
+
+    run_callable(program)
+    assert seen == {"empty": None}  # the SDK's value for an empty result
+

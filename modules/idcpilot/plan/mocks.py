@@ -66,8 +66,11 @@ class PlanMocks(Mocks):
         # with the request's own serialized inputs instead of serializing them again.
         return f"{args.name}-id", args.inputs
 
-    def call(self, args: MockCallArgs) -> tuple[dict, list | None]:
-        return {}, None
+    def call(self, args: MockCallArgs) -> dict:
+        # Provider functions have no offline answer: an empty result. (A plain dict: the SDK's
+        # MockMonitor.Invoke iterates the failures of a tuple, so the base class's ``({}, None)``
+        # made every invoke fail with a TypeError.)
+        return {}
 
     @staticmethod
     def _tls(kind: str, inputs: dict[str, Any]) -> dict[str, Any]:
