@@ -350,3 +350,43 @@ def test_a_planned_program_can_invoke_provider_functions():
     run_callable(program)
     assert seen == {"empty": None}  # the SDK's value for an empty result
 
+
+class _Answering(__import__("idcpilot.plan.mocks", fromlist=["PlanMocks"]).PlanMocks):
+    def call(self, args):
+        return {"answer": 42}
+
+
+@pytest.mark.parametrize("swallow", [False, True])
+def test_a_program_that_waits_synchronously_is_run_on_the_stdlib_loop(swallow):
+    """A plain ``invoke`` (Helm v3 Chart, v1 ConfigFile, ``get_*`` functions) pumps the event loop
+    by hand, which only the stdlib loop allows. The run is repeated there, from scratch, even if
+    the program caught the refusal; what it registers is what the stdlib loop alone gives."""
+    import pulumi_kubernetes as k8s
+    from pulumi.runtime import invoke
+    from idcpilot.plan import runner
+
+    def program():
+        k8s.core.v1.Namespace("first", metadata={"name": "first"})
+        try:
+            answer = invoke("test:index:answer", {}).value["answer"]
+        except RuntimeError:
+            if not swallow:
+                raise
+            answer = 0
+        k8s.core.v1.Namespace("second", metadata={"name": f"second-{int(answer)}"})
+        pulumi.export("answer", answer)
+
+    run = runner.run_callable(program, mocks=_Answering())
+    names = sorted(r.inputs["metadata"]["name"] for r in run.resources if r.type == "kubernetes:core/v1:Namespace")
+    assert names == ["first", "second-42"]
+    assert run.outputs == {"answer": 42}
+    if runner.uvloop is not None:
+        assert run.event_loop == "asyncio"
+
+
+def test_plans_run_on_uvloop_where_installed():
+    from idcpilot.plan import runner
+    if runner.uvloop is None:
+        pytest.skip("uvloop is not installed (it is pinned in requirements.txt)")
+    run = runner.run_callable(lambda: pulumi.CustomResource("test:index:Thing", "t", {"a": 1}))
+    assert run.event_loop == "uvloop" and [r.name for r in run.resources] == ["t"]
