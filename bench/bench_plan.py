@@ -7,7 +7,9 @@ Scenarios, each in its own process (so peak RSS is its own):
   synthetic  bench/synthetic.py's estate with --clusters clusters (default 1,000), every stack
   sample     the first --sample stacks of that estate (growth check: ms/resource should match)
   floor      a trivial program per stack registering the same number of resources under the
-             SDK's stock MockMonitor, in the same process setup: the floor any mocked plan pays
+             SDK's stock MockMonitor, in the same process setup: the floor any mocked plan pays;
+             measured on the stdlib event loop and on uvloop (which the plan uses), the lower
+             of the two counts
   same       the same resource types and inputs registered raw (no components, no typed classes)
   typed      the same resources through the typed SDK classes (pulumi-kubernetes, pulumi-tls),
              flat, run by the plan's own runner: what they cost before any component, parent
@@ -115,10 +117,11 @@ def scenario_typed(dump: str) -> dict:
     return {"seconds": elapsed, "cpu": cpu, "stacks": len(stacks), "resources": count, "rssMb": _rss_mb()}
 
 
-def scenario_floor(per_stack: list[int], dump: str | None = None) -> dict:
+def scenario_floor(per_stack: list[int], dump: str | None = None, uv: bool = False) -> dict:
     """The same number of program runs and resources under the stock MockMonitor: a trivial
     program with tiny inputs, or (``dump``) the very same resource types and inputs registered
-    as raw resources, no components, no typed SDK classes."""
+    as raw resources, no components, no typed SDK classes. ``uv``: on uvloop's event loop (as
+    the plan runs), not the stdlib's."""
     stacks = json.load(open(dump)) if dump else None
     import pulumi
     from pulumi.runtime import mocks, settings
@@ -135,8 +138,14 @@ def scenario_floor(per_stack: list[int], dump: str | None = None) -> dict:
         def __init__(self, name: str, props: dict, opts=None):
             super().__init__("bench:index:Thing", name, props, opts)
 
+    if uv:
+        import uvloop
+        new_loop = uvloop.new_event_loop
+    else:
+        new_loop = asyncio.new_event_loop
+
     def run_one(i: int, count: int) -> None:
-        loop = asyncio.new_event_loop()
+        loop = new_loop()
         asyncio.set_event_loop(loop)
         settings.ROOT.set(None)
         mocks.set_mocks(Echo(), project="bench", stack=f"s{i}", preview=True)
@@ -209,6 +218,8 @@ def main() -> None:
             out = scenario_plan(rest[0], int(rest[2]) if len(rest) > 2 else None, rest[1])
         elif kind == "floor":
             out = scenario_floor(json.load(open(rest[0])))
+        elif kind == "floor-uv":
+            out = scenario_floor(json.load(open(rest[0])), uv=True)
         elif kind == "floor-same":
             out = scenario_floor(json.load(open(rest[0])), rest[1])
         elif kind == "typed":
@@ -230,12 +241,13 @@ def main() -> None:
         ):
             dump = str(Path(tmp) / "resources.json")
             counts = str(Path(tmp) / "counts.json")
-            runs: dict[str, list[dict]] = {"plan": [], "floor": [], "same": [], "typed": []}
+            runs: dict[str, list[dict]] = {"plan": [], "floor": [], "floor-uv": [], "same": [], "typed": []}
             for _ in range(a.repeat):
                 plan = child(["plan", env_dir, dump] + ([str(limit)] if limit else []))
                 Path(counts).write_text(json.dumps(plan["perStack"]))
                 runs["plan"].append(plan)
                 runs["floor"].append(child(["floor", counts]))
+                runs["floor-uv"].append(child(["floor-uv", counts]))
                 runs["same"].append(child(["floor-same", counts, dump]))
                 runs["typed"].append(child(["typed", dump]))
             rows.append((label, runs))
@@ -245,24 +257,26 @@ def main() -> None:
     def ms(run: dict) -> float:
         return run["cpu"] * 1000 / run["resources"]
 
-    print("floor = trivial program, same number of runs and resources, tiny inputs, stock MockMonitor")
+    print("floor = trivial program, same number of runs and resources, tiny inputs, stock MockMonitor, on the stdlib")
+    print("        event loop (fl/uv: on uvloop, which the plan runs on); ratio = plan / the lower of the two")
     print("same  = the same resource types and inputs registered raw (no components, no typed SDK classes)")
     print("typed = the same resources through the typed pulumi-kubernetes / pulumi-tls classes, flat (no components,")
     print("        parents or dependencies), run by the plan's own runner: plan/typed is what the program's structure adds")
     print(f"ms/res = CPU milliseconds per resource (process time, all threads; wall seconds beside the plan); "
           f"best of {a.repeat} runs each")
-    print(f"{'scenario':34} {'stacks':>6} {'resources':>9} {'wall s':>7} {'cpu s':>7} {'ms/res':>7} {'floor':>7} {'ratio':>6} "
+    print(f"{'scenario':34} {'stacks':>6} {'resources':>9} {'wall s':>7} {'cpu s':>7} {'ms/res':>7} {'floor':>7} {'fl/uv':>7} {'ratio':>6} "
           f"{'same':>7} {'ratio':>6} {'typed':>7} {'ratio':>6} {'peak MB':>8} {'floor MB':>8}")
     best = {}
     for label, runs in rows:
         b = {k: min(v, key=lambda r: r["cpu"]) for k, v in runs.items()}
         best[label] = b
         plan, peak = b["plan"], max(r["rssMb"] for r in runs["plan"])
+        floor = min(ms(b["floor"]), ms(b["floor-uv"]))
         print(f"{label:34} {plan['stacks']:>6} {plan['resources']:>9} {plan['seconds']:>7.2f} {plan['cpu']:>7.2f} {ms(plan):>7.3f} "
-              f"{ms(b['floor']):>7.3f} {ms(plan) / ms(b['floor']):>5.2f}x {ms(b['same']):>7.3f} {ms(plan) / ms(b['same']):>5.2f}x "
+              f"{ms(b['floor']):>7.3f} {ms(b['floor-uv']):>7.3f} {ms(plan) / floor:>5.2f}x {ms(b['same']):>7.3f} {ms(plan) / ms(b['same']):>5.2f}x "
               f"{ms(b['typed']):>7.3f} {ms(plan) / ms(b['typed']):>5.2f}x {peak:>8.0f} {max(r['rssMb'] for r in runs['floor']):>8.0f}")
     for label, runs in rows:
-        rounds = " ".join(f"{ms(p) / ms(f):.2f}" for p, f in zip(runs["plan"], runs["floor"]))
+        rounds = " ".join(f"{ms(p) / min(ms(f), ms(u)):.2f}" for p, f, u in zip(runs["plan"], runs["floor"], runs["floor-uv"]))
         print(f"  {label}: plan/floor per round: {rounds}")
     rows = [(label, best[label]["plan"]) for label, _ in rows]
     small, big = rows[1][1], rows[2][1]

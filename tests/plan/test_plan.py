@@ -6,6 +6,7 @@ import dataclasses
 import gc
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pulumi
@@ -376,7 +377,21 @@ def test_a_program_that_waits_synchronously_is_run_on_the_stdlib_loop(swallow):
         k8s.core.v1.Namespace("second", metadata={"name": f"second-{int(answer)}"})
         pulumi.export("answer", answer)
 
-    run = runner.run_callable(program, mocks=_Answering())
+    # In a thread with a deadline: if a new SDK pumped the loop differently, this must fail, not hang.
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["run"] = runner.run_callable(program, mocks=_Answering())
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the run hung: the SDK's _sync_await is no longer refused on uvloop"
+    assert "error" not in box, f"the run failed: {box.get('error')!r}"
+    run = box["run"]
     names = sorted(r.inputs["metadata"]["name"] for r in run.resources if r.type == "kubernetes:core/v1:Namespace")
     assert names == ["first", "second-42"]
     assert run.outputs == {"answer": 42}
