@@ -45,6 +45,10 @@ test: venv host-deps
 test-fast: venv
 	$(BIN)/python -m pytest -m "not lab and not slow"
 
+# Every role and playbook against ansible-lint's production profile (the tests run it per role too).
+lint: venv
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ansible-lint --profile production --offline --nocolor roles/ playbooks/
+
 bench: venv
 	$(BIN)/python bench/run.py
 
