@@ -405,3 +405,21 @@ def test_plans_run_on_uvloop_where_installed():
         pytest.skip("uvloop is not installed (it is pinned in requirements.txt)")
     run = runner.run_callable(lambda: pulumi.CustomResource("test:index:Thing", "t", {"a": 1}))
     assert run.event_loop == "uvloop" and [r.name for r in run.resources] == ["t"]
+
+
+def test_a_program_that_waits_synchronously_starts_its_later_stacks_on_the_stdlib_loop(tmp_path):
+    """Only the first stack of such a program pays for the aborted uvloop attempt."""
+    from idcpilot.plan import runner
+    if runner.uvloop is None:
+        pytest.skip("uvloop is not installed (it is pinned in requirements.txt)")
+    runs = tmp_path / "runs"
+    program = tmp_path / "program.py"
+    program.write_text(
+        "from pulumi.runtime import invoke\n"
+        f"open({str(runs)!r}, 'a').write('x')\n"
+        "invoke('test:index:answer', {})\n"
+    )
+    for stack in ("one", "two", "three"):
+        run = runner.run_program(program, "idcpilot", stack, {}, [], mocks=_Answering())
+        assert run.event_loop == "asyncio"
+    assert runs.read_text() == "xx" + "x" + "x"  # the first stack twice (aborted on uvloop, then run), the others once
