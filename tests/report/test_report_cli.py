@@ -42,6 +42,20 @@ def test_writes_three_files_and_prints_where(findings_file, tmp_path):
     assert doc["inputs"]["findings"].endswith("findings.json") and doc["asOf"] == "2026-11-27"
 
 
+def test_printed_counts_add_up_to_the_clauses(findings_file, tmp_path):
+    """Every clause is in one of the printed counts (not-applicable ones were left out)."""
+    import re
+    result = invoke(str(EXAMPLE), "--findings", str(findings_file), "--out", str(tmp_path / "out"), "--as-of", "2026-11-27")
+    assert result.exit_code == 0, result.output
+    line = " ".join(result.output.split())
+    total = int(re.search(r"(\d+) clauses", line).group(1))
+    counts = {k: int(n) for n, k in re.findall(r"(\d+) (failed|waived|not checked|not applicable|passed)", line)}
+    assert set(counts) == {"failed", "waived", "not checked", "not applicable", "passed"}, line
+    assert sum(counts.values()) == total, line
+    doc = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert counts["not applicable"] == doc["summary"]["notApplicable"]
+
+
 def test_rerun_keeps_the_previous_report_as_history_and_shows_the_trend(findings_file, tmp_path):
     out = tmp_path / "out"
     assert invoke(str(EXAMPLE), "--findings", str(findings_file), "--out", str(out), "--as-of", "2026-08-31").exit_code == 0
