@@ -423,3 +423,32 @@ def test_a_program_that_waits_synchronously_starts_its_later_stacks_on_the_stdli
         run = runner.run_program(program, "idcpilot", stack, {}, [], mocks=_Answering())
         assert run.event_loop == "asyncio"
     assert runs.read_text() == "xx" + "x" + "x"  # the first stack twice (aborted on uvloop, then run), the others once
+
+
+def test_kube_objects_register_what_the_typed_classes_register():
+    """components.kube_objects sends the same type token, inputs and secrecy as pulumi-kubernetes'
+    typed classes (what the engine, the provider and CrossGuard see)."""
+    import pulumi_kubernetes as k8s
+    from idcpilot.components import kube_objects as objects
+    from idcpilot.plan.runner import run_callable
+
+    meta = {"name": "x", "namespace": "ns", "labels": {"a": "b"}}
+    cases = [
+        ("Namespace", {"metadata": {"name": "ns", "labels": {"a": "b"}}}),
+        ("Deployment", {"metadata": meta, "spec": {"replicas": 2, "selector": {"matchLabels": {"a": "b"}}}}),
+        ("NetworkPolicy", {"metadata": meta, "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}),
+        ("ClusterRoleBinding", {"metadata": {"name": "x"}, "role_ref": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "r"},
+                                "subjects": [{"kind": "Group", "name": "g", "apiGroup": "rbac.authorization.k8s.io"}]}),
+        ("ServiceAccount", {"metadata": meta, "automount_service_account_token": False}),
+        ("Secret", {"metadata": meta, "type": "kubernetes.io/tls", "string_data": {"tls.key": "hush"}}),
+    ]
+    typed = {"Namespace": k8s.core.v1.Namespace, "Deployment": k8s.apps.v1.Deployment, "NetworkPolicy": k8s.networking.v1.NetworkPolicy,
+             "ClusterRoleBinding": k8s.rbac.v1.ClusterRoleBinding, "ServiceAccount": k8s.core.v1.ServiceAccount, "Secret": k8s.core.v1.Secret}
+
+    def recorded(make):
+        run = run_callable(lambda: [make(kind)(f"{kind.lower()}-r", **fields) for kind, fields in cases])
+        return {r.name: (r.type, r.inputs, r.secret_paths) for r in run.resources}
+
+    ours, theirs = recorded(lambda kind: getattr(objects, kind)), recorded(lambda kind: typed[kind])
+    assert ours == theirs
+    assert ours["secret-r"][2] == ["stringData"] and "hush" not in json.dumps(ours)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from idcpilot.components import conventions as cv
 from idcpilot.components import kube
+from idcpilot.components import kube_objects as objects
 from idcpilot.components.namespace import managed_namespace, netpol, service_account
 from idcpilot.components.spec import PLATFORM_CLASSIFICATION, CdnCacheArgs, Resources
 
@@ -33,7 +33,7 @@ class CdnCache(pulumi.ComponentResource):
             netpol(self, ns, "allow-origins",
                    kube.allow_egress(selector, kube.ip_peers(origin_cidrs), [o.port for o in args.origins]))
         sa = service_account(self, ns, "cdn-cache", labels)
-        config = k8s.core.v1.ConfigMap(
+        config = objects.ConfigMap(
             "cdn-cache-config",
             metadata=kube.metadata("cdn-cache", labels, ns.name),
             data={"default.conf": nginx_config(args)},
@@ -48,7 +48,7 @@ class CdnCache(pulumi.ComponentResource):
                 {"name": "tmp", "mountPath": "/tmp"},
             ],
         )
-        self.daemonset = k8s.apps.v1.DaemonSet(
+        self.daemonset = objects.DaemonSet(
             "cdn-cache",
             metadata=kube.metadata("cdn-cache", labels, ns.name),
             spec={
@@ -73,7 +73,7 @@ class CdnCache(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, sa, config]),
         )
-        k8s.core.v1.Service(
+        objects.Service(
             "cdn-cache",
             metadata=kube.metadata("cdn-cache", labels, ns.name),
             spec={

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from idcpilot.components import conventions as cv
 from idcpilot.components import kube
+from idcpilot.components import kube_objects as objects
 from idcpilot.components.namespace import ManagedNamespace, managed_namespace, netpol, service_account
 from idcpilot.components.spec import PLATFORM_CLASSIFICATION, EdgeClusterArgs, Resources, ServiceArgs
 
@@ -79,11 +79,11 @@ class EdgeCluster(pulumi.ComponentResource):
 
     # ------------------------------------------------------------ roles
 
-    def _roles(self) -> dict[str, k8s.rbac.v1.ClusterRole]:
+    def _roles(self) -> dict[str, objects.ClusterRole]:
         labels = self.args.common.labels("rbac", PLATFORM_CLASSIFICATION)
         roles = {}
         for role, rules in ROLE_RULES.items():
-            roles[role] = k8s.rbac.v1.ClusterRole(
+            roles[role] = objects.ClusterRole(
                 f"idcpilot-{role}",
                 metadata=kube.metadata(f"idcpilot:{role}", labels),
                 rules=rules,
@@ -91,7 +91,7 @@ class EdgeCluster(pulumi.ComponentResource):
             )
         # Auditors and security officers act cluster-wide; administrators only where services run.
         for role in ("auditor", "security-officer"):
-            k8s.rbac.v1.ClusterRoleBinding(
+            objects.ClusterRoleBinding(
                 f"idcpilot-{role}",
                 metadata=kube.metadata(f"idcpilot:{role}", labels),
                 role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"idcpilot:{role}"},
@@ -113,7 +113,7 @@ class EdgeCluster(pulumi.ComponentResource):
         ns = managed_namespace(self, svc.namespace, self._service_labels(svc), [(svc.resources, svc.replicas)],
                                self.args.default_resources, pods_extra=1)
         self.namespaces[svc.namespace] = ns
-        k8s.rbac.v1.RoleBinding(
+        objects.RoleBinding(
             f"{svc.namespace}-administrator",
             metadata=kube.metadata("idcpilot:administrator", ns.labels, ns.name),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "idcpilot:administrator"},
@@ -138,7 +138,7 @@ class EdgeCluster(pulumi.ComponentResource):
             livenessProbe={"tcpSocket": {"port": svc.port}, "initialDelaySeconds": 15, "periodSeconds": 20},
             volumeMounts=[{"name": "tmp", "mountPath": "/tmp"}],
         )
-        deployment = k8s.apps.v1.Deployment(
+        deployment = objects.Deployment(
             f"{svc.namespace}-{svc.name}",
             metadata=kube.metadata(svc.name, labels, ns.name),
             spec={
@@ -153,7 +153,7 @@ class EdgeCluster(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, sa]),
         )
-        k8s.core.v1.Service(
+        objects.Service(
             f"{svc.namespace}-{svc.name}",
             metadata=kube.metadata(svc.name, labels, ns.name),
             spec={"selector": selector, "ports": [{"name": "http", "port": svc.port, "targetPort": svc.port, "protocol": "TCP"}]},
@@ -173,13 +173,13 @@ class EdgeCluster(pulumi.ComponentResource):
         self.namespaces[cv.NS_AUDIT] = ns
         netpol(self, ns, "allow-apiserver-webhook", kube.allow_ingress(selector, kube.ip_peers(audit.sources), [AUDIT_PORT]))
         netpol(self, ns, "allow-log-store", kube.allow_egress(selector, kube.ip_peers(audit.destinations), [audit.log_port]))
-        reader = k8s.rbac.v1.Role(
+        reader = objects.Role(
             "audit-log-reader",
             metadata=kube.metadata("idcpilot:audit-log-reader", labels, ns.name),
             rules=AUDIT_LOG_READER,
             opts=ns.opts(self),
         )
-        k8s.rbac.v1.RoleBinding(
+        objects.RoleBinding(
             "audit-log-reader",
             metadata=kube.metadata("idcpilot:audit-log-reader", labels, ns.name),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "idcpilot:audit-log-reader"},
@@ -187,7 +187,7 @@ class EdgeCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, reader]),
         )
         sa = service_account(self, ns, "audit-shipper", labels)
-        config = k8s.core.v1.ConfigMap(
+        config = objects.ConfigMap(
             "audit-shipper-config",
             metadata=kube.metadata("audit-shipper", labels, ns.name),
             data={"fluent-bit.conf": fluent_bit_config(self.args.common.cluster, audit.log_host, audit.log_port, audit.tls),
@@ -202,7 +202,7 @@ class EdgeCluster(pulumi.ComponentResource):
             volumeMounts=[{"name": "config", "mountPath": "/fluent-bit/etc", "readOnly": True},
                           {"name": "buffer", "mountPath": "/buffer"}],
         )
-        deployment = k8s.apps.v1.Deployment(
+        deployment = objects.Deployment(
             "audit-shipper",
             metadata=kube.metadata("audit-shipper", labels, ns.name),
             spec={
@@ -218,7 +218,7 @@ class EdgeCluster(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, sa, config]),
         )
-        k8s.core.v1.Service(
+        objects.Service(
             "audit-shipper",
             metadata=kube.metadata("audit-shipper", labels, ns.name),
             spec={"selector": selector, "ports": [{"name": "webhook", "port": AUDIT_PORT, "targetPort": AUDIT_PORT, "protocol": "TCP"}]},

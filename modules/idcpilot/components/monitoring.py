@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from idcpilot.components import conventions as cv
 from idcpilot.components import kube
+from idcpilot.components import kube_objects as objects
 from idcpilot.components.namespace import managed_namespace, netpol, service_account
 from idcpilot.components.spec import PLATFORM_CLASSIFICATION, MonitoringArgs, Resources
 
@@ -82,7 +82,7 @@ class Monitoring(pulumi.ComponentResource):
                   "--collector.netclass.ignored-devices=^(veth.*|cali.*|flannel.*)$"],
             readinessProbe={"httpGet": {"path": "/", "port": NODE_EXPORTER_PORT}, "periodSeconds": 10},
         )
-        ds = k8s.apps.v1.DaemonSet(
+        ds = objects.DaemonSet(
             "node-exporter",
             metadata=kube.metadata("node-exporter", ne_labels, ns.name),
             spec={
@@ -93,7 +93,7 @@ class Monitoring(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, sa]),
         )
-        k8s.core.v1.Service(
+        objects.Service(
             "node-exporter",
             metadata=kube.metadata("node-exporter", ne_labels, ns.name),
             spec={"clusterIP": "None", "selector": {cv.LABEL_NAME: "node-exporter"},
@@ -102,18 +102,18 @@ class Monitoring(pulumi.ComponentResource):
         )
 
         # kube-state-metrics: read-only view of objects, its own ClusterRole.
-        ksm_sa = k8s.core.v1.ServiceAccount(
+        ksm_sa = objects.ServiceAccount(
             "kube-state-metrics",
             metadata=kube.metadata("kube-state-metrics", ksm_labels, ns.name),
             opts=ns.opts(self),
         )
-        role = k8s.rbac.v1.ClusterRole(
+        role = objects.ClusterRole(
             "kube-state-metrics",
             metadata=kube.metadata("idcpilot:kube-state-metrics", ksm_labels),
             rules=[{**r, "verbs": ["list", "watch"]} for r in KSM_RESOURCES_LIST],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        k8s.rbac.v1.ClusterRoleBinding(
+        objects.ClusterRoleBinding(
             "kube-state-metrics",
             metadata=kube.metadata("idcpilot:kube-state-metrics", ksm_labels),
             role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "idcpilot:kube-state-metrics"},
@@ -125,7 +125,7 @@ class Monitoring(pulumi.ComponentResource):
             args=[f"--port={KSM_PORT}", "--metric-labels-allowlist=namespaces=[*]"],
             readinessProbe={"httpGet": {"path": "/healthz", "port": KSM_PORT}, "periodSeconds": 10},
         )
-        deployment = k8s.apps.v1.Deployment(
+        deployment = objects.Deployment(
             "kube-state-metrics",
             metadata=kube.metadata("kube-state-metrics", ksm_labels, ns.name),
             spec={
@@ -136,14 +136,14 @@ class Monitoring(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, ksm_sa]),
         )
-        k8s.core.v1.Service(
+        objects.Service(
             "kube-state-metrics",
             metadata=kube.metadata("kube-state-metrics", ksm_labels, ns.name),
             spec={"selector": {cv.LABEL_NAME: "kube-state-metrics"},
                   "ports": [{"name": "metrics", "port": KSM_PORT, "targetPort": KSM_PORT, "protocol": "TCP"}]},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, deployment]),
         )
-        k8s.core.v1.ConfigMap(
+        objects.ConfigMap(
             "resource-usage-dashboard",
             metadata=kube.metadata("resource-usage-dashboard", {**labels, "grafana_dashboard": "1"}, ns.name),
             data={"resource-usage.json": json.dumps(dashboard(args), indent=2, sort_keys=True)},

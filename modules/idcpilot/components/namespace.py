@@ -10,17 +10,17 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from idcpilot.components import conventions as cv
 from idcpilot.components import kube
+from idcpilot.components import kube_objects as objects
 from idcpilot.components.spec import Resources
 
 
 @dataclass
 class ManagedNamespace:
     name: str
-    resource: k8s.core.v1.Namespace
+    resource: objects.Namespace
     labels: dict[str, str]
 
     def opts(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
@@ -38,7 +38,7 @@ def managed_namespace(
 ) -> ManagedNamespace:
     workloads = list(workloads)
     ns_labels = {**labels, **cv.psa_labels()}
-    ns = k8s.core.v1.Namespace(
+    ns = objects.Namespace(
         f"{name}",
         metadata=kube.metadata(name, ns_labels),
         opts=pulumi.ResourceOptions(parent=parent),
@@ -46,13 +46,13 @@ def managed_namespace(
     managed = ManagedNamespace(name, ns, labels)
     netpol(parent, managed, "default-deny", kube.deny_all())
     netpol(parent, managed, "allow-dns", kube.allow_dns())
-    k8s.core.v1.ResourceQuota(
+    objects.ResourceQuota(
         f"{name}-quota",
         metadata=kube.metadata("quota", labels, name),
         spec={"hard": kube.quota(workloads, pods_extra=pods_extra)},
         opts=managed.opts(parent),
     )
-    k8s.core.v1.LimitRange(
+    objects.LimitRange(
         f"{name}-limits",
         metadata=kube.metadata("limits", labels, name),
         spec=kube.limit_range(defaults, kube.largest([defaults] + [r for r, _ in workloads])),
@@ -61,8 +61,8 @@ def managed_namespace(
     return managed
 
 
-def netpol(parent: pulumi.Resource, ns: ManagedNamespace, name: str, spec: dict[str, Any]) -> k8s.networking.v1.NetworkPolicy:
-    return k8s.networking.v1.NetworkPolicy(
+def netpol(parent: pulumi.Resource, ns: ManagedNamespace, name: str, spec: dict[str, Any]) -> objects.NetworkPolicy:
+    return objects.NetworkPolicy(
         f"{ns.name}-{name}",
         metadata=kube.metadata(name, ns.labels, ns.name),
         spec=spec,
@@ -70,8 +70,8 @@ def netpol(parent: pulumi.Resource, ns: ManagedNamespace, name: str, spec: dict[
     )
 
 
-def service_account(parent: pulumi.Resource, ns: ManagedNamespace, name: str, labels: dict[str, str]) -> k8s.core.v1.ServiceAccount:
-    return k8s.core.v1.ServiceAccount(
+def service_account(parent: pulumi.Resource, ns: ManagedNamespace, name: str, labels: dict[str, str]) -> objects.ServiceAccount:
+    return objects.ServiceAccount(
         f"{ns.name}-{name}-sa",
         metadata=kube.metadata(name, labels, ns.name),
         automount_service_account_token=False,

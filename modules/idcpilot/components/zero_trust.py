@@ -12,12 +12,12 @@ import json
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 import yaml
 
 from idcpilot.components import conventions as cv
 from idcpilot.components import kube
+from idcpilot.components import kube_objects as objects
 from idcpilot.components.namespace import managed_namespace, netpol, service_account
 from idcpilot.components.spec import PLATFORM_CLASSIFICATION, GatewayArgs, Resources
 
@@ -144,7 +144,7 @@ class ZeroTrustGateway(pulumi.ComponentResource):
             ca_cert_pem=ca.cert_pem, validity_period_hours=8760, early_renewal_hours=30 * 24,
             allowed_uses=["server_auth", "digital_signature", "key_encipherment"], opts=child,
         )
-        secret = k8s.core.v1.Secret(
+        secret = objects.Secret(
             f"{gw}-tls",
             metadata=kube.metadata(f"zt-{gw}-tls", labels, ns.name),
             type="kubernetes.io/tls",
@@ -155,7 +155,7 @@ class ZeroTrustGateway(pulumi.ComponentResource):
             },
             opts=ns.opts(self),
         )
-        config = k8s.core.v1.ConfigMap(
+        config = objects.ConfigMap(
             f"{gw}-config",
             metadata=kube.metadata(f"zt-{gw}", labels, ns.name),
             data={
@@ -175,7 +175,7 @@ class ZeroTrustGateway(pulumi.ComponentResource):
                 {"name": "tmp", "mountPath": "/tmp"},
             ],
         )
-        deployment = k8s.apps.v1.Deployment(
+        deployment = objects.Deployment(
             f"{gw}-gateway",
             metadata=kube.metadata(f"zt-{gw}", labels, ns.name),
             spec={
@@ -189,7 +189,7 @@ class ZeroTrustGateway(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, sa, secret, config]),
         )
-        k8s.core.v1.Service(
+        objects.Service(
             f"{gw}-gateway",
             metadata=kube.metadata(f"zt-{gw}", labels, ns.name),
             spec={"type": "NodePort", "selector": selector,
