@@ -13,9 +13,10 @@ Scenarios, each in its own process (so peak RSS is its own):
   same       the same resource types and inputs registered raw (no components, no typed classes),
              on uvloop, echoes answered with the request's own bytes as the plan does: the least
              any program registering these inputs pays
-  typed      the same resources through the typed SDK classes (pulumi-kubernetes, pulumi-tls),
-             flat, run by the plan's own runner: what they cost before any component, parent
-             or dependency (plan/typed is what the program's structure adds)
+  typed      the same resources through pulumi-kubernetes' (and pulumi-tls') typed classes, flat (no
+             components, parents or dependencies), run by the plan's own runner: what registering
+             them through the typed classes costs (the plan registers Kubernetes objects through
+             components/kube_objects, which sends the same requests without them)
 
 Every scenario runs --repeat times, plan and floors interleaved; the best (least CPU) run of
 each counts, and the ratios of every round are printed too (a busy machine moves them).
@@ -285,8 +286,8 @@ def main() -> None:
     print("        event loop (fl/uv: on uvloop, which the plan runs on); ratio = plan / the lower of the two")
     print("same  = the same resource types and inputs registered raw (no components, no typed SDK classes), on uvloop,")
     print("        echoes answered with the request's own bytes as the plan does: the least any program registering them pays")
-    print("typed = the same resources through the typed pulumi-kubernetes / pulumi-tls classes, flat (no components,")
-    print("        parents or dependencies), run by the plan's own runner: plan/typed is what the program's structure adds")
+    print("typed = the same resources through pulumi-kubernetes' / pulumi-tls' typed classes, flat (no components, parents or")
+    print("        dependencies), run by the plan's own runner (the plan itself registers through components/kube_objects)")
     print(f"ms/res = CPU milliseconds per resource (process time, all threads; wall seconds beside the plan); "
           f"best of {a.repeat} runs each")
     print(f"{'scenario':34} {'stacks':>6} {'resources':>9} {'wall s':>7} {'cpu s':>7} {'ms/res':>7} {'floor':>7} {'fl/uv':>7} {'ratio':>6} "
