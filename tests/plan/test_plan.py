@@ -452,3 +452,29 @@ def test_kube_objects_register_what_the_typed_classes_register():
     ours, theirs = recorded(lambda kind: getattr(objects, kind)), recorded(lambda kind: typed[kind])
     assert ours == theirs
     assert ours["secret-r"][2] == ["stringData"] and "hush" not in json.dumps(ours)
+
+
+def test_kube_objects_keep_the_callers_source_position(monkeypatch):
+    """`pulumi up` shows where a resource was declared: the SDK takes it from the frame below the
+    third __init__ on the stack, so kube_objects must not add an __init__ of its own in between."""
+    from idcpilot.components import kube_objects as objects
+    from idcpilot.plan import recorder
+    from idcpilot.plan.runner import run_callable
+
+    seen = {}
+    register = recorder.RecordingMonitor.RegisterResource
+
+    def spy(self, request):
+        seen[request.name] = (Path(request.sourcePosition.uri).name, request.sourcePosition.line)
+        return register(self, request)
+
+    monkeypatch.setattr(recorder.RecordingMonitor, "RegisterResource", spy)
+
+    def program():
+        objects.Namespace("by-kind", metadata={"name": "by-kind"})
+        objects.KubeObject("whole", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "whole"}})
+
+    run_callable(program)
+    line = program.__code__.co_firstlineno
+    assert seen["by-kind"] == ("test_plan.py", line + 1)
+    assert seen["whole"] == ("test_plan.py", line + 2)
