@@ -66,7 +66,7 @@ def register(app: typer.Typer) -> None:
         gate = {"pass": "[green]passed[/green]", "fail": "[red]FAILED[/red]", None: "not run"}[s["gate"]]
         console.print(
             f"estate [bold]{doc['estate']['name']}[/bold] as of {doc['asOf']}: {s['clauses']} clauses — "
-            f"[red]{s['fail']} failed[/red], {s['waived']} waived, {s['notChecked']} not checked, "
+            f"[red]{s['fail']} failed[/red], {s['waived']} waived, {s['notVerified']} not verified, {s['notChecked']} not checked, "
             f"{s['notApplicable']} not applicable, [green]{s['pass']} passed[/green]; "
             f"policy gate {gate}"
         )
