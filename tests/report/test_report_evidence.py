@@ -228,7 +228,7 @@ def test_threshold_column_lists_each_override_on_its_own(example_report):
     assert cell.count("<li>") == len(overrides)
     for o in overrides:
         assert re.search(rf'<li><span class="ov-value">≤ {o["value"]:.2f}</span> [^<]*<span class="ov-sites">', cell), o
-    assert "table.clauses td.th { min-width: 190px" in html
+    assert "table.clauses td.th { min-width: 170px" in html
 
 
 def test_verify_stage_semantics_are_documented():

@@ -12,6 +12,7 @@ from idcpilot.report import svg
 from idcpilot.report.i18n import Lang, message, text
 
 PASS_SHOWN = 20  # passing evidence items shown per row before "more" (report.json has them all)
+GAP_SHOWN = 4  # names shown per verification gap (hosts, links, member rules not verified)
 
 CSS = """
 :root { --pass:#1a7f37; --fail:#cf222e; --waived:#bf8700; --unverified:#6e7781; --muted:#57606a; --line:#d0d7de; --bg:#f6f8fa; }
@@ -65,8 +66,9 @@ td.id { font-family: ui-monospace, monospace; font-weight: 600; white-space: now
 .badge.s-not-verified, .badge.s-not-run, .badge.s-partial, .badge.s-unknown { color: #1f2328; border: 1px dashed var(--unverified); background: #fff; }
 .pill.s-not-verified { border: 1px dashed var(--unverified); }
 .src { font-size: 11px; color: var(--muted); } .src-verify { color: #0969da; }
-.gaps { font-size: 11px; color: #1f2328; margin-top: 2px; } .gaps code { font-size: 11px; }
-figcaption { font-size: 11px; color: var(--muted); margin-top: 4px; max-width: 680px; }
+.gaps { font-size: 11px; color: #1f2328; margin-top: 3px; overflow-wrap: anywhere; } .gaps code { font-size: 11px; }
+.pictures figure { display: table; } /* the caption takes the picture's width, never widens it */
+figcaption { display: table-caption; caption-side: bottom; font-size: 11px; color: var(--muted); padding: 4px 8px 0; }
 .th-value { font-weight: 600; white-space: nowrap; }
 ul.overrides { margin: 4px 0 0; padding: 0; list-style: none; font-size: 12px; }
 ul.overrides li { margin-top: 4px; line-height: 1.3; } ul.overrides .ov-value { font-weight: 600; white-space: nowrap; }
@@ -77,9 +79,10 @@ ul.evidence { margin: 0; padding-left: 16px; font-size: 12px; }
 ul.evidence li.s-fail, table.kv tr.s-fail td { color: var(--fail); font-weight: 600; }
 .term { font-size: 11px; color: var(--muted); margin-top: 2px; }
 table.kv { width: auto; } table.kv td { border: 0; padding: 0 8px 0 0; font-size: 12px; }
-table.clauses td.vals { min-width: 240px; } table.clauses td.ev { min-width: 260px; max-width: 460px; word-break: break-word; }
-table.clauses td.req { min-width: 180px; max-width: 280px; } table.clauses td.th { min-width: 190px; max-width: 260px; }
-table.clauses td.res { min-width: 170px; } table.clauses td.wv { max-width: 220px; }
+table.clauses td.vals { min-width: 200px; } table.clauses td.ev { min-width: 220px; max-width: 460px; word-break: break-word; }
+table.clauses td.req { min-width: 160px; max-width: 280px; } table.clauses td.th { min-width: 170px; max-width: 240px; }
+table.clauses td.res { min-width: 170px; max-width: 230px; } table.clauses td.wv { min-width: 150px; max-width: 200px; overflow-wrap: anywhere; }
+table.members .badge { white-space: normal; }
 .stage { font-size: 12px; margin-top: 3px; } .stage-name { color: var(--muted); font-size: 11px; display: inline-block; min-width: 5em; }
 tr.members-row > td { border-top: 0; padding-top: 0; }
 code, .loc { font-family: ui-monospace, "SFMono-Regular", monospace; font-size: 12px; }
@@ -178,7 +181,8 @@ class Renderer:
     def gaps(self, part: dict[str, Any]) -> str:
         out = []
         for g in part.get("gaps", []):
-            shown = ", ".join(g["missing"][:8]) + (f" … +{g['expected'] - g['covered'] - 8}" if g["expected"] - g["covered"] > 8 else "")
+            left = g["expected"] - g["covered"]  # all of them are in report.json (up to its limit)
+            shown = ", ".join(g["missing"][:GAP_SHOWN]) + (f" … +{left - GAP_SHOWN}" if left > GAP_SHOWN else "")
             out.append(f'<div class="gaps">{self.te("verified-of")} {g["covered"]}/{g["expected"]} {self.te("gap-" + g["kind"])}; '
                        f'{self.te("not-covered")}: <code>{self.e(shown)}</code></div>')
         return "".join(out)
