@@ -45,6 +45,8 @@ def render_markdown(doc: dict[str, Any], lang: Lang = "both") -> str:
     for r in doc["clauses"]:
         th = r["threshold"]
         limit = "—" if not th or th["value"] is None else f"{'≤' if th['comparator'] == '<=' else '≥'} {num(th['value'], th['unit'])}"
+        if th and th["value"] is not None and th.get("source"):
+            limit += f" ({_cell(th['source'])})"
         bad = [e for e in r["evidence"] if e["status"] in ("fail", "waived")]
         ev = "<br>".join(
             f"{t(e['status'])} `{e['rule']}` "
