@@ -114,6 +114,17 @@ def test_partial_verification_is_shown_in_html_and_markdown(failing_report):
     assert mlps["MLPS3-AUDIT"]["status"] == "not-verified"
 
 
+def test_rule_the_report_does_not_know_is_judged_on_what_was_reported(tmp_path):
+    """Verify results for a rule of a newer rule set: its own row, passed by the read-back checks alone."""
+    document = {"estate": "example", "measurements": {}, "results": [
+        {"rule": "PILOT-NEW-HOSTCHECK", "host": "bj-core-1-cp-01", "test": "t::x", "status": "pass", "message": "", "duration": 0.1}]}
+    row = rows(_report_with(tmp_path, document))["PILOT-NEW-HOSTCHECK"]
+    assert (row["stage"], row["verify"]["status"], row["status"]) == (["verify"], "pass", "pass")
+    document["results"][0]["status"] = "skipped"
+    row = rows(_report_with(tmp_path, document))["PILOT-NEW-HOSTCHECK"]
+    assert (row["verify"]["status"], row["status"]) == ("skipped", "not-verified")
+
+
 # --------------------------------------------------------------------------- pictures
 
 

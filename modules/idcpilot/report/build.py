@@ -311,7 +311,7 @@ def _overall(plan: str, verify: str, stage: list[str]) -> str:
         return "fail"
     if plan == "waived":
         return "waived"
-    if plan == "not-checked":
+    if plan == "not-checked" and "plan" in stage:
         return "not-checked"
     if "verify" in stage:
         if verify == "pass":
@@ -456,13 +456,14 @@ def build_rows(cat: Catalogue, th: ThresholdSource, inputs: Inputs, raw: dict[st
         fs, rs = by_rule.get(rule, []), verify_by_rule.get(rule, [])
         title = next((f.get("title") for f in fs if f.get("title")), rule)
         plan = _plan_status(fs)
-        verify = _verify_status(rs, ["plan", "verify"] if rs else ["plan"])
+        stage = (["plan"] if fs else []) + (["verify"] if rs else [])  # what was reported for it is what it has
+        verify = _verify_status(rs, stage)
         rows.append({
             "id": rule, "family": rule.split("-", 1)[0], "requirement": {"zh": title, "en": title},
-            "stage": ["plan", "verify"] if rs else ["plan"], "threshold": None, "values": [],
+            "stage": stage, "threshold": None, "values": [],
             "plan": {"status": plan, "counts": _counts(fs, ("pass", "fail", "waived", "not-applicable"))},
             "verify": {"status": verify, "counts": _counts(rs, ("pass", "fail", "skipped"))},
-            "status": _overall(plan, verify, ["plan", "verify"] if rs else ["plan"]),
+            "status": _overall(plan, verify, stage),
             "waivers": _row_waivers([rule], inputs, fs, as_of),
             "evidence": _row_evidence(fs, rs), "members": [],
         })
