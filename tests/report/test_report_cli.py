@@ -47,13 +47,18 @@ def test_printed_counts_add_up_to_the_clauses(findings_file, tmp_path):
     import re
     result = invoke(str(EXAMPLE), "--findings", str(findings_file), "--out", str(tmp_path / "out"), "--as-of", "2026-11-27")
     assert result.exit_code == 0, result.output
-    line = " ".join(result.output.split())
+    line = " ".join(result.output.split()).split("; policy gate")[0]  # the summary sentence
     total = int(re.search(r"(\d+) clauses", line).group(1))
     counts = {k: int(n) for n, k in re.findall(r"(\d+) (failed|waived|not verified|not checked|not applicable|passed)", line)}
     assert set(counts) == {"failed", "waived", "not verified", "not checked", "not applicable", "passed"}, line
     assert sum(counts.values()) == total, line
     doc = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     assert counts["not applicable"] == doc["summary"]["notApplicable"]
+    # each clause not verified has its own line saying why
+    unverified = [r["id"] for r in doc["clauses"] if r["status"] == "not-verified"]
+    assert counts["not verified"] == len(unverified) >= 7
+    for cid in unverified:
+        assert f"? {cid} not verified: no verify results (--verify)" in result.output, cid
 
 
 def test_rerun_keeps_the_previous_report_as_history_and_shows_the_trend(findings_file, tmp_path):
