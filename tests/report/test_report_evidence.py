@@ -144,6 +144,17 @@ def test_unmeasured_links_are_grey(example_report, failing_report):
     assert set(measured.values()) == {COLOURS["unknown"]}
 
 
+def test_a_link_measured_over_the_limit_fails_and_is_red(tmp_path):
+    document = {"estate": "example", "results": [
+        {"rule": "PILOT-SDWAN-LATENCY", "host": "bj-core-1-wan-01", "test": "t::latency", "status": "pass", "message": "", "duration": 1.0}],
+        "measurements": {"PILOT-SDWAN-LATENCY": {"links": [{"a": "bj-core-1", "b": "sh-core-1", "rttMs": 30}]}}}
+    doc = _report_with(tmp_path, document)
+    latency = rows(doc)["PILOT-SDWAN-LATENCY"]
+    assert (latency["verify"]["status"], latency["status"]) == ("fail", "fail")  # the test passed; the figure did not
+    links = _links(render_html(doc, "en"))
+    assert links.pop("bj-core-1~sh-core-1") == COLOURS["fail"] and set(links.values()) == {COLOURS["unknown"]}
+
+
 def test_every_figure_says_where_it_came_from(failing_report):
     doc = failing_report.doc
     assert {k["id"]: k["source"] for k in doc["kpis"] if k["source"] == "verify"} == {"sdwan-measured": "verify", "zt": "verify"}
