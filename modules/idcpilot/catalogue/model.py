@@ -14,7 +14,7 @@ written as ``null`` means the same as leaving it out.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -111,6 +111,16 @@ def _nullable_defaults(schema: dict[str, Any], cls: type[BaseModel]) -> None:
         inner = dict(prop)
         prop.clear()
         prop.update({"anyOf": [inner, {"type": "null"}], **keep})
+
+
+def _schema_with(extra: dict[str, Any]) -> Callable[[dict[str, Any], type[BaseModel]], None]:
+    """A model's schema hook: what every model gets, plus the rules its own validator enforces."""
+
+    def hook(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+        _nullable_defaults(schema, cls)
+        schema.update(extra)
+
+    return hook
 
 
 def _allows_null(prop: dict[str, Any]) -> bool:
@@ -266,8 +276,18 @@ def _plain_value(value: Any) -> Any:
     return value
 
 
+_SINGLE_OR_GROUP = {
+    "oneOf": [
+        {"required": ["name"], "not": {"anyOf": [{"required": ["group"]}, {"required": ["count"]}, {"required": ["namePattern"]}]}},
+        {"required": ["group", "count", "namePattern"], "not": {"anyOf": [{"required": ["name"]}, {"required": ["managementAddress"]}]}},
+    ],
+}
+
+
 class HostSpec(Model):
     """A single host (``name``) or a host group (``group`` + ``count`` + ``namePattern``)."""
+
+    model_config = ConfigDict(json_schema_extra=_schema_with(_SINGLE_OR_GROUP))
 
     name: HostName | None = Field(None, description="host name; not one Ansible reserves (all, ungrouped, localhost, automated, manual)")
     group: HostName | None = None
@@ -361,6 +381,11 @@ class Link(Model):
 
 
 class Sdwan(Model):
+    model_config = ConfigDict(json_schema_extra=_schema_with({
+        "if": {"properties": {"topology": {"const": "hub-spoke"}}},
+        "then": {"required": ["hubs"], "properties": {"hubs": {"minItems": 1}}},
+    }))
+
     topology: Literal["hub-spoke", "full-mesh"]
     hubs: list[Name] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list)

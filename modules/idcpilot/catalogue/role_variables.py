@@ -13,6 +13,7 @@ union of the argument specs is generated into ``role_variables.json`` beside thi
 
 from __future__ import annotations
 
+import difflib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -82,7 +83,9 @@ def name_problem(name: str) -> str | None:
         return (f"{excerpt(name)} is an Ansible connection/become/interpreter variable; "
                 "the catalogue may set documented role variables only")
     if name not in documented():
-        return f"{excerpt(name)} is not a documented role variable (roles/*/meta/argument_specs.yml)"
+        close = difflib.get_close_matches(name, list(documented()), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{excerpt(name)} is not a documented role variable (roles/*/meta/argument_specs.yml){hint}"
     return None
 
 
