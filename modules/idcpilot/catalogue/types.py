@@ -170,7 +170,7 @@ def _compiled(core: str) -> re.Pattern[str]:
 
 def _reserved_host(value: str) -> str | None:
     if value in RESERVED_HOST_NAMES:
-        return f"{value!r} is a name Ansible reserves or gives to a generated group; choose another host name"
+        return f"{excerpt(value)} is a name Ansible reserves or gives to a generated group; choose another host name"
     return None
 
 
