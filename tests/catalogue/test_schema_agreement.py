@@ -108,3 +108,14 @@ def test_a_null_section_means_absent_in_both(section: str, tmp_path: Path) -> No
     code, out = _cli(path)
     assert code == 0, out
     assert _schema_errors(data) == []
+
+
+def test_null_host_fields_mean_absent_in_both(tmp_path: Path) -> None:
+    data = yaml.safe_load((REPO / "inventories" / "lab" / "estate.yaml").read_text(encoding="utf-8"))
+    data["spec"]["sites"][1]["hosts"][2].update(vars=None, ports=None, os=None)
+    data["spec"]["cdn"]["rules"] = None
+    path = tmp_path / "estate.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    code, out = _cli(path)
+    assert code == 0, out
+    assert _schema_errors(data) == []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -244,3 +246,17 @@ def test_exhausted_prefix_message_points_the_right_way() -> None:
     result = CliRunner().invoke(app, ["validate", "tests/catalogue/broken/site-prefix-exhausted.yaml"])
     assert "lower supernets.management.prefixLength" in result.stderr
     assert "raise" not in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node (an ECMA-262 regex engine, as in editors) not installed")
+def test_published_patterns_mean_the_same_in_an_editor() -> None:
+    """Editors evaluate the schema's patterns as ECMA-262 (unicode mode): same verdicts as Python."""
+    cases = [[kind.json_schema()["pattern"], value, ok or value in kind.json_schema().get("not", {}).get("enum", [])]
+             for kind, value, ok in GOOD_AND_BAD if len(value) <= kind.max_length]
+    script = (
+        "const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "const wrong = cases.filter(([p, v, ok]) => new RegExp(p, 'u').test(v) !== ok);"
+        "console.log(JSON.stringify(wrong));"
+    )
+    proc = subprocess.run(["node", "-e", script], input=json.dumps(cases), capture_output=True, text=True, check=True)
+    assert json.loads(proc.stdout) == []

@@ -24,7 +24,7 @@ def estate_schema() -> dict[str, Any]:
     host_vars = defs["HostSpec"]["properties"]["vars"]
     keep = {k: host_vars[k] for k in ("description", "title") if k in host_vars}
     host_vars.clear()
-    host_vars.update({**role_variables.vars_json_schema(), **keep})
+    host_vars.update({"anyOf": [role_variables.vars_json_schema(), {"type": "null"}], **keep})
     defs["RoleVariableValue"] = role_variables.value_json_schema()
     _typed_keys(schema)
     return {
