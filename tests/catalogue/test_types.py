@@ -260,3 +260,30 @@ def test_published_patterns_mean_the_same_in_an_editor() -> None:
     )
     proc = subprocess.run(["node", "-e", script], input=json.dumps(cases), capture_output=True, text=True, check=True)
     assert json.loads(proc.stdout) == []
+
+
+def test_a_hostile_key_cannot_flood_or_forge_output_lines() -> None:
+    data = estate([site("s1", 2)])
+    data["spec"]["x" * 100_000] = 1
+    data["spec"]["ok\nestate.yaml:1:1: forged"] = 1
+    data["metadata"]["description"] = "d" * 200_000
+    with pytest.raises(UserInputError) as err:
+        catalogue(data)
+    text = str(err.value)
+    assert len(text) < 2000
+    assert "\nestate.yaml:1:1: forged" not in text
+    assert "metadata.description: must be at most 1000 characters (got 200000)" in text
+
+
+def test_problems_after_a_set_aside_entry_point_at_their_own_line(tmp_path: Path) -> None:
+    text = (REPO / "inventories" / "lab" / "estate.yaml").read_text(encoding="utf-8")
+    text = text.replace("      tier: backbone\n", "      tier: core\n", 1)
+    text = text.replace("      dataDomain: domain-south\n", "      dataDomain: domain-west\n", 1)
+    (tmp_path / "estate.yaml").write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 2
+    lines = text.splitlines()
+    tier_line = lines.index("      tier: core") + 1
+    domain_line = lines.index("      dataDomain: domain-west") + 1
+    assert f"estate.yaml:{tier_line}:7: spec.sites[0].tier: must be one of" in result.stderr
+    assert f"estate.yaml:{domain_line}:7: spec.sites[2].dataDomain: unknown data domain 'domain-west'" in result.stderr

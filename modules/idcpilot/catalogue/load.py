@@ -415,5 +415,16 @@ def translate_errors(exc: ValidationError, data: Any, smap: SourceMap) -> list[P
     for err in exc.errors(include_url=False):
         path = _data_path(tuple(err["loc"]), data, err["type"])
         at = (err.get("ctx") or {}).get("at") or ()
-        problems.append(smap.problem(path + tuple(at), _message(err, path)))
+        problems.append(_problem(smap, path + tuple(at), _message(err, path)))
     return problems
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def _problem(smap: SourceMap, path: PathKey, message: str) -> Problem:
+    """Like ``smap.problem``, but a mapping key the user wrote (an unknown field, a vars name)
+    is shown cut and escaped, so a field path cannot flood or forge lines of the output."""
+    line, column = smap.locate(path)
+    shown = tuple(p if isinstance(p, int) or _PLAIN_KEY.fullmatch(p) else excerpt(p, 40) for p in path)
+    return Problem(smap.file, line, column, format_path(shown), message)

@@ -126,7 +126,8 @@ def check_references(cat: "Catalogue", unreadable: frozenset[str] = frozenset())
                 c.add(base + ("b",), "a link joins two different sites")
             pair = frozenset((link.a, link.b))
             if pair in pairs:
-                c.add(base, f"duplicate link {link.a} - {link.b} (first at links[{pairs[pair]}])")
+                line, _ = cat.source.locate(("spec", "sdwan", "links", pairs[pair]))
+                c.add(base, f"duplicate link {excerpt(link.a)} - {excerpt(link.b)} (first at line {line})")
             pairs.setdefault(pair, li)
 
     for oi, origin in enumerate(spec.cdn.origins):
