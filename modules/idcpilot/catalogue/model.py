@@ -259,10 +259,6 @@ class Bastion(Model):
     two_factor: bool = Field(False, description="administrators log in with two factors")
 
 
-RoleVariableName = Annotated[str, Strict(), AfterValidator(lambda v: _role_variable(v))]
-RoleVariableValue = Annotated[Any, AfterValidator(lambda v: _plain_value(v))]
-
-
 def _role_variable(name: str) -> str:
     problem = role_variables.name_problem(name)
     if problem:
@@ -271,9 +267,17 @@ def _role_variable(name: str) -> str:
 
 
 def _plain_value(value: Any) -> Any:
-    for at, problem in role_variables.value_problems(value):
+    first = next(role_variables.value_problems(value), None)
+    if first is not None:
+        at, problem = first
         raise PydanticCustomError("unsafe_text", problem, {"at": at})
     return value
+
+
+#: Host vars: a documented role variable's name, a value of plain data (no control
+#: characters or template markers anywhere inside it).
+RoleVariableName = Annotated[str, Strict(), AfterValidator(_role_variable)]
+RoleVariableValue = Annotated[Any, AfterValidator(_plain_value)]
 
 
 _SINGLE_OR_GROUP = {
