@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from idcpilot import __version__
+from idcpilot.cli.common import run_guarded
 
 COMMANDS = [
     "validate",
@@ -89,7 +90,7 @@ def run() -> None:
         early = getattr(importlib.import_module(f"idcpilot.cli.{args[0]}"), "prefetch", None)
         if early is not None:
             early(args[1:])
-    app()
+    run_guarded(app)
 
 
 if __name__ == "__main__":
