@@ -18,6 +18,7 @@ from idcpilot import __version__
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.catalogue.load import display_name
 from idcpilot.errors import UserInputError
+from idcpilot.policy.model import SEVERITY_RANK
 from idcpilot.report import kpi as k
 from idcpilot.report import measure, values
 from idcpilot.report.inputs import Findings, Verify
@@ -27,7 +28,6 @@ HERE = Path(__file__).resolve().parent
 
 #: Row order: failed rows first, then what needs attention, then what passed.
 STATUS_ORDER = {"fail": 0, "waived": 1, "not-checked": 2, "pass": 3, "not-applicable": 4}
-SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
 #: Passing findings kept as evidence per row (all failures and waivers are always kept).
 PASS_EVIDENCE_LIMIT = 200
 
@@ -471,7 +471,7 @@ def build_report(cat: Catalogue, th: ThresholdSource, inputs: Inputs, *, as_of: 
     previous = apply_history(kpi_list, inputs.history, cat.name, as_of)
     rows = build_rows(cat, th, inputs, raw, as_of)
     findings = inputs.findings.findings if inputs.findings else []
-    blocking = [f for f in findings if f["status"] == "fail" and SEVERITY_RANK.get(f.get("severity") or "", 0) >= SEVERITY_RANK["high"]]
+    blocking = [f for f in findings if f["status"] == "fail"]  # every failing rule fails the gate, whatever its severity
     statuses = [r["status"] for r in rows]
     return {
         "schemaVersion": SCHEMA_VERSION,

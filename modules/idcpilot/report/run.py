@@ -67,7 +67,8 @@ def gather(cat: Catalogue, sources: Sources, as_of: dt.date, out_dir: Path | Non
         from idcpilot.policy.registry import load_rules
 
         known = [r.rule.id for r in load_rules()]
-        waivers = [w.as_dict() for w in wv.load(waivers_path, known) if w.in_scope(cat.name)]
+        bounds = wv.WaiverBounds.from_thresholds(thresholds)
+        waivers = [w.as_dict() for w in wv.load(waivers_path, known, bounds, as_of) if w.in_scope(cat.name)]
     verify = inp.load_verify(sources.verify_file) if sources.verify_file is not None else None
     inp.check_estate(cat.name, findings, verify)
     history_dir = sources.history_dir
