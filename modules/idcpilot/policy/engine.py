@@ -35,8 +35,13 @@ def run(
     waivers_file: Path | None = None,
     today: dt.date | None = None,
     schema_check: bool = True,
+    waivers_approved_by: dt.date | None = None,
 ) -> Report:
-    """Run every selected rule on the estate and apply the waivers."""
+    """Run every selected rule on the estate and apply the waivers.
+
+    ``today`` is the day the estate is judged on (waiver expiry, drill windows);
+    ``waivers_approved_by`` the day from which a waiver may reach at most maxDays ahead, today
+    unless a report judges a past day with the waivers approved since."""
     today = today or dt.date.today()
     pdir = registry.policy_dir()
     only, skip = list(only), list(skip)
@@ -46,7 +51,7 @@ def run(
         raise UserInputError.single("--only/--skip", f"no rule matches {', '.join(bad)} (see `idcpilot rules`)")
     thresholds = th.load(Path(thresholds_file) if thresholds_file else pdir / "thresholds.yaml")
     waivers = wv.load(Path(waivers_file) if waivers_file else pdir / "waivers.yaml", rule_ids,
-                      wv.WaiverBounds.from_thresholds(thresholds), today)
+                      wv.WaiverBounds.from_thresholds(thresholds), waivers_approved_by or today)
 
     notes: list[str] = []
     note = "no planned Kubernetes manifests"
