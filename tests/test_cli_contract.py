@@ -92,6 +92,7 @@ def assert_contract(args: list[str], proc: subprocess.CompletedProcess[str], wan
     out = proc.stdout + proc.stderr
     assert "Traceback (most recent call last)" not in out, f"{args}: traceback\n{out[-3000:]}"
     assert proc.returncode != EXIT_INTERNAL, f"{args}: bad input reported as an internal error\n{out[-2000:]}"
+    assert proc.returncode in CONTRACT, f"{args}: exit {proc.returncode} is outside the contract\n{out[-2000:]}"
     assert proc.returncode in wanted, f"{args}: exit {proc.returncode}, wanted {sorted(wanted)}\n{out[-2000:]}"
 
 

@@ -175,8 +175,8 @@ def _item_problems(item: dict[str, Any], at: tuple[str | int, ...], smap: Source
         problems.append(smap.problem(at + ("estate",), f"the exact name of one estate (no glob), not {excerpt(estate)}"))
     for key in ("justification", "approver", "ticket"):
         value = item.get(key)
-        if value is None:
-            continue
+        if value is None or (key == "ticket" and isinstance(value, int) and not isinstance(value, bool)):
+            continue  # a ticket may be a bare number
         if not isinstance(value, str) or not value.strip():
             problems.append(smap.problem(at + (key,), "must be non-blank text"))
         elif not value.replace("\n", " ").isprintable():
