@@ -13,6 +13,7 @@ import random
 import re
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -111,8 +112,10 @@ def run_in_process(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pyt
     from idcpilot.cli import main
 
     monkeypatch.setattr(sys, "argv", ["idcpilot", *args])
+    started = time.monotonic()
     with pytest.raises(SystemExit) as exc:
         main.run()
+    assert time.monotonic() - started < BOUND_S, f"{args}: took longer than {BOUND_S} s"
     captured = capsys.readouterr()
     code = exc.value.code if isinstance(exc.value.code, int) else (0 if exc.value.code is None else 1)
     return code, captured.out + captured.err
@@ -175,7 +178,7 @@ def test_file_options_refuse_hostile_files(tmp_path, monkeypatch, capsys, args):
 
 
 @pytest.mark.parametrize("command", [["deploy"], ["verify"], ["lab", "up"], ["lab", "down"], ["lab", "status"],
-                                     ["lab", "stop", "--host", "h1"], ["lab", "ssh", "h1"]])
+                                     ["lab", "stop", "--host", "h1"], ["lab", "ssh", "h1"]], ids=" ".join)
 def test_commands_that_touch_hosts_require_the_estate(command):
     """A bare `idcpilot deploy` used to deploy inventories/example (and lab defaulted to lab)."""
     proc = run(*command)
