@@ -238,3 +238,10 @@ def test_manifests_directory_with_schema_errors_exits_2(make_env, tmp_path):
     result = invoke(str(env.root), "--manifests", str(tmp_path / "m"))
     assert result.exit_code == 2
     assert "bad.yaml:5:" in result.output and "replicas" in result.output
+
+
+def test_rules_say_which_cannot_be_waived():
+    result = runner.invoke(app, ["rules", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    unwaivable = {r["id"] for r in json.loads(result.stdout)["rules"] if r["waivable"] is False}
+    assert unwaivable == {"K8S-SECRETS", "PILOT-SDWAN-ENCRYPT", "PILOT-DATA-ENCRYPT", "MLPS3-AUTH-REMOTE", "MLPS3-AUDIT", "POLICY-WAIVER"}
