@@ -216,7 +216,7 @@ def test_internal_error_falls_back_to_a_temporary_file(tmp_path, monkeypatch, ca
     blocked = tmp_path / "file-not-dir"
     blocked.write_text("")
     monkeypatch.setenv("IDCPILOT_STATE_DIR", str(blocked / "state"))  # cannot be created
-    monkeypatch.setattr(sys, "argv", ["idcpilot", "check"])
+    monkeypatch.setattr(sys, "argv", ["idcpilot", "deploy", "inventories/x", "-e", "db_password=hunter2", "--extra-vars=token=s3cr3t"])
 
     def boom() -> None:
         raise RuntimeError("boom")
@@ -227,7 +227,9 @@ def test_internal_error_falls_back_to_a_temporary_file(tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     path = Path(err.rsplit("details written to ", 1)[1].strip())
     try:
-        assert "RuntimeError: boom" in path.read_text() and not path.is_relative_to(blocked)
+        text = path.read_text()
+        assert "RuntimeError: boom" in text and not path.is_relative_to(blocked)
+        assert text.startswith("idcpilot deploy -e --extra-vars\n") and "hunter2" not in text and "s3cr3t" not in text
     finally:
         path.unlink()
 

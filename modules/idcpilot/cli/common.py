@@ -108,7 +108,10 @@ def run_guarded(main: Callable[[], Any]) -> None:
         detail = "".join(traceback.format_exception(exc))
         try:
             path = _crash_file()
-            path.write_text(f"idcpilot {' '.join(sys.argv[1:])}\n\n{detail}", encoding="utf-8")
+            # the command and the option names, never their values (an -e KEY=VALUE may hold a secret)
+            words = [a.split("=", 1)[0] for a in sys.argv[1:] if a.startswith("-")]
+            command = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("-") else ""
+            path.write_text(f"idcpilot {command} {' '.join(words)}\n\n{detail}", encoding="utf-8")
             where = f"details written to {path}"
         except Exception:  # noqa: BLE001
             where = "details could not be written"

@@ -83,6 +83,11 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 
 def run() -> None:
+    """The console script: the command line under the exit-code contract (common.run_guarded)."""
+    run_guarded(_run)
+
+
+def _run() -> None:
     args = sys.argv[1:]
     if args and args[0] in COMMANDS:
         # a command may start slow input work from the raw arguments before typer parses them
@@ -90,7 +95,7 @@ def run() -> None:
         early = getattr(importlib.import_module(f"idcpilot.cli.{args[0]}"), "prefetch", None)
         if early is not None:
             early(args[1:])
-    run_guarded(app)
+    app()
 
 
 if __name__ == "__main__":
