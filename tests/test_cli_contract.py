@@ -108,11 +108,14 @@ def test_help_lists_every_command_walked():
         assert set(re.findall(r"^\W (\w[\w-]*)  ", sub.stdout, re.M)) == {p[1] for p, _ in LEAVES if p[0] == group}, sub.stdout
 
 
-def run_in_process(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def run_in_process(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                   state: Path) -> tuple[int, str]:
     """The console script's own entry point (``idcpilot.cli.main:run``) in this process: the
-    same code path as the executable without an interpreter start per case."""
+    same code path as the executable without an interpreter start per case. ``state``: where
+    a crash would leave its details (never the user's own state directory)."""
     from idcpilot.cli import main
 
+    monkeypatch.setenv("IDCPILOT_STATE_DIR", str(state))
     monkeypatch.setattr(sys, "argv", ["idcpilot", *args])
     started = time.monotonic()
     with pytest.raises(SystemExit) as exc:
@@ -132,7 +135,7 @@ def test_every_command_refuses_hostile_input_with_exit_2(tmp_path, monkeypatch, 
     if any(p.name == "env" for p in cmd.params):  # type: ignore[attr-defined]
         cases += [invocation(path, cmd, target) for target in hostile_inputs(tmp_path).values()]
     for args in cases:
-        code, out = run_in_process(args, monkeypatch, capsys)
+        code, out = run_in_process(args, monkeypatch, capsys, tmp_path / "state")
         assert_contract(args, subprocess.CompletedProcess(args, code, out, ""), {EXIT_INPUT})
     assert not (tmp_path / "nope").exists(), "a missing estate directory was created"
 
@@ -149,7 +152,7 @@ def test_the_executable_keeps_the_contract(tmp_path):
         else:
             cases.append([*path, "--no-such-option"])
     with ThreadPoolExecutor(max_workers=3) as pool:
-        procs = list(pool.map(lambda a: run(*a, cwd=tmp_path), cases))
+        procs = list(pool.map(lambda a: run(*a, cwd=tmp_path, env={"IDCPILOT_STATE_DIR": str(tmp_path / "state")}), cases))
     for args, proc in zip(cases, procs):
         assert_contract(args, proc, {EXIT_INPUT})
         assert proc.stderr.strip(), f"{args}: refused without saying why"
@@ -175,7 +178,7 @@ def test_file_options_refuse_hostile_files(tmp_path, monkeypatch, capsys, args):
                                                                         "out": str(tmp_path / "out")}
     argv = [a.format_map(names) if a.startswith("{") else a for a in args]
     monkeypatch.chdir(REPO)
-    code, out = run_in_process(argv, monkeypatch, capsys)
+    code, out = run_in_process(argv, monkeypatch, capsys, tmp_path / "state")
     assert_contract(argv, subprocess.CompletedProcess(argv, code, out, ""), {EXIT_INPUT})
 
 
