@@ -97,8 +97,11 @@ def test_fail_on_is_a_named_opt_out_never_a_pass(example: Hostile):
 def test_skipping_the_failing_rule_is_named_a_partial_run(example: Hostile):
     proc = check(example.edit(radius_4_5), "--waivers", "/dev/null", "--skip", "PILOT-5G-COVERAGE", "-f", "json")
     data = json.loads(proc.stdout)
-    assert proc.returncode == 0 and data["verdict"]["partial"] is True and data["rulesNotRun"] == ["PILOT-5G-COVERAGE"]
-    assert "PARTIAL run: 1 rule left out by --only/--skip, not the pilot's verdict" in data["verdict"]["text"]
+    assert proc.returncode == 0 and data["rulesNotRun"] == ["PILOT-5G-COVERAGE"]
+    assert data["verdict"]["partial"] is True and data["verdict"]["passed"] is False
+    text = data["verdict"]["text"]
+    assert text.startswith("policy gate PARTIAL run for estate example") and "passed" not in text
+    assert "1 rule left out by --only/--skip: NOT the pilot's verdict" in text
 
 
 @pytest.mark.parametrize("option", ["--fail-on=critical", "--skip=PILOT-5G-COVERAGE", "--only=K8S"])

@@ -101,8 +101,8 @@ def render_table(report: Report, fail_on: str | None, verbose: bool) -> None:
         err_console.print(f"warning: {w}", style="yellow", markup=False, highlight=False, soft_wrap=True)
     for n in report.notes:
         err_console.print(f"note: {n}", markup=False, highlight=False, soft_wrap=True)
-    style = "green" if verdict.passed and not report.not_run else "yellow" if verdict.passed else "red"
-    mark = "✔" if verdict.passed and not report.not_run else "✘"
+    style = "green" if verdict.passed else "red" if verdict.failures else "yellow"
+    mark = "✔" if verdict.passed else "✘"
     console.print(f"{mark} {verdict.sentence()} (-v lists passes)", style=style, markup=False, highlight=False, soft_wrap=True)
 
 

@@ -20,7 +20,7 @@ def to_json(report: Report, fail_on: str | None = None) -> str:
     ``exitFailed`` what this run's exit code says (--fail-on may have ignored some failures)."""
     v = Verdict(report, fail_on)
     verdict = {"passed": v.passed, "exitFailed": v.exit_failed, "failOn": fail_on, "failures": len(v.failures),
-               "ignoredByFailOn": len(v.ignored), "partial": bool(report.not_run), "text": v.sentence()}
+               "ignoredByFailOn": len(v.ignored), "partial": v.partial, "text": v.sentence()}
     return json.dumps({**report.as_dict(), "verdict": verdict}, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -148,8 +148,7 @@ def to_markdown(report: Report, fail_on: str | None = None) -> str:
     """A pull-request comment: verdict and summary, failures first, then waivers, passes folded."""
     s = report.summary()
     v = Verdict(report, fail_on)
-    mark = "✅ **Policy gate passed**" if v.passed and not report.not_run else \
-        "⚠️ **Partial policy run**" if v.passed else "❌ **Policy gate failed**"
+    mark = "✅ **Policy gate passed**" if v.passed else "❌ **Policy gate failed**" if v.failures else "⚠️ **Partial policy run**"
     out = [f"## idcpilot policy check — estate `{report.estate}`", "",
            f"{mark}: {_md(v.sentence())}", "",
            "| pass | fail | waived | not applicable |", "|---:|---:|---:|---:|",

@@ -185,9 +185,14 @@ class Verdict:
         return [f for f in self.failures if SEVERITY_RANK[f.severity] < floor]
 
     @property
+    def partial(self) -> bool:
+        """--only/--skip left rules out: whatever they would say is unknown."""
+        return bool(self.report.not_run)
+
+    @property
     def passed(self) -> bool:
-        """The pilot's verdict: no rule fails (waived findings do not fail)."""
-        return not self.failures
+        """The pilot's verdict: every rule ran and none fails (waived findings do not fail)."""
+        return not self.failures and not self.partial
 
     @property
     def exit_failed(self) -> bool:
@@ -207,18 +212,21 @@ class Verdict:
         return f"{' and '.join(parts)} failure{'s' if total != 1 else ''}"
 
     def sentence(self) -> str:
-        """One line: FAILED / passed, the counts, and every reason the run is not the full gate."""
+        """One line: passed / FAILED / PARTIAL, the counts, and every reason the run is not the
+        full gate. "passed" only when every rule ran and none fails."""
         r = self.report
+        n = len(r.not_run)
+        left_out = f"{n} rule{'s' if n != 1 else ''} left out by --only/--skip"
         if self.passed:
-            head = f"policy gate passed for estate {r.estate}: {self.counts()}"
-        else:
-            head = f"policy gate FAILED for estate {r.estate}: {self.counts()}"
-            if self.ignored and not self.blocking:
-                head += (f"; exit 0 ONLY because --fail-on {self.fail_on} ignores {self._ignored_words()}: "
-                         "NOT the pilot's verdict")
-            elif self.ignored:
-                head += f"; --fail-on {self.fail_on} also ignores {self._ignored_words()}"
-        if r.not_run:
-            n = len(r.not_run)
-            head += f"; PARTIAL run: {n} rule{'s' if n != 1 else ''} left out by --only/--skip, not the pilot's verdict"
+            return f"policy gate passed for estate {r.estate}: {self.counts()}"
+        if not self.failures:
+            return (f"policy gate PARTIAL run for estate {r.estate}: {self.counts()}; no failure among the rules run, "
+                    f"{left_out}: NOT the pilot's verdict")
+        head = f"policy gate FAILED for estate {r.estate}: {self.counts()}"
+        if self.ignored and not self.blocking:
+            head += f"; exit 0 ONLY because --fail-on {self.fail_on} ignores {self._ignored_words()}: NOT the pilot's verdict"
+        elif self.ignored:
+            head += f"; --fail-on {self.fail_on} also ignores {self._ignored_words()}"
+        if n:
+            head += f"; PARTIAL run: {left_out}"
         return head
