@@ -230,13 +230,14 @@ def load(path: Path, known_rules: Iterable[str], bounds: WaiverBounds, today: dt
 def whole_kind_problems(waivers: Iterable[Waiver], targets: Iterable[str]) -> list[Problem]:
     """Glob waivers that match every target of their kind among ``targets`` (what the estate
     declares and what the rules judged): such a glob waives the whole rule, which no waiver may."""
+    waivers = [w for w in waivers if w.is_glob]
+    if not waivers:
+        return []
     by_kind: dict[str, set[str]] = {}
     for t in targets:
         by_kind.setdefault(t.split("/", 1)[0], set()).add(t)
     problems = []
     for w in waivers:
-        if not w.is_glob:
-            continue
         kind = w.target.split("/", 1)[0]
         universe = by_kind.get(kind, set())
         if universe and all(w.covers(t) for t in universe):
