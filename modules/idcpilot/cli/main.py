@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from idcpilot import __version__
+from idcpilot.cli.common import run_guarded
 
 COMMANDS = [
     "validate",
@@ -82,6 +83,11 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 
 def run() -> None:
+    """The console script: the command line under the exit-code contract (common.run_guarded)."""
+    run_guarded(_run)
+
+
+def _run() -> None:
     args = sys.argv[1:]
     if args and args[0] in COMMANDS:
         # a command may start slow input work from the raw arguments before typer parses them
