@@ -1,7 +1,6 @@
 """K8S-LABELS: every namespace and workload carries data classification and data domain labels."""
 
 from idcpilot.policy import Rule
-from idcpilot.policy.k8s import WORKLOAD_KINDS
 from idcpilot.policy.k8srule import K8sResult, run
 
 RULE = Rule(
@@ -17,7 +16,7 @@ PER_RESOURCE = True
 
 def check_manifests(manifests, env):
     for m in manifests:
-        if m.kind != "Namespace" and m.kind not in WORKLOAD_KINDS:
+        if m.kind != "Namespace" and not m.pods:  # workloads: anything that runs pods, found by shape
             continue
         if m.kind == "Namespace" and m.name in env.system_namespaces:
             continue

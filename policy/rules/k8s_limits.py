@@ -1,7 +1,6 @@
 """K8S-LIMITS: every container declares CPU and memory requests and limits."""
 
 from idcpilot.policy import Rule
-from idcpilot.policy.k8s import containers
 from idcpilot.policy.k8srule import K8sResult, run
 
 RULE = Rule(
@@ -17,7 +16,7 @@ PER_RESOURCE = True
 
 def check_manifests(manifests, env):
     for m in manifests:
-        for c, path in containers(m.body):
+        for c, path in m.containers():
             if path[-2] == "ephemeralContainers":
                 continue
             res = c.get("resources") or {}

@@ -1,7 +1,6 @@
 """K8S-REGISTRY: every image comes from the estate's approved private registry."""
 
 from idcpilot.policy import Rule
-from idcpilot.policy.k8s import containers
 from idcpilot.policy.k8srule import K8sResult, run
 
 RULE = Rule(
@@ -18,7 +17,7 @@ PER_RESOURCE = True
 def check_manifests(manifests, env):
     prefix = (env.registry or "").rstrip("/") + "/"
     for m in manifests:
-        for c, path in containers(m.body):
+        for c, path in m.containers():
             image = str(c.get("image") or "")
             if not env.registry:
                 yield K8sResult(m, False, "no approved registry configured; cannot accept any image", path + ("image",))

@@ -5,7 +5,7 @@ import re
 from idcpilot.catalogue.load import display_name
 from idcpilot.policy import Location, Rule
 from idcpilot.yamlsource import load_yaml_file
-from idcpilot.policy.k8s import containers, is_plain_secret
+from idcpilot.policy.k8s import is_plain_secret
 from idcpilot.policy.k8srule import K8sResult, run
 
 RULE = Rule(
@@ -36,7 +36,7 @@ def check_manifests(manifests, env):
             leaked = [k for k, v in (m.body.get("data") or {}).items() if env.secret_key.search(k) and is_plain_secret(v)]
             if leaked:
                 yield K8sResult(m, False, f"ConfigMap {m.name} holds secret-like key(s) {', '.join(leaked)} in plaintext", ("data", leaked[0]))
-        for c, path in containers(m.body):
+        for c, path in m.containers():
             for j, var in enumerate(c.get("env") or []):
                 if isinstance(var, dict) and env.secret_key.search(str(var.get("name", ""))) and is_plain_secret(var.get("value")):
                     yield K8sResult(m, False, f"container {c.get('name')} sets {var.get('name')} as a literal; use a secretKeyRef",

@@ -87,6 +87,64 @@ CASES: dict[str, tuple[list[tuple[str, str]], dict[str, str], list[tuple[str, st
 }
 
 
+# Ways around the K8S rules that a hostile pull request tried: each is the passing manifests plus
+# one document (or one edit), and must fail the rule at the marked line.
+APPEND = '  password: "[secret]"'
+EVIL_POD = """      hostPID: true{F}
+      containers:
+        - name: evil
+          image: registry.hy-idc.internal:5000/hy/portal:3.4.1
+          securityContext: {{privileged: true}}
+          resources: {{requests: {{cpu: 100m, memory: 64Mi}}, limits: {{cpu: 100m, memory: 64Mi}}}}
+      volumes: [{{name: root, hostPath: {{path: /}}}}]"""
+LABELS = "labels: {idcpilot.io/data-classification: general, idcpilot.io/data-domain: domain-north}"
+
+
+def _workload(kind: str, api: str, namespace: str) -> str:
+    meta = f"metadata:\n  name: evil\n{namespace}  {LABELS}\n"
+    head = f"{APPEND}\n---\napiVersion: {api}\nkind: {kind}\n{meta}spec:\n"
+    if kind == "Pod":
+        return head + "\n".join(line[4:] for line in EVIL_POD.format(F=F).splitlines())
+    if kind == "CronJob":
+        return (head + "  schedule: '@hourly'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n"
+                + "\n".join("    " + line for line in EVIL_POD.format(F=F).splitlines()))
+    return head + f"  selector: {{matchLabels: {{a: b}}}}\n  template:\n    metadata: {{labels: {{a: b}}}}\n    spec:\n" + EVIL_POD.format(F=F)
+
+
+K8S_BYPASSES: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "no namespace": ("K8S-PSA", [(APPEND, _workload("Pod", "v1", ""))]),
+    "in default": ("K8S-PSA", [(APPEND, _workload("DaemonSet", "apps/v1", "  namespace: default\n"))]),
+    "in kube-system": ("K8S-PSA", [(APPEND, _workload("Deployment", "apps/v1", "  namespace: kube-system\n"))]),
+    "namespace without a Namespace manifest": ("K8S-PSA", [(APPEND, _workload("Pod", "v1", "  namespace: rogue\n"))]),
+    "privileged pod in the restricted namespace": ("K8S-PSA", [(APPEND, _workload("Pod", "v1", "  namespace: portal\n"))]),
+    "cronjob": ("K8S-PSA", [(APPEND, _workload("CronJob", "batch/v1", "  namespace: portal\n"))]),
+    "argo rollout": ("K8S-PSA", [(APPEND, _workload("Rollout", "argoproj.io/v1alpha1", "  namespace: portal\n"))]),
+    "argo rollout's image": ("K8S-REGISTRY", [(APPEND, _workload("Rollout", "argoproj.io/v1alpha1", "  namespace: portal\n").replace(
+        f"hostPID: true{F}", "hostPID: true").replace("image: registry.hy-idc.internal:5000/hy/portal:3.4.1", f"image: docker.io/x:1{F}"))]),
+    "pods in default without default-deny": ("K8S-NETPOL", [(APPEND, _workload("Pod", "v1", "  namespace: default\n").replace(
+        f"hostPID: true{F}", "hostPID: true").replace("apiVersion: v1\nkind: Pod", f"apiVersion: v1{F}\nkind: Pod"))]),
+    "allow-all beside the default-deny": ("K8S-NETPOL", [(APPEND, f"{APPEND}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+                                                                   f"metadata: {{name: open, namespace: portal}}\nspec:\n  podSelector: {{}}\n"
+                                                                   f"  ingress:\n    - {{}}{F}\n")]),
+    "allow-all egress through an empty peer": ("K8S-NETPOL", [(APPEND, f"{APPEND}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+                                                                        f"metadata: {{name: open, namespace: portal}}\nspec:\n  podSelector: {{}}\n"
+                                                                        f"  policyTypes: [Egress]\n  egress:\n    - to: [{{namespaceSelector: {{}}}}]{F}\n")]),
+    "document on the first line": ("K8S-PSA", [("# Planned manifests", f"--- {{apiVersion: v1, kind: Pod, metadata: {{name: evil, namespace: portal}}, "
+                                                                      f"spec: {{hostIPC: true, containers: [{{name: x, image: r}}]}}}}{F}\n---\n# Planned manifests")]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(K8S_BYPASSES))
+def test_k8s_bypass_fails_at_the_marked_line(case, make_env):
+    rule_id, medits = K8S_BYPASSES[case]
+    env = make_env(manifest_edits=medits)
+    report = check(env, only=[rule_id], schema_check=False)  # custom resources and bare fixtures: the rules' verdict
+    fails = [f for f in report.findings if f.rule.id == rule_id and f.status == "fail"]
+    where = {(f.location.file.rsplit("/", 1)[-1], f.location.line) for f in fails if f.location}
+    marked = {(rel.rsplit("/", 1)[-1], line) for rel, line in env.marked()}
+    assert marked and marked <= where, f"expected findings at {sorted(marked)}, got {sorted(where)}: {[f.message for f in fails]}"
+
+
 def all_rule_ids() -> list[str]:
     return [lr.rule.id for lr in registry.load_rules(registry.policy_dir())]
 

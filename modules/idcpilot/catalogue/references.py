@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Iterable
 import netaddr
 
 from idcpilot.errors import Problem
+from idcpilot.k8sschema import version_problem
 from idcpilot.yamlsource import PathKey
 
 if TYPE_CHECKING:
@@ -101,6 +102,8 @@ def check_references(cat: "Catalogue") -> list[Problem]:
 
     for ci, cluster in enumerate(spec.clusters):
         base = ("spec", "clusters", ci)
+        if unsupported := version_problem(cluster.kubernetes_version):  # plan and check validate against it
+            c.add(base + ("kubernetesVersion",), unsupported)
         if c.exists(base + ("site",), cluster.site, sites, "site"):
             c.members(base + ("nodes",), cluster.nodes, "k8s_node", cluster.site)
             c.members(base + ("controlPlane",), cluster.control_plane, "k8s_control_plane", cluster.site)

@@ -29,7 +29,7 @@ def planned_manifests(cat: Catalogue) -> tuple[ManifestSet | None, str]:
         result = plan_estate(cat, validate=False)  # the gate validates the schema itself
     except TypeError:
         result = plan_estate(cat)
-    return ManifestSet.from_plan(result.manifests), ""
+    return ManifestSet.from_plan(result.manifests, result.default_namespaces()), ""
 
 
 def run(
