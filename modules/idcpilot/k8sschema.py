@@ -102,10 +102,19 @@ def _nothing(value: Any, path: Path_, out: list[Error]) -> None:
     return None
 
 
-def _is(value: Any, types: tuple[type, ...], allow_bool: bool) -> bool:
-    if value.__class__ is bool:  # JSON Schema: a boolean is never a number
-        return allow_bool
-    return isinstance(value, types)
+class _Probe(list):  # type: ignore[type-arg]
+    """The error list of a oneOf/anyOf branch tried on a value: only "any error?" matters."""
+
+
+class _Failed(Exception):
+    pass
+
+
+def _report(out: list[Error], path: Path_, message: Callable[[], str]) -> None:
+    """Record an error; a probe stops at the first one, before its message is written."""
+    if out.__class__ is _Probe:
+        raise _Failed
+    out.append((path, message()))
 
 
 class Compiler:
@@ -157,22 +166,22 @@ class Compiler:
         cell = self.cell
 
         def check(value: Any, path: Path_, out: list[Error]) -> None:
-            if known and not _is(value, types, allow_bool):
-                out.append((path, f"{excerpt(value)} is not of type {shown!r}"))
+            if known and ((not allow_bool) if value.__class__ is bool else not isinstance(value, types)):
+                _report(out, path, lambda: f"{excerpt(value)} is not of type {shown!r}")
                 return
             if enum is not None and value not in enum:
-                out.append((path, f"{excerpt(value)} is not one of {enum!r}"))
+                _report(out, path, lambda: f"{excerpt(value)} is not one of {enum!r}")
             if has_object and value.__class__ is dict:
                 for key in required:
                     if key not in value:
-                        out.append((path, f"{key!r} is a required property"))
+                        _report(out, path, lambda: f"{key!r} is a required property")
                 for key, v in value.items():
                     sub = props.get(key)
                     if sub is None:
                         if key in prop_schemas:
                             sub = props[key] = cell(prop_schemas[key])
                         elif closed:
-                            out.append((path + (key,), f"Additional properties are not allowed ({excerpt(key)} was unexpected)"))
+                            _report(out, path + (key,), lambda: f"Additional properties are not allowed ({excerpt(key)} was unexpected)")
                             continue
                         elif addl_cell is not None:
                             sub = addl_cell
@@ -187,17 +196,19 @@ class Compiler:
             for c in also:
                 c[0](value, path, out)
             if one_of and sum(1 for c in one_of if _passes(c[0], value)) != 1:
-                out.append((path, f"{excerpt(value)} is not valid under exactly one of the given schemas"))
+                _report(out, path, lambda: f"{excerpt(value)} is not valid under exactly one of the given schemas")
             if any_of and not any(_passes(c[0], value) for c in any_of):
-                out.append((path, f"{excerpt(value)} is not valid under any of the given schemas"))
+                _report(out, path, lambda: f"{excerpt(value)} is not valid under any of the given schemas")
 
         return check
 
 
 def _passes(check: Check, value: Any) -> bool:
-    scratch: list[Error] = []
-    check(value, (), scratch)
-    return not scratch
+    try:
+        check(value, (), _Probe())
+    except _Failed:
+        return False
+    return True
 
 
 def _read(directory: str, name: str) -> Any:

@@ -178,3 +178,117 @@ def test_rule_fails_on_the_failing_fixture_at_the_marked_line(rule_id, make_env)
     for f in fails:
         assert f.location is not None and f.location.file.endswith(tuple(env.files)), f.location
         assert f.message and f.target
+
+
+def test_namespace_less_objects_land_where_the_cluster_puts_them():
+    from idcpilot.policy.k8s import ManifestSet
+
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"}}
+    ms = ManifestSet.from_plan({"c1": [pod, role], "c2": [pod]}, {"c2": "team"})
+    assert [(m.cluster, m.namespace) for m in ms.items] == [("c1", "default"), ("c1", None), ("c2", "team")]
+    assert ms.items[0].target == "k8s/c1/default/Pod/p"
+
+
+@pytest.mark.parametrize("body, paths", [
+    ({"kind": "Pod", "spec": {"containers": []}}, [("spec",)]),
+    ({"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}}}},
+     [("spec", "jobTemplate", "spec", "template", "spec")]),
+    ({"kind": "Rollout", "spec": {"template": {"metadata": {"annotations": {"a": "b"}}, "spec": {"containers": []}}}},
+     [("spec", "template", "spec")]),
+    ({"kind": "Workflow", "spec": {"templates": [{"name": "a", "podSpecPatch": "x"}, {"name": "b", "spec": {"containers": [{}]}}]}},
+     [("spec", "templates", 1, "spec")]),
+    ({"kind": "ConfigMap", "data": {"containers": "not a pod"}}, []),
+])
+def test_pod_specs_are_found_by_shape(body, paths):
+    from idcpilot.policy.k8s import pod_specs
+
+    found = pod_specs(body)
+    assert [p.path for p in found] == paths
+    if body["kind"] == "Rollout":
+        assert found[0].metadata == {"annotations": {"a": "b"}}
+
+
+def test_deep_nesting_does_not_exhaust_the_stack():
+    from idcpilot.policy.k8s import pod_specs
+
+    body: dict = {"kind": "X"}
+    node = body
+    for _ in range(50_000):
+        node["n"] = {}
+        node = node["n"]
+    node["containers"] = [{"name": "c"}]
+    assert len(pod_specs(body)) == 1
+
+
+def _rule_module(rule_id: str):
+    return next(lr.module for lr in registry.load_rules(registry.policy_dir()) if lr.rule.id == rule_id)
+
+
+@pytest.mark.parametrize("spec, opened", [
+    ({"podSelector": {}, "ingress": [{}]}, [("ingress", 0)]),
+    ({"podSelector": {}, "ingress": [{"from": []}]}, [("ingress", 0)]),
+    ({"podSelector": {}, "ingress": [{"from": [{}], "ports": [{"protocol": "TCP"}]}]}, [("ingress", 0)]),
+    ({"podSelector": {}, "ingress": [{"ports": [{"port": 1, "endPort": 65535}]}]}, [("ingress", 0)]),
+    ({"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [{"ipBlock": {"cidr": "::/0"}}]}]}, [("egress", 0)]),
+    ({"podSelector": {}, "egress": [{"to": [{"namespaceSelector": {}, "podSelector": {}}]}]}, [("egress", 0)]),
+    # narrower than everything: a port, a namespace, the namespace's own pods, addresses with exceptions
+    ({"podSelector": {}, "ingress": [{"ports": [{"port": 8080}]}]}, []),
+    ({"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]}, []),
+    ({"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"a": "b"}}}]}]}, []),
+    ({"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}}]}]}, []),
+    # rules of a direction the policy does not govern are ignored by Kubernetes
+    ({"podSelector": {}, "policyTypes": ["Egress"], "ingress": [{}], "egress": [{"ports": [{"port": 53}]}]}, []),
+])
+def test_policies_that_reopen_everything(spec, opened):
+    netpol = _rule_module("K8S-NETPOL")
+    assert list(netpol.reopened({"spec": spec})) == opened
+
+
+RESTRICTED_CONTAINER = {"name": "c", "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}
+RESTRICTED_POD = {"securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                  "containers": [RESTRICTED_CONTAINER]}
+
+
+def _pod(pod_edit=None, container_edit=None, extra=None):
+    import copy
+
+    spec = copy.deepcopy(RESTRICTED_POD)
+    spec.update(pod_edit or {})
+    spec["containers"][0]["securityContext"].update(container_edit or {})
+    spec.update(extra or {})
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec}
+
+
+@pytest.mark.parametrize("body, problem", [
+    (_pod(), None),
+    (_pod(container_edit={"capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}}), None),
+    (_pod(pod_edit={"securityContext": {}}, container_edit={"runAsNonRoot": True, "seccompProfile": {"type": "Localhost"}}), None),
+    (_pod(pod_edit={"volumes": [{"name": "v", "emptyDir": {}}, {"name": "s", "projected": {"sources": []}}]}), None),
+    (_pod(pod_edit={"hostIPC": True}), "hostIPC: true"),
+    (_pod(pod_edit={"volumes": [{"name": "v", "hostPath": {"path": "/etc"}}]}), "hostPath volume v (/etc)"),
+    (_pod(pod_edit={"volumes": [{"name": "n", "nfs": {"server": "x", "path": "/"}}]}), "volume n of type nfs"),
+    (_pod(container_edit={"capabilities": {"drop": ["ALL"], "add": ["NET_RAW"]}}), "adds capabilities NET_RAW"),
+    (_pod(container_edit={"capabilities": {"drop": ["NET_RAW"]}}), "does not drop ALL"),
+    (_pod(pod_edit={"securityContext": {"runAsNonRoot": True}}), "seccompProfile unset"),
+    (_pod(container_edit={"runAsUser": 0}), "runAsUser: 0"),
+    (_pod(container_edit={"procMount": "Unmasked"}), "procMount Unmasked"),
+    (_pod(pod_edit={"securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"},
+                                        "sysctls": [{"name": "kernel.msgmax", "value": "1"}]}}), "unsafe sysctl kernel.msgmax"),
+    (_pod(container_edit={"seLinuxOptions": {"type": "spc_t"}}), "seLinuxOptions"),
+    (_pod(container_edit={"windowsOptions": {"hostProcess": True}}), "hostProcess"),
+    (_pod(extra={"initContainers": [{"name": "init", "securityContext": {"privileged": True}}]}), "container init privileged"),
+    (_pod(extra={"ephemeralContainers": [{"name": "dbg"}]}), "container dbg does not set allowPrivilegeEscalation"),
+    ({**_pod(), "metadata": {"name": "p", "annotations": {"container.apparmor.security.beta.kubernetes.io/c": "unconfined"}}},
+     "AppArmor unconfined for c"),
+])
+def test_the_restricted_profile_per_pod(body, problem):
+    from idcpilot.policy.k8s import Manifest
+
+    psa = _rule_module("K8S-PSA")
+    [pod] = Manifest("c", body).pods
+    found = [p for p, _ in psa.pod_problems(pod)]
+    if problem is None:
+        assert found == []
+    else:
+        assert any(problem in p for p in found), found

@@ -87,8 +87,9 @@ def load_documents(path: Path, fast: bool = False) -> list[tuple[dict[str, Any],
     except OSError as exc:
         raise UserInputError.single(shown, f"cannot read manifest file: {exc.strerror or exc}") from None
     out = []
-    for offset, chunk in _documents(text, shown):
-        quick = fastyaml.load_positioned(chunk) if fast else None
+    whole = fastyaml.load_positioned(text) if fast else None  # one plain document: no need to cut
+    for offset, chunk in [(0, text)] if whole is not None else _documents(text, shown):
+        quick = whole if whole is not None else fastyaml.load_positioned(chunk) if fast else None
         if quick is not None:
             data, smap = quick[0], SourceMap(shown, quick[1])
         else:
@@ -98,7 +99,8 @@ def load_documents(path: Path, fast: bool = False) -> list[tuple[dict[str, Any],
                 raise UserInputError(_shift(exc.problems, offset)) from None
         if data is None:  # an empty document (only comments)
             continue
-        smap.positions = {k: (line + offset, col) for k, (line, col) in smap.positions.items()}
+        if offset:
+            smap.positions = {k: (line + offset, col) for k, (line, col) in smap.positions.items()}
         if not is_manifest(data):
             line, col = smap.locate(())
             raise UserInputError([Problem(shown, line, col, "", NOT_A_MANIFEST)])
