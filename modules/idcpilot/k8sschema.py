@@ -150,6 +150,7 @@ class Compiler:
         known = [t for t in type_names if t in _PY_TYPES]
         types = tuple(t for name in known if name != "boolean" for t in _PY_TYPES[name])
         allow_bool = "boolean" in known
+        integral_floats = "integer" in known  # JSON Schema: 2.0 is an integer, 2.5 is not
         shown = type_names[0] if len(type_names) == 1 else type_names
         enum = schema.get("enum")
         prop_schemas = schema.get("properties") or {}
@@ -166,7 +167,9 @@ class Compiler:
         cell = self.cell
 
         def check(value: Any, path: Path_, out: list[Error]) -> None:
-            if known and ((not allow_bool) if value.__class__ is bool else not isinstance(value, types)):
+            cls = value.__class__
+            if known and ((not allow_bool) if cls is bool else not (
+                    isinstance(value, types) or (integral_floats and cls is float and value.is_integer()))):
                 _report(out, path, lambda: f"{excerpt(value)} is not of type {shown!r}")
                 return
             if enum is not None and value not in enum:

@@ -18,6 +18,7 @@ from idcpilot import ipam
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.components import program as stack_program
 from idcpilot.errors import UserInputError
+from idcpilot.k8sschema import UnsupportedVersion
 from idcpilot.plan.manifests import manifests as to_manifests
 from idcpilot.plan.recorder import REDACTED, Recorded
 from idcpilot.plan.runner import ProgramError, Run, run_callable, run_program
@@ -159,7 +160,7 @@ def plan_estate(cat: Catalogue, stacks: Iterable[str] | None = None, *, validate
             for m in result.manifests[p.cluster]:
                 try:
                     found = schemas.check(p.cluster, p.kubernetes_version, m)
-                except schemas.k8sschema.UnsupportedVersion as exc:
+                except UnsupportedVersion as exc:
                     raise UserInputError.single(cat.file, f"cluster {p.cluster}: {exc}", "spec.clusters") from None
                 if found is None:
                     unchecked.add(f"{m.get('apiVersion')}/{m.get('kind')}")
