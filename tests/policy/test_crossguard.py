@@ -133,3 +133,15 @@ def test_analyze_stack_reports_a_namespace_without_default_deny(analyzer):
     assert "no default-deny NetworkPolicy for ingress and egress" in bad[0].message
     good = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[ns, deny]), timeout=30).diagnostics
     assert list(good) == []
+
+
+def test_namespace_less_resources_land_in_the_provider_namespace():
+    from types import SimpleNamespace
+
+    from idcpilot.policy.crossguard import manifest_of, provider_namespace
+
+    pod = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}
+    assert provider_namespace(None) == "default"
+    assert provider_namespace(SimpleNamespace(props={"namespace": "team"})) == "team"
+    m = manifest_of("kubernetes:core/v1:Pod", pod, "c1", provider_namespace(SimpleNamespace(props={})))
+    assert m.namespace == "default" and m.target == "k8s/c1/default/Pod/p"
