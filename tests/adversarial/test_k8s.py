@@ -110,6 +110,8 @@ CASES = {
     "malformed yaml": ("apiVersion: v1\nkind: Pod\nmetadata: {name: [x\n", 2, ["evil.yaml", "malformed YAML"]),
     "a document that is not a manifest": ("apiVersion: v1\nkind: Namespace\nmetadata: {name: ok}\n--- 42\n", 2,
                                           ["evil.yaml:4", "not a Kubernetes manifest"]),
+    "a List inside a List": ("apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: List\n    items: []\n", 2,
+                             ["evil.yaml:4", "a List inside a List"]),
     "a kind the Kubernetes API does not have": (workload("Deployment", "apps/v2", "portal"), 2, ["evil.yaml", "no kind 'Deployment'"]),
 }
 

@@ -109,9 +109,10 @@ def load_documents(path: Path, fast: bool = False) -> list[tuple[dict[str, Any],
             if not isinstance(items, list):
                 raise UserInputError([smap.problem(("items",), "a List's items must be a list of manifests")])
             for i, item in enumerate(items):
-                if not is_manifest(item):
+                if not is_manifest(item) or item["kind"] == "List":
                     line, col = smap.locate(("items", i))
-                    raise UserInputError([Problem(shown, line, col, f"items[{i}]", NOT_A_MANIFEST)])
+                    why = NOT_A_MANIFEST if not is_manifest(item) else "a List inside a List is not read; list its items"
+                    raise UserInputError([Problem(shown, line, col, f"items[{i}]", why)])
                 sub = SourceMap(shown, {k[2:]: v for k, v in smap.positions.items() if k[:2] == ("items", i)})
                 out.append((item, sub))
         else:
@@ -146,7 +147,7 @@ def _fast_documents(path: Path) -> list[dict[str, Any]] | None:
             return None
         if d["kind"] == "List":
             items = d.get("items")
-            if not isinstance(items, list) or not all(is_manifest(i) for i in items):
+            if not isinstance(items, list) or not all(is_manifest(i) and i["kind"] != "List" for i in items):
                 return None
             out += items
         else:
