@@ -1,5 +1,6 @@
 """K8S-LABELS: every namespace and workload carries data classification and data domain labels."""
 
+from idcpilot.errors import excerpt
 from idcpilot.policy import Rule
 from idcpilot.policy.k8srule import K8sResult, run
 
@@ -27,11 +28,11 @@ def check_manifests(manifests, env):
         if not cls:
             problems.append(f"no {env.label_classification} label")
         elif cls not in env.classifications:
-            problems.append(f"{env.label_classification}={cls} is not one of {', '.join(env.classifications)}")
+            problems.append(f"{env.label_classification}={excerpt(cls)} is not one of {', '.join(env.classifications)}")
         if not dom:
             problems.append(f"no {env.label_domain} label")
         elif env.domains and dom not in env.domains:
-            problems.append(f"{env.label_domain}={dom} is not a data domain of the estate")
+            problems.append(f"{env.label_domain}={excerpt(dom)} is not a data domain of the estate")
         if problems:
             yield K8sResult(m, False, f"{m.kind} {m.name}: {'; '.join(problems)}", ("metadata", "labels") if labels else ("metadata",))
         else:

@@ -1,5 +1,6 @@
 """K8S-NETPOL: every workload namespace denies ingress and egress by default, and no policy reopens all of it."""
 
+from idcpilot.errors import excerpt
 from idcpilot.policy import Rule
 from idcpilot.policy.k8srule import K8sResult, run
 
@@ -109,12 +110,12 @@ def check_manifests(manifests, env):
         ingress, egress = cover.get(ns, (False, False))
         missing = [d for d, ok in (("ingress", ingress), ("egress", egress)) if not ok]
         if missing:
-            yield K8sResult(m, False, f"namespace {ns} has no default-deny NetworkPolicy for {' and '.join(missing)}")
+            yield K8sResult(m, False, f"namespace {excerpt(ns)} has no default-deny NetworkPolicy for {' and '.join(missing)}")
         for policy, key, index in opened.get(ns, []):
-            yield K8sResult(policy, False, f"NetworkPolicy {policy.name} in namespace {ns} reopens all {key}: "
+            yield K8sResult(policy, False, f"NetworkPolicy {excerpt(policy.name)} in namespace {excerpt(ns)} reopens all {key}: "
                                            f"{key}[{index}] admits every peer on every port", ("spec", key, index))
         if not missing and ns not in opened:
-            yield K8sResult(m, True, f"namespace {ns} denies ingress and egress by default")
+            yield K8sResult(m, True, f"namespace {excerpt(ns)} denies ingress and egress by default")
 
 
 def check(ctx):

@@ -1,5 +1,6 @@
 """K8S-PSA: every pod meets Pod Security "restricted", and workload namespaces enforce it."""
 
+from idcpilot.errors import excerpt
 from idcpilot.policy import Rule
 from idcpilot.policy.k8srule import K8sResult, run
 
@@ -59,21 +60,22 @@ def pod_problems(pod):
     for volume, path in pod.volumes():
         kinds = [k for k in volume if k != "name"]
         if "hostPath" in kinds:
-            yield f"hostPath volume {volume.get('name')} ({_dict(volume['hostPath']).get('path')})", path + ("hostPath",)
+            yield f"hostPath volume {excerpt(volume.get('name'))} ({excerpt(_dict(volume['hostPath']).get('path'))})", path + ("hostPath",)
         elif any(k not in VOLUME_TYPES for k in kinds) or not kinds:
-            yield f"volume {volume.get('name')} of type {', '.join(kinds) or '(none)'} (restricted allows {', '.join(sorted(VOLUME_TYPES))})", path
+            shown = excerpt(", ".join(map(str, kinds))) if kinds else "(none)"
+            yield f"volume {excerpt(volume.get('name'))} of type {shown} (restricted allows {', '.join(sorted(VOLUME_TYPES))})", path
     pod_sc = _dict(spec.get("securityContext"))
     sc_path = base + ("securityContext",)
     yield from _security_context_problems(pod_sc, sc_path, "pod")
     for i, sysctl in enumerate(pod_sc.get("sysctls") or []):
         if _dict(sysctl).get("name") not in SAFE_SYSCTLS:
-            yield f"unsafe sysctl {_dict(sysctl).get('name')}", sc_path + ("sysctls", i)
+            yield f"unsafe sysctl {excerpt(_dict(sysctl).get('name'))}", sc_path + ("sysctls", i)
     meta_path = ("metadata",) if base == ("spec",) else base[:-1] + ("metadata",)
     for key, value in _dict(pod.metadata.get("annotations")).items():
         if str(key).startswith(APPARMOR_ANNOTATION) and value == "unconfined":
-            yield f"AppArmor unconfined for {str(key)[len(APPARMOR_ANNOTATION):]}", meta_path + ("annotations", key)
+            yield f"AppArmor unconfined for {excerpt(str(key)[len(APPARMOR_ANNOTATION):])}", meta_path + ("annotations", key)
     for c, path in pod.containers():
-        name = c.get("name")
+        name = excerpt(c.get("name"))
         sc = _dict(c.get("securityContext"))
         at = path + ("securityContext",) if "securityContext" in c else path
         if sc.get("privileged") is True:
@@ -86,18 +88,19 @@ def pod_problems(pod):
             yield f"container {name} may run as root (runAsNonRoot is not true)", at
         seccomp = _dict(sc.get("seccompProfile") or pod_sc.get("seccompProfile")).get("type")
         if seccomp not in SECCOMP_TYPES:
-            yield f"container {name} seccompProfile {seccomp or 'unset'} (must be RuntimeDefault or Localhost)", at
+            yield f"container {name} seccompProfile {excerpt(seccomp) if seccomp else 'unset'} (must be RuntimeDefault or Localhost)", at
         caps = _dict(sc.get("capabilities"))
-        if "ALL" not in (caps.get("drop") or []):
+        drop, add = caps.get("drop"), caps.get("add")
+        if not isinstance(drop, list) or "ALL" not in drop:
             yield f"container {name} does not drop ALL capabilities", at
-        added = [str(a) for a in caps.get("add") or [] if a not in ADDABLE_CAPABILITIES]
+        added = [str(a) for a in (add if isinstance(add, list) else [add] if add else []) if a not in ADDABLE_CAPABILITIES]
         if added:
-            yield f"container {name} adds capabilities {', '.join(added)}", path + ("securityContext", "capabilities", "add")
+            yield f"container {name} adds capabilities {excerpt(', '.join(added))}", path + ("securityContext", "capabilities", "add")
         if sc.get("procMount") not in (None, "Default"):
-            yield f"container {name} procMount {sc.get('procMount')}", path + ("securityContext", "procMount")
+            yield f"container {name} procMount {excerpt(sc.get('procMount'))}", path + ("securityContext", "procMount")
         for j, port in enumerate(c.get("ports") or []):
             if _dict(port).get("hostPort"):
-                yield f"container {name} binds hostPort {port['hostPort']}", path + ("ports", j, "hostPort")
+                yield f"container {name} binds hostPort {excerpt(port['hostPort'])}", path + ("ports", j, "hostPort")
 
 
 def check_manifests(manifests, env):
@@ -105,7 +108,7 @@ def check_manifests(manifests, env):
         if m.kind == "Namespace" and m.name not in env.system_namespaces:
             level = m.labels.get("pod-security.kubernetes.io/enforce")
             if level != env.psa_level:
-                got = f"enforces {level!r}" if level else "has no pod-security.kubernetes.io/enforce label"
+                got = f"enforces {excerpt(level)}" if level else "has no pod-security.kubernetes.io/enforce label"
                 path = ("metadata", "labels", "pod-security.kubernetes.io/enforce") if level else ("metadata", "labels")
                 yield K8sResult(m, False, f"namespace {m.name} {got}; must enforce {env.psa_level!r}", path)
             else:

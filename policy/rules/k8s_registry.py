@@ -1,5 +1,6 @@
 """K8S-REGISTRY: every image comes from the estate's approved private registry."""
 
+from idcpilot.errors import excerpt
 from idcpilot.policy import Rule
 from idcpilot.policy.k8srule import K8sResult, run
 
@@ -22,9 +23,9 @@ def check_manifests(manifests, env):
             if not env.registry:
                 yield K8sResult(m, False, "no approved registry configured; cannot accept any image", path + ("image",))
             elif not image.startswith(prefix):
-                yield K8sResult(m, False, f"container {c.get('name')} image {image or '(none)'} is not from {env.registry}", path + ("image",))
+                yield K8sResult(m, False, f"container {excerpt(c.get('name'))} image {excerpt(image) if image else '(none)'} is not from {env.registry}", path + ("image",))
             else:
-                yield K8sResult(m, True, f"container {c.get('name')} from {env.registry}")
+                yield K8sResult(m, True, f"container {excerpt(c.get('name'))} from {env.registry}")
 
 
 def check(ctx):

@@ -73,7 +73,7 @@ CASES = {
     # namespace-less, default, kube-system, no Namespace manifest: the privileged workload still fails
     "privileged pod without a namespace": (workload("Pod", "v1", None), 1, ["K8S-PSA", "/default/Pod/evil"]),
     "privileged daemonset in default": (workload("DaemonSet", "apps/v1", "default"), 1, ["K8S-PSA", "hostPID"]),
-    "privileged daemonset in kube-system": (workload("DaemonSet", "apps/v1", "kube-system"), 1, ["K8S-PSA", "hostPath volume root (/)"]),
+    "privileged daemonset in kube-system": (workload("DaemonSet", "apps/v1", "kube-system"), 1, ["K8S-PSA", "hostPath volume 'root' ('/')"]),
     "privileged pod in a namespace without a Namespace manifest": (workload("Pod", "v1", "rogue"), 1, ["K8S-PSA", "privileged"]),
     "privileged deployment in a restricted estate namespace": (workload("Deployment", "apps/v1", "portal"), 1, ["K8S-PSA", "portal"]),
     # kinds found by shape: a CronJob's job template, an Argo Rollout (a custom resource)
@@ -88,7 +88,7 @@ CASES = {
     "container runs as root over the pod's runAsNonRoot": (
         workload("Deployment", "apps/v1", "portal", with_security(", runAsNonRoot: false")), 1, ["K8S-PSA", "runAsNonRoot"]),
     "seccomp unconfined": (workload("Deployment", "apps/v1", "portal", with_security(", seccompProfile: {type: Unconfined}")),
-                           1, ["K8S-PSA", "seccompProfile Unconfined"]),
+                           1, ["K8S-PSA", "seccompProfile 'Unconfined'"]),
     "privilege escalation left on": (workload("Deployment", "apps/v1", "portal", with_security().replace(
         "allowPrivilegeEscalation: false, ", "")), 1, ["K8S-PSA", "allowPrivilegeEscalation"]),
     "host port": (workload("Deployment", "apps/v1", "portal", with_security().replace(
