@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import enum
 import sys
-from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -106,66 +105,6 @@ def render_table(report: Report, fail_on: str | None, verbose: bool) -> None:
     console.print(f"{mark} {verdict.sentence()} (-v lists passes)", style=style, markup=False, highlight=False, soft_wrap=True)
 
 
-_prefetched: dict[tuple[Path, str | None], Any] = {}
-#: check's options that take no value (every other option takes one)
-_FLAGS = ("--plan", "--no-plan", "-v", "--verbose", "-h", "--help")
-
-
-def prefetch(args: list[str]) -> None:
-    """Start reading ``--manifests DIR`` from the raw command line, before typer parses it (typer
-    imports pydantic to coerce the options): the worker then overlaps all of the start-up. The
-    command uses the reader only if typer parses the same DIR and --cluster; anything unusual on
-    the command line (an option given twice, a ``--``) means no prefetch."""
-    seen: dict[str, str] = {}
-    positional: list[str] = []
-    unsure = False  # combined short options (-vf json): where the estate argument is, typer knows
-    it = iter(args)
-    for arg in it:
-        if arg == "--":
-            return
-        name, eq, value = arg.partition("=")
-        if name in ("--manifests", "--cluster"):
-            if name in seen:
-                return
-            seen[name] = value if eq else next(it, "")
-        elif arg in _FLAGS:
-            continue
-        elif arg.startswith("--"):
-            if not eq:
-                next(it, None)  # the option's value
-        elif arg in ("-f", "-o"):
-            next(it, None)
-        elif arg.startswith("-") and arg != "-":
-            unsure = True
-        else:
-            positional.append(arg)
-    if not seen.get("--manifests"):
-        return
-    import atexit
-
-    from idcpilot.policy.k8s import ManifestReader
-
-    # The estate only lets the worker schema-check what it reads against the versions written
-    # there; the command uses that only where the loaded catalogue agrees.
-    estate = None if unsure or len(positional) > 1 else Path(positional[0] if positional else "inventories/example")
-    reader = ManifestReader(Path(seen["--manifests"]), seen.get("--cluster"), estate)
-    atexit.register(reader.close)  # typer refused the command line, or the command never asked
-    _prefetched[(Path(seen["--manifests"]), seen.get("--cluster"))] = reader
-
-
-def _reader(manifests: Path | None, cluster: str | None, env: Path) -> Any:
-    """The reader for --manifests: the one prefetch() started for the same arguments, or a new one."""
-    from idcpilot.policy.k8s import ManifestReader
-
-    if manifests is None:
-        return nullcontext()
-    early = _prefetched.pop((manifests, cluster), None)
-    for other in _prefetched.values():
-        other.close()
-    _prefetched.clear()
-    return early or ManifestReader(manifests, cluster, env)
-
-
 def register(app: typer.Typer) -> None:
     @app.command()
     def check(
@@ -188,14 +127,18 @@ def register(app: typer.Typer) -> None:
         """Check the estate against every plan-stage rule of the pilot specification."""
         from idcpilot.errors import UserInputError
 
-        # Many manifest files are read by a forked worker while this process imports the
-        # catalogue model and the engine, the other half of a pull request's gate.
-        with user_errors(), _reader(manifests, cluster, env) as reader:
+        with user_errors():
             from idcpilot import catalogue
             from idcpilot.policy import engine
 
             cat = catalogue.load(env)
-            planned = reader.result() if reader else None
+            planned = None
+            if cluster is not None and manifests is None:
+                raise UserInputError.single("--cluster", "names the cluster of files directly in --manifests DIR; give --manifests too")
+            if manifests is not None:
+                from idcpilot.policy.k8s import load_manifest_dir
+
+                planned = load_manifest_dir(manifests, cluster, clusters=cat.clusters)
             if thresholds and not thresholds.exists():
                 raise UserInputError.single(str(thresholds), "thresholds file not found")
             if waivers and not waivers.exists():

@@ -21,7 +21,8 @@ def planned_manifests(cat: Catalogue) -> ManifestSet:
     skips its own schema validation: the engine validates them (exit 2 with file and line)."""
     from idcpilot.plan import plan_estate  # planning imports Pulumi: only when a K8S rule runs
 
-    return ManifestSet.from_plan(plan_estate(cat, validate=False).manifests)
+    result = plan_estate(cat, validate=False)
+    return ManifestSet.from_plan(result.manifests, result.default_namespaces())
 
 
 def run(
