@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from idcpilot.deploy.paths import repo_root
+from idcpilot.paths import repo_root
 from idcpilot.policy.registry import policy_dir
 from idcpilot.policy.thresholds import Thresholds, load
 
