@@ -153,14 +153,18 @@ class _Allocator:
         self.problems += checked.problems
         for e in checked.released:
             self.changes.append(Change("release", e.section, e.owner, e.kind, e.value))
-        for e in checked.prefixes + checked.addresses:
+        for e in checked.prefixes:
             self.new.section(e.section).setdefault(e.owner, {})[e.kind] = e.value
-            if not e.live:
-                self.changes.append(Change("orphan", e.section, e.owner, e.kind, e.value))
-            if e.section == "hosts":
-                self.taken[e.kind][e.first] = e.owner
-            else:
-                self.used.add(e.block, f"the {e.kind} prefix of {e.section[:-1]} {e.owner} ({lock.line(e.section, e.owner, e.kind)})")
+            self.used.add(e.block, f"the {e.kind} prefix of {e.section[:-1]} {e.owner} ({lock.line(e.section, e.owner, e.kind)})")
+        hosts = self.new.hosts
+        for e in checked.addresses:
+            kinds = hosts.get(e.owner)
+            if kinds is None:
+                kinds = hosts[e.owner] = {}
+            kinds[e.kind] = e.value
+            self.taken[e.kind][e.first] = e.owner
+        self.changes += [Change("orphan", e.section, e.owner, e.kind, e.value)
+                         for e in checked.prefixes + checked.addresses if not e.live]
 
     # ------------------------------------------------------------ prefixes
 

@@ -16,11 +16,13 @@ from idcpilot.errors import excerpt
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
 _ADDRESS = re.compile(rf"({_OCTET})\.({_OCTET})\.({_OCTET})\.({_OCTET})")
 _PREFIX = re.compile(rf"({_OCTET})\.({_OCTET})\.({_OCTET})\.({_OCTET})/(3[0-2]|[12][0-9]|[0-9])")
+#: an address or a prefix as text (always a string to YAML: it has three dots)
+ADDRESS_OR_PREFIX = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(?:3[0-2]|[12][0-9]|[0-9]))?")
 
 
 def _int(match: re.Match[str]) -> int:
-    a, b, c, d = (int(match.group(i)) for i in range(1, 5))
-    return (a << 24) | (b << 16) | (c << 8) | d
+    a, b, c, d = match.group(1, 2, 3, 4)
+    return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
 
 
 @dataclass(frozen=True, order=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from idcpilot.errors import Problem, UserInputError, excerpt
+from idcpilot.ipam.blocks import ADDRESS_OR_PREFIX
 from idcpilot.yamlsource import SourceMap, load_yaml_file
 
 LOCK_FILE = "ipam.lock.yaml"
@@ -113,6 +114,8 @@ def plain(text: str) -> bool:
     """True when ``text`` can be written unquoted and YAML reads it back as the same string."""
     if not _PLAIN.fullmatch(text):
         return False
+    if ADDRESS_OR_PREFIX.fullmatch(text):
+        return True
     if text[0].isalpha() and text.lower() not in ("yes", "no", "on", "off", "true", "false", "null", "y", "n"):
         return True  # the common case, decided without the resolver's regular expressions
     return _implicit_is_str(text)
@@ -148,7 +151,7 @@ def _read_canonical(text: str, file: str) -> tuple[dict, SourceMap] | None:
         deep, shallow, key, value = m.groups()
         smap.positions.setdefault((), (number, 1))
         if deep:
-            if owner is None or value is None or key in owner or not plain(value):
+            if owner is None or value is None or key in owner or not ADDRESS_OR_PREFIX.fullmatch(value):
                 return None
             owner[key] = value
             smap.positions[(section_name, owner_name, key)] = (number, 5)

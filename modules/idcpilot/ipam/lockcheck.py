@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from idcpilot.errors import Problem, excerpt
 from idcpilot.ipam.blocks import Block, address, parse_address
@@ -60,8 +61,7 @@ class Live:
         return owner in (self.sites if section == "sites" else self.clusters)
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One value of the lock, parsed: a prefix, or a host address (first == last)."""
 
     section: str
@@ -135,7 +135,10 @@ def _parse(lock: Lock, section: str, owner: str, kind: str, value: str, live: Li
 
 
 def _in_pool(e: Entry, pools: Pools) -> bool:
-    return any(p.first <= e.first and e.last <= p.last for p in pools.blocks[e.kind])
+    for p in pools.blocks[e.kind]:
+        if p.first <= e.first and e.last <= p.last:
+            return True
+    return False
 
 
 def _stray(lock: Lock, e: Entry, pools: Pools) -> Problem:
