@@ -159,10 +159,11 @@ def register(app: typer.Typer) -> None:
         # Many manifest files are read by a forked worker while this process imports the
         # catalogue model and the engine, the other half of a pull request's gate.
         with user_errors(), _reader(manifests, cluster, env) as reader:
-            from idcpilot import catalogue
+            from idcpilot import catalogue, ipam
             from idcpilot.policy import engine
 
             cat = catalogue.load(env)
+            ipam.plan(cat)  # the gate refuses a lock that collides or strays from its pools (exit 2)
             planned = reader.result() if reader else None
             if thresholds and not thresholds.exists():
                 raise UserInputError.single(str(thresholds), "thresholds file not found")
