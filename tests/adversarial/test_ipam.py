@@ -13,7 +13,7 @@ from typing import Callable
 
 import pytest
 
-from tests.adversarial.hostile import Hostile, idcpilot, output
+from tests.adversarial.hostile import Hostile, ansible, idcpilot, output
 
 LOCK = "ipam.lock.yaml"
 
@@ -245,3 +245,21 @@ def test_lock_path_is_named_as_given(example: Hostile, tmp_path: Path) -> None:
     proc = idcpilot("validate", "example", cwd=example.root.parent)
     assert proc.returncode == 2
     assert f"example/{LOCK}:{line}:" in output(proc)
+
+
+def test_pending_move_is_not_reported_as_up_to_date_by_validate(example: Hostile) -> None:
+    def pin(data: dict) -> None:
+        data["spec"]["sites"][0]["hosts"][0]["managementAddress"] = "10.64.1.200"
+    example.edit(pin)
+    proc = idcpilot("validate", example.root, "--format", "json")
+    assert proc.returncode == 0, output(proc)
+    assert '"pending": 1' in proc.stdout
+
+
+def test_plain_ansible_refuses_a_colliding_lock(example: Hostile) -> None:
+    line, owner, other = duplicate_management(example)
+    proc = ansible("ansible-inventory", "-i", example.estate_file, "--host", owner)
+    out = output(proc)
+    assert proc.returncode != 0, out
+    assert f"{LOCK}:{line}:" in out and other in out
+    assert "10.64.0.11" not in proc.stdout
