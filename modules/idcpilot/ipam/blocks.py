@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import socket
 from dataclasses import dataclass
 
 from idcpilot.errors import excerpt
@@ -21,8 +22,8 @@ ADDRESS_OR_PREFIX = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(?:3
 
 
 def _int(match: re.Match[str]) -> int:
-    a, b, c, d = match.group(1, 2, 3, 4)
-    return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+    # the regular expression has already refused every form inet_aton would read leniently
+    return int.from_bytes(socket.inet_aton(match.string[: match.end(4)]), "big")
 
 
 @dataclass(frozen=True, order=True)

@@ -194,10 +194,10 @@ def _inside_sites(lock: Lock, prefixes: list[Entry], addresses: list[Entry], liv
             site = sites[i] if i >= 0 and sites[i].last >= e.first and sites[i].kind == e.kind else None
             if site is None:
                 continue
-        low, high = site.block.usable
-        if not low <= e.first <= high:
-            which = "network" if e.first == site.first else "broadcast"
-            problems.append(lock.problem(
-                e.section, e.owner, e.kind,
-                f"{address(e.first)} (host {e.owner} {e.kind}) is the {which} address of {site.value}, the {site.kind} prefix "
-                f"of site {site.owner} ({lock.line('sites', site.owner, site.kind)}): no host may have it"))
+        if site.first < e.first < site.last or site.last - site.first < 2:
+            continue  # usable (a /31 or /32 has no network or broadcast address, RFC 3021)
+        which = "network" if e.first == site.first else "broadcast"
+        problems.append(lock.problem(
+            e.section, e.owner, e.kind,
+            f"{address(e.first)} (host {e.owner} {e.kind}) is the {which} address of {site.value}, the {site.kind} prefix "
+            f"of site {site.owner} ({lock.line('sites', site.owner, site.kind)}): no host may have it"))
