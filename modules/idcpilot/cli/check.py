@@ -128,10 +128,11 @@ def register(app: typer.Typer) -> None:
         from idcpilot.errors import UserInputError
 
         with user_errors():
-            from idcpilot import catalogue
+            from idcpilot import catalogue, ipam
             from idcpilot.policy import engine
 
             cat = catalogue.load(env)
+            ipam.plan(cat)  # the gate refuses a lock that collides or strays from its pools (exit 2)
             planned = None
             if cluster is not None and manifests is None:
                 raise UserInputError.single("--cluster", "names the cluster of files directly in --manifests DIR; give --manifests too")
