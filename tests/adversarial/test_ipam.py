@@ -218,7 +218,7 @@ def test_pin_on_an_existing_host_is_planned_and_applied(example: Hostile) -> Non
     ("10.64.0.11", "already the management address of host bj-core-1-cdn-001"),
     ("10.64.1.255", "broadcast address"),
     ("10.64.2.20", "outside site 'bj-core-1' management prefix 10.64.0.0/23"),
-    ("10.64.01.2", "not an IPv4 address"),
+    ("10.64.01.2", "must be an IPv4 address like 10.0.0.1 (no leading zeros)"),  # the catalogue refuses it first
 ])
 def test_pin_on_an_existing_host_that_cannot_be_applied_is_refused_with_why(example: Hostile, address: str, reason: str) -> None:
     def pin(data: dict) -> None:
