@@ -59,10 +59,15 @@ class DeployResult:
         }
 
 
-def run_gate(cat: Catalogue) -> Any:
-    from idcpilot import policy  # the gate of issue 3
+def run_gate(cat: Catalogue, opts: DeployOptions | None = None) -> Any:
+    """The gate, reading vault-encrypted variables with the same secrets the playbook run gets."""
+    from idcpilot import policy
+    from idcpilot.policy.hostvars import playbook_dir
+    from idcpilot.policy.vault import VaultOptions
 
-    return policy.gate(cat)
+    if opts is None:
+        return policy.gate(cat)
+    return policy.gate(cat, vault=VaultOptions(opts.vault_ids, opts.vault_password_files), playbook_dir=playbook_dir(opts.playbook))
 
 
 def _bin_dir() -> str:
@@ -121,7 +126,7 @@ def deploy(
     repo = repo_root()
     env = ansible_env(cat.name, repo, fact_cache)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        gate_f = pool.submit(run_gate, cat)
+        gate_f = pool.submit(run_gate, cat, opts)
         listing_f = pool.submit(listing, opts, env_dir, repo, env)
         gate = gate_f.result()
         if on_gate:

@@ -10,9 +10,11 @@ from typing import Any, Iterable
 
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.policy import registry, thresholds as th, waivers as wv
+from idcpilot.policy.baseline import unreported_failures
 from idcpilot.policy.context import Context
 from idcpilot.policy.k8s import ManifestSet, schema_problems
 from idcpilot.policy.model import SEVERITY_RANK, Finding, Report, sorted_findings
+from idcpilot.policy.vault import Vault, VaultOptions
 from idcpilot.errors import UserInputError
 
 
@@ -43,6 +45,8 @@ def run(
     waivers_file: Path | None = None,
     today: dt.date | None = None,
     schema_check: bool = True,
+    vault: VaultOptions | None = None,
+    playbook_dir: Path | None = None,
 ) -> Report:
     """Run every selected rule on the estate and apply the waivers."""
     today = today or dt.date.today()
@@ -52,7 +56,7 @@ def run(
     bad = registry.unknown_selectors(rule_ids, only + skip)
     if bad:
         raise UserInputError.single("--only/--skip", f"no rule matches {', '.join(bad)} (see `idcpilot rules`)")
-    thresholds = th.load(Path(thresholds_file) if thresholds_file else pdir / "thresholds.yaml")
+    thresholds = th.load(Path(thresholds_file) if thresholds_file else pdir / "thresholds.yaml", rule_ids)
     waivers = wv.load(Path(waivers_file) if waivers_file else pdir / "waivers.yaml", rule_ids)
 
     notes: list[str] = []
@@ -74,10 +78,11 @@ def run(
         if problems:
             raise UserInputError(problems)
 
-    ctx = Context(cat, thresholds, manifests, note, today)
+    ctx = Context(cat, thresholds, manifests, note, today, Vault(vault), playbook_dir)
+    ctx.hostvars  # every variable file read (and every vault opened) before any rule: unreadable is exit 2
     findings: list[Finding] = []
     for lr in selected:
-        for outcome in lr.check(ctx):
+        for outcome in [*lr.check(ctx), *unreported_failures(ctx, lr.rule.id)]:
             findings.append(Finding(lr.rule, outcome.status, outcome.target, outcome.message, outcome.location))
     ran = {lr.rule.id for lr in selected}
     extra, warnings = ([], [])
