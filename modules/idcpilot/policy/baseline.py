@@ -6,7 +6,8 @@ constraints a value other than the role default must keep: ``min``, ``max``, ``e
 ``subsetOf`` (only these items), ``supersetOf`` (these items stay), ``umaskBits`` (these bits stay
 masked), ``minDays`` (a systemd time span at least this long), ``minItems``, ``cidrsWithin``
 (every CIDR inside the estate's management networks), ``subsetOfEstate`` (items of an estate list),
-``allow`` (further literal values that are fine). A rule with no constraint keeps its default.
+``allow`` (further literal values that are fine), ``vaulted`` (a secret: only from a vault). A rule
+with no constraint keeps its default.
 
 A value that group_vars / host_vars / catalogue host vars set is judged in every layer that reaches a
 host. A Jinja template fails unless it is the default or an allowed literal (the gate cannot show
@@ -16,6 +17,7 @@ what it renders to). A role variable missing from the classification fails PILOT
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections import defaultdict
 from typing import Any, Iterator
@@ -85,13 +87,20 @@ def _same(a: Any, b: Any) -> bool:
     return str(a) == str(b)
 
 
+_NUMERAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
 def _number(value: Any) -> float | None:
+    """A finite number, or a string that is only a plain numeral (what a config file would get)."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, str):
+        value = value if _NUMERAL.fullmatch(value) else None
     try:
-        return float(value)
+        n = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError, OverflowError):
         return None
+    return n if math.isfinite(n) else None
 
 
 def templated(value: Any) -> bool:
@@ -120,7 +129,7 @@ def weakness(value: Any, spec: dict[str, Any], default: Any = None, estate: dict
             return None
     if templated(value):
         return "is a Jinja template; the gate cannot show what it renders to (use a literal)"
-    constraints = [k for k in spec if k not in ("rule", "tunable", "allow")]
+    constraints = [k for k in spec if k not in ("rule", "tunable", "allow")]  # vaulted counts: judged by the caller
     if not constraints:
         return "differs from the role default; this variable may not be changed (thresholds.yaml allows no other value)"
     if "equals" in spec and not _same(value, spec["equals"]):
@@ -231,15 +240,17 @@ def _judge_all(ctx: Any) -> dict[str, list[Outcome]]:
             if roles.has_default(name) and _same(val.value, default):
                 continue
             spec = {"tunable": True} if spec == "tunable" else spec
-            why = weakness(val.value, spec, default, estate)
-            if spec.get("tunable"):
-                if why is None or "Jinja" not in why:
+            if spec.get("tunable"):  # any literal; a template could run code or hide what it sets
+                if not templated(val.value) or any(_same(val.value, a) for a in spec.get("allow", [])):
                     continue
-                rule = UNCLASSIFIED_RULE
+                rule, why = UNCLASSIFIED_RULE, "is a Jinja template; even a tunable variable takes a literal value"
             else:
                 rule = spec["rule"]
-            if why is None:
-                continue
+                why = weakness(val.value, spec, default, estate)
+                if why is None and spec.get("vaulted") and not val.secret:
+                    why = "is a secret: keep it in an ansible-vault (an encrypted file or !vault), never in plain text"
+                if why is None:
+                    continue
         shown = "(from a vault: value not shown)" if val.secret else f"(got {excerpt(val.value)})"
         bad[(rule, name, why, shown, val.location, val.scope)] += layer.reach
     out: dict[str, list[Outcome]] = defaultdict(list)

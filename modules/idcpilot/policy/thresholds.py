@@ -111,7 +111,7 @@ class Mapping:
 # ------------------------------------------------------------------ role variable classification
 
 VARIABLE_KEYS = ("rule", "tunable", "min", "max", "equals", "oneOf", "subsetOf", "supersetOf", "umaskBits",
-                 "minDays", "minItems", "cidrsWithin", "subsetOfEstate", "allow")
+                 "minDays", "minItems", "cidrsWithin", "subsetOfEstate", "allow", "vaulted")
 ESTATE_LISTS = {"cidrsWithin": ("managementCidrs",), "subsetOfEstate": ("ntpServers",)}
 
 
@@ -137,6 +137,8 @@ def _variable_problems(name: str, spec: Any, ctx: _Ctx) -> list[tuple[PathKey, s
         out.append(((), "name the rule the variable can weaken (rule: ID), or mark it tunable"))
     elif set(spec) - {"tunable", "allow"}:
         out.append(((), "a tunable variable takes no constraint but allow:"))
+    if "vaulted" in spec and spec["vaulted"] is not True:
+        out.append((("vaulted",), "must be true (or leave it out)"))
     for key in ("min", "max", "minDays"):
         if key in spec and not _is_num(spec[key]):
             out.append(((key,), f"must be a number, not {excerpt(spec[key])}"))
