@@ -240,7 +240,7 @@ def zt_accuracy(measurement: Any) -> ZtAccuracy:
     if isinstance(measurement, (int, float)):
         return ZtAccuracy(float(measurement))
     if isinstance(measurement, dict) and any(str(k).endswith(".accuracy") for k in measurement):
-        # per gateway, as tests/verify records it: "<gateway>.accuracy", "<gateway>.requests"; the worst counts
+        # per gateway, as the zt verify suite records it: "<gateway>.accuracy", "<gateway>.requests"; the worst counts
         per = {str(k)[: -len(".accuracy")]: v for k, v in measurement.items()
                if str(k).endswith(".accuracy") and isinstance(v, (int, float)) and not isinstance(v, bool)}
         if not per:
