@@ -179,3 +179,26 @@ def test_thresholds_typo_cannot_let_9999_days_through(example: Hostile, tmp_path
     example.write("group_vars/all.yml", "baseline_pass_max_days: 9999\n")
     code, _, text = gate(example, "--thresholds", bad)
     assert code == 2 and "thresholds.variables.baseline_pass_max_days.maxi" in text and "thresholds.yaml:" in text
+
+
+@pytest.mark.parametrize("case", ["device", "symlink-loop", "huge", "not-utf8", "not-a-mapping"])
+def test_a_variables_file_the_gate_cannot_read_is_exit_2_in_bounded_time(example: Hostile, case):
+    gv = example.root / "group_vars" / "all"
+    gv.mkdir(parents=True)
+    if case == "device":
+        (gv / "zero.yml").symlink_to("/dev/zero")
+        where = "zero.yml:1:1"
+    elif case == "symlink-loop":
+        (gv / "loop").symlink_to("..")
+        where = "symlink loop"
+    elif case == "huge":
+        (gv / "big.yml").write_text("baseline_banner_text: '" + "x" * (5 * 1024 * 1024) + "'\n")
+        where = "big.yml:1:1"
+    elif case == "not-utf8":
+        (gv / "latin.yml").write_bytes(b"baseline_banner_text: \xe9\xe9\n")
+        where = "latin.yml:1:1"
+    else:
+        (gv / "list.yml").write_text("- baseline_firewall_enabled: false\n")
+        where = "list.yml:1:1"
+    code, _, text = gate(example)
+    assert code == 2 and where in text, text

@@ -20,6 +20,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -39,6 +40,8 @@ _UNSAFE_TAG = re.compile(r"!unsafe\b")
 #: Ansible never parses these as inventory sources (inventory manager IGNORED_ALWAYS + default extensions).
 _ALWAYS_IGNORED = [r"^\.", r"^host_vars$", r"^group_vars$"]
 _DEFAULT_IGNORED_EXTS = [".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry"]
+#: The most a variables file may hold (vault text included): far above any real one, bounded memory.
+MAX_VARS_BYTES = 4 * 1024 * 1024
 #: The inventory plugin's one source in an estate directory.
 ESTATE_FILE = "estate.yaml"
 
@@ -157,17 +160,25 @@ def vars_files(base: Path, name: str) -> list[Path]:
     return []
 
 
-def _dir_files(folder: Path) -> list[Path]:
+def _dir_files(folder: Path, seen: frozenset[str] = frozenset()) -> list[Path]:
+    real = os.path.realpath(folder)
+    if real in seen:  # a symlink back up the tree: Ansible would recurse for ever
+        raise UserInputError.single(display_name(folder), "symlink loop in a variables directory")
+    seen = seen | {real}
     found: list[Path] = []
-    for entry in sorted(os.listdir(folder)):
+    try:
+        entries = sorted(os.listdir(folder))
+    except OSError as exc:
+        raise UserInputError.single(display_name(folder), f"cannot list the variables directory: {exc.strerror}") from None
+    for entry in entries:
         if entry.startswith(".") or entry.endswith("~"):
             continue
         p = folder / entry
         ext = os.path.splitext(entry)[1]
         if p.is_dir() and not ext:
-            found += _dir_files(p)
-        elif p.is_file() and (not ext or ext in VAR_EXTENSIONS):
-            found.append(p)
+            found += _dir_files(p, seen)
+        elif p.exists() and not p.is_dir() and (not ext or ext in VAR_EXTENSIONS):
+            found.append(p)  # read_vars_file refuses what is not a regular file
     return found
 
 
@@ -182,6 +193,11 @@ def read_vars_file(path: Path, scope: str, vault: Vault) -> list[tuple[str, Valu
     """name -> Value for one variables file; vaults decrypted; exit 2 on anything unreadable."""
     shown = display_name(path)
     try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise UserInputError.single(shown, "not a regular file (a device, pipe or socket): the gate will not read it")
+        if info.st_size > MAX_VARS_BYTES:
+            raise UserInputError.single(shown, f"{info.st_size} bytes; a variables file may hold at most {MAX_VARS_BYTES}")
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise UserInputError.single(shown, "cannot read variables file: not UTF-8 text") from None
