@@ -190,7 +190,7 @@ def _entity_name(entry: str) -> str:
 
 
 def read_vars_file(path: Path, scope: str, vault: Vault) -> list[tuple[str, Value]]:
-    """name -> Value for one variables file; vaults decrypted; exit 2 on anything unreadable."""
+    """(name, Value) for every variable of one file, vaults decrypted; exit 2 on anything unreadable."""
     shown = display_name(path)
     try:
         info = path.stat()
