@@ -80,12 +80,12 @@ def test_every_problem_at_once(tmp_path):
                      ("minNodes: 200", "minNodes: ~"))
     fields = {p.field for p in found}
     assert {"thresholds.pue.maxi", "thresholds.crossguard.enforcement.critical", "thresholds.cdn.minNodes"} <= fields
-    assert any(p.field == "thresholds.pue" and "missing key 'max'" in p.message for p in found)
+    assert any(p.field == "thresholds.pue.max" and "missing key 'max'" in p.message and p.line == line_of("pue:") for p in found)
 
 
 def test_a_missing_section_is_named(tmp_path):
     found = problems(tmp_path, ("  waivers:\n    maxDays: 180", "  waiver:\n    maxDays: 180"))
-    assert any("missing key 'waivers'" in p.message for p in found)
+    assert any(p.field == "thresholds.waivers" and "missing key 'waivers'" in p.message for p in found)
     assert any(p.field == "thresholds.waiver" for p in found)
 
 

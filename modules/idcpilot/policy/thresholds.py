@@ -227,7 +227,7 @@ def _walk(value: Any, schema: Any, path: PathKey, ctx: _Ctx, smap: SourceMap, ou
                 out.append(smap.problem(path + (key,), f"unknown key {excerpt(key)} (expected {', '.join(schema)})"))
         for key, sub in schema.items():
             if key not in value:
-                out.append(smap.problem(path, f"missing key {key!r}"))
+                out.append(smap.problem(path + (key,), f"missing key {key!r} (the rules need it)"))
             else:
                 _walk(value[key], sub, path + (key,), ctx, smap, out)
     elif isinstance(schema, Mapping):
