@@ -310,3 +310,22 @@ def test_vaults_for_no_host_are_not_opened(make_env):
     env = make_env(files={"group_vars/webservers.yml": encrypt("baseline_tmout: 9999\n")})
     report = check(env)
     assert failing(report) == [] and any("webservers" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize("text, secret", [
+    ("baseline_management_cidrs: [198.51.100.77/32]\n", "198.51.100.77"),
+    ("baseline_journald_max_retention: 17d\n", "17"),
+    ("baseline_ssh_ciphers: [aes256-ctr, sekrit-cipher-name]\n", "sekrit"),
+])
+def test_a_reason_never_quotes_a_vaulted_value(text, secret, make_env, secret_file):
+    env = make_env(files={"group_vars/all.yml": encrypt(text)})
+    [f] = failing(check(env, vault=VaultOptions((), (str(secret_file),))))
+    assert secret not in f.message and "not shown" in f.message and "thresholds.yaml" in f.message
+
+
+def test_a_malformed_vault_never_quotes_its_plain_text(make_env, secret_file):
+    env = make_env(files={"group_vars/all.yml": encrypt("db_password: 2026-13-45\nother: [unclosed hunter2\n")})
+    with pytest.raises(UserInputError) as exc:
+        check(env, vault=VaultOptions((), (str(secret_file),)))
+    text = str(exc.value)
+    assert "hunter2" not in text and "2026-13-45" not in text and "group_vars/all.yml:" in text

@@ -214,6 +214,12 @@ def _cidrs_within(value: Any, allowed: list[str], field: str) -> str | None:
     return None
 
 
+def _summary(spec: dict[str, Any]) -> str:
+    """The constraint of a classification, in words that quote only policy/thresholds.yaml."""
+    parts = [f"{k} {excerpt(v)}" for k, v in spec.items() if k not in ("rule", "tunable")]
+    return "its classification in policy/thresholds.yaml (" + ("; ".join(parts) or "keep the role default") + ")"
+
+
 def _estate_lists(ctx: Any) -> dict[str, list[str]]:
     spec = ctx.spec
     return {"managementCidrs": [str(c) for c in spec.management_cidrs], "ntpServers": [str(s) for s in spec.ntp_servers]}
@@ -251,7 +257,11 @@ def _judge_all(ctx: Any) -> dict[str, list[Outcome]]:
                     why = "is a secret: keep it in an ansible-vault (an encrypted file or !vault), never in plain text"
                 if why is None:
                     continue
-        shown = "(from a vault: value not shown)" if val.secret else f"(got {excerpt(val.value)})"
+        if val.secret:  # the reason may quote part of the value: say which constraint instead
+            why = f"breaks {_summary(spec) if spec is not None else 'the classification'}"
+            shown = "(from a vault: value not shown)"
+        else:
+            shown = f"(got {excerpt(val.value)})"
         bad[(rule, name, why, shown, val.location, val.scope)] += layer.reach
     out: dict[str, list[Outcome]] = defaultdict(list)
     for (rule, name, why, shown, location, scope), reach in sorted(bad.items(), key=lambda kv: (kv[0][0], str(kv[0][4]), kv[0][1])):

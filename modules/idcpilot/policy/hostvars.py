@@ -208,7 +208,14 @@ def read_vars_file(path: Path, scope: str, vault: Vault) -> list[tuple[str, Valu
         text = vault.decrypt(text, shown)
         secret = True
     tag_lines = [text.count("\n", 0, m.start()) + 1 for m in _VAULT_TAG.finditer(text)]
-    data, smap = load_yaml_text(_UNSAFE_TAG.sub("!!str", _VAULT_TAG.sub("!!str", text)), shown)
+    try:
+        data, smap = load_yaml_text(_UNSAFE_TAG.sub("!!str", _VAULT_TAG.sub("!!str", text)), shown)
+    except UserInputError as exc:
+        if not secret:
+            raise
+        # a parser message may quote the decrypted text: keep where, drop what
+        raise UserInputError([Problem(p.file, p.line, p.column, "", "the decrypted vault is not valid variables YAML "
+                                                                    "(content not shown)") for p in exc.problems]) from None
     if data is None:
         return []
     if not isinstance(data, dict):
