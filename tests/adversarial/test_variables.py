@@ -202,3 +202,11 @@ def test_a_variables_file_the_gate_cannot_read_is_exit_2_in_bounded_time(example
         where = "list.yml:1:1"
     code, _, text = gate(example)
     assert code == 2 and where in text, text
+
+
+@pytest.mark.parametrize("target", ["/etc/hostname", "/proc/self/environ", "/etc"])
+def test_a_symlink_out_of_the_estate_is_refused_not_read(example: Hostile, target):
+    (example.root / "group_vars").mkdir()
+    (example.root / "group_vars" / "all.yml" if target != "/etc" else example.root / "group_vars" / "all").symlink_to(target)
+    code, _, text = gate(example)
+    assert code == 2 and "symlink out of" in text and "group_vars/all" in text, text

@@ -154,10 +154,25 @@ def vars_files(base: Path, name: str) -> list[Path]:
     for ext in VAR_EXTENSIONS:
         p = base / f"{name}{ext}"
         if p.is_dir():
-            return _dir_files(p)
-        if p.exists():
-            return [p]
+            files = _dir_files(p)
+        elif p.exists():
+            files = [p]
+        else:
+            continue
+        _inside(base.parent, [p, *files])
+        return files
     return []
+
+
+def _inside(root: Path, paths: list[Path]) -> None:
+    """Variables come from the estate (or playbook) directory: a symlink out of it (to a CI
+    secret, /proc, another repository) is refused, not read."""
+    top = os.path.realpath(root)
+    for p in paths:
+        real = os.path.realpath(p)
+        if real != top and not real.startswith(top + os.sep):
+            raise UserInputError.single(display_name(p), f"a symlink out of {display_name(root)}: the gate reads variables "
+                                                         "only from inside the estate and playbook directories")
 
 
 def _dir_files(folder: Path, seen: frozenset[str] = frozenset()) -> list[Path]:
