@@ -210,3 +210,29 @@ def test_a_symlink_out_of_the_estate_is_refused_not_read(example: Hostile, targe
     (example.root / "group_vars" / "all.yml" if target != "/etc" else example.root / "group_vars" / "all").symlink_to(target)
     code, _, text = gate(example)
     assert code == 2 and "symlink out of" in text and "group_vars/all" in text, text
+
+
+@pytest.mark.parametrize("extra", ["baseline_firewall_enabled=false", '{"baseline_firewall_enabled": false}', "@FILE"])
+def test_deploy_extra_vars_are_judged_before_any_host_is_touched(example: Hostile, tmp_path: Path, extra):
+    if extra == "@FILE":
+        (tmp_path / "extra.yml").write_text("baseline_firewall_enabled: false\n")
+        extra = f"@{tmp_path / 'extra.yml'}"
+    state = tmp_path / "state"
+    proc = idcpilot("deploy", example.root, "--check", "-e", extra, env={"IDCPILOT_STATE_DIR": str(state)})
+    assert proc.returncode == 1 and "deploy refused" in output(proc) and "MLPS3-MINIMAL" in output(proc), output(proc)
+    assert not (state / "runs").exists()
+    code, fails, _ = gate(example, "-e", extra)
+    assert code == 1 and [f["rule"] for f in fails] == ["MLPS3-MINIMAL"]
+
+
+def test_a_vaulted_extra_vars_file_is_opened_with_the_secret(example: Hostile, tmp_path: Path):
+    (tmp_path / "pass").write_text(PASSWORD + "\n")
+    (tmp_path / "psk.yml").write_text(encrypt('{"sdwan_edge_preshared_keys": {"a:b": "c2VjcmV0"}}\n'))
+    code, fails, text = gate(example, "-e", f"@{tmp_path / 'psk.yml'}", "--vault-password-file", tmp_path / "pass")
+    assert code == 0 and fails == [], text
+    code, _, text = gate(example, "-e", f"@{tmp_path / 'psk.yml'}")
+    assert code == 2 and "psk.yml:1:1" in text
+    (tmp_path / "plain.yml").write_text('{"sdwan_edge_preshared_keys": {"a:b": "c2VjcmV0"}}\n')
+    code, fails, text = gate(example, "-e", f"@{tmp_path / 'plain.yml'}")
+    assert code == 1 and [f["rule"] for f in fails] == ["PILOT-SDWAN-ENCRYPT"] and "vault" in fails[0]["message"]
+    assert "c2VjcmV0" not in text

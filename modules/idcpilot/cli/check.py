@@ -104,7 +104,7 @@ def prefetch(args: list[str]) -> None:
         elif arg.startswith("--"):
             if not eq:
                 next(it, None)  # the option's value
-        elif arg in ("-f", "-o"):
+        elif arg in ("-f", "-o", "-e"):
             next(it, None)
         elif arg.startswith("-") and arg != "-":
             unsure = True
@@ -153,6 +153,7 @@ def register(app: typer.Typer) -> None:
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="write the report here instead of stdout"),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="table: list passing checks too"),
         playbook: str = typer.Option("playbooks/site.yml", "--playbook", help="the playbook deploy runs (relative to the repository): its group_vars/ and host_vars/ are read too"),
+        extra_vars: Optional[list[str]] = typer.Option(None, "--extra-vars", "-e", help="the -e values deploy will pass (KEY=VALUE, JSON/YAML, or @FILE): judged like group_vars"),
         vault_id: Optional[list[str]] = typer.Option(None, "--vault-id", help="vault identity [label@]password-file-or-script to read encrypted group_vars/host_vars (as deploy; repeatable)"),
         vault_password_file: Optional[list[str]] = typer.Option(None, "--vault-password-file", help="file or script giving the ansible-vault password (as deploy; repeatable)"),
     ) -> None:
@@ -177,7 +178,7 @@ def register(app: typer.Typer) -> None:
             report = engine.run(cat, manifests=planned, plan=plan, only=_split(only), skip=_split(skip),
                                 thresholds_file=thresholds, waivers_file=waivers,
                                 vault=VaultOptions(tuple(vault_id or ()), tuple(vault_password_file or ())),
-                                playbook_dir=playbook_dir(playbook))
+                                playbook_dir=playbook_dir(playbook), extra_vars=tuple(extra_vars or ()))
         from idcpilot.policy import formats
 
         code = EXIT_FAIL if report.failures(fail_on.value) else EXIT_OK

@@ -60,14 +60,16 @@ class DeployResult:
 
 
 def run_gate(cat: Catalogue, opts: DeployOptions | None = None) -> Any:
-    """The gate, reading vault-encrypted variables with the same secrets the playbook run gets."""
+    """The gate on every variable the playbook run gets: vaults opened with its secrets, its playbook's
+    group_vars/host_vars and its -e extra vars."""
     from idcpilot import policy
     from idcpilot.policy.hostvars import playbook_dir
     from idcpilot.policy.vault import VaultOptions
 
     if opts is None:
         return policy.gate(cat)
-    return policy.gate(cat, vault=VaultOptions(opts.vault_ids, opts.vault_password_files), playbook_dir=playbook_dir(opts.playbook))
+    return policy.gate(cat, vault=VaultOptions(opts.vault_ids, opts.vault_password_files), playbook_dir=playbook_dir(opts.playbook),
+                       extra_vars=opts.extra_vars)
 
 
 def _bin_dir() -> str:

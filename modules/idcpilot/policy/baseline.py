@@ -260,6 +260,8 @@ def _judge_all(ctx: Any) -> dict[str, list[Outcome]]:
         if val.secret:  # the reason may quote part of the value: say which constraint instead
             why = f"breaks {_summary(spec) if spec is not None else 'the classification'}"
             shown = "(from a vault: value not shown)"
+        elif isinstance(spec, dict) and spec.get("vaulted"):
+            shown = "(a secret: value not shown)"
         else:
             shown = f"(got {excerpt(val.value)})"
         bad[(rule, name, why, shown, val.location, val.scope)] += layer.reach

@@ -32,6 +32,8 @@ class Context:
     vault: Vault = field(default_factory=Vault)
     #: the directory of the playbook deploy runs (its group_vars/ and host_vars/ reach the hosts too)
     playbook_dir: Path | None = None
+    #: ansible-playbook -e values deploy passes (the highest precedence)
+    extra_vars: tuple[str, ...] = ()
 
     @property
     def spec(self) -> Any:
@@ -41,7 +43,7 @@ class Context:
     def hostvars(self) -> HostVars:
         from idcpilot.policy.hostvars import HostVars
 
-        return HostVars(self.cat, vault=self.vault, playbook_dir=self.playbook_dir)
+        return HostVars(self.cat, vault=self.vault, playbook_dir=self.playbook_dir, extra_vars=self.extra_vars)
 
     @cached_property
     def _file(self) -> str:

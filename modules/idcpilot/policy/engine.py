@@ -47,6 +47,7 @@ def run(
     schema_check: bool = True,
     vault: VaultOptions | None = None,
     playbook_dir: Path | None = None,
+    extra_vars: Iterable[str] = (),
 ) -> Report:
     """Run every selected rule on the estate and apply the waivers."""
     today = today or dt.date.today()
@@ -78,7 +79,7 @@ def run(
         if problems:
             raise UserInputError(problems)
 
-    ctx = Context(cat, thresholds, manifests, note, today, Vault(vault), playbook_dir)
+    ctx = Context(cat, thresholds, manifests, note, today, Vault(vault), playbook_dir, tuple(extra_vars))
     ctx.hostvars  # every variable file read (and every vault opened) before any rule: unreadable is exit 2
     findings: list[Finding] = []
     for lr in selected:

@@ -2,8 +2,8 @@
 
 Sources, as Ansible reads them for ``ansible-playbook -i inventories/<env> playbooks/site.yml``:
 the inventory plugin (the catalogue: estate-wide variables and the catalogue host ``vars:``),
-``group_vars/`` and ``host_vars/`` beside the inventory, and ``group_vars/`` and ``host_vars/``
-beside the playbooks. Files are found exactly as Ansible finds them (``<name>``, ``<name>.yml``,
+``group_vars/`` and ``host_vars/`` beside the inventory, ``group_vars/`` and ``host_vars/``
+beside the playbooks, and the ``-e`` extra vars deploy passes. Files are found exactly as Ansible finds them (``<name>``, ``<name>.yml``,
 ``.yaml``, ``.json``, the first that exists; a directory read recursively in sorted order, hidden
 and ``~`` files skipped). Vault-encrypted files and ``!vault`` values are decrypted with the
 secrets ``deploy`` is given; a file the gate cannot read stops it (exit 2), never a warning.
@@ -290,6 +290,33 @@ def _set(data: Any, path: tuple[Any, ...], value: Any) -> None:
     data[path[-1]] = value
 
 
+def extra_vars_layer(options: tuple[str, ...], reach: int, vault: Vault) -> Layer:
+    """``-e`` values as ansible-playbook reads them (``@FILE``, inline YAML/JSON, ``key=value``):
+    the highest precedence of all, so the gate judges them like any other layer."""
+    layer = Layer("extra-vars", reach)
+    for i, opt in enumerate(options, start=1):
+        where = Location("--extra-vars", i, 1)
+        if not opt:
+            continue
+        if opt.startswith("@"):
+            layer.entries += read_vars_file(Path(opt[1:]), layer.scope, vault)
+            continue
+        if opt[0] in "[{":
+            data, _ = load_yaml_text(opt, f"--extra-vars #{i}")
+        else:
+            from ansible.errors import AnsibleError
+            from ansible.parsing.splitter import parse_kv
+
+            try:
+                data = parse_kv(opt)
+            except AnsibleError as exc:
+                raise UserInputError.single(f"--extra-vars #{i}", f"not key=value pairs: {str(exc).splitlines()[0][:120]}") from None
+        if not isinstance(data, dict):
+            raise UserInputError.single(f"--extra-vars #{i}", "must be a mapping (key=value, {...} or @FILE)")
+        layer.entries += [(str(k), Value(v, where, layer.scope)) for k, v in data.items()]
+    return layer
+
+
 # ------------------------------------------------------------------ all the layers of an estate
 
 
@@ -297,7 +324,7 @@ class HostVars:
     """Every variable layer that reaches the estate's hosts, lowest precedence first."""
 
     def __init__(self, cat: Catalogue, env_dir: Path | None = None, *, playbook_dir: Path | None = None,
-                 vault: Vault | None = None, ansible_cfg: Path = REPO / "ansible.cfg"):
+                 vault: Vault | None = None, extra_vars: tuple[str, ...] = (), ansible_cfg: Path = REPO / "ansible.cfg"):
         self.cat = cat
         self.env_dir = env_dir or cat.root
         self.playbook_dir = playbook_dir or REPO / "playbooks"
@@ -330,6 +357,8 @@ class HostVars:
         for base in bases:
             host_layers += self._layers(base / "host_vars", "host", {h: 1 for h in cat.hosts})
         self.layers: list[Layer] = group_layers + catalogue_layers + host_layers
+        if extra_vars:
+            self.layers.append(extra_vars_layer(tuple(extra_vars), len(cat.hosts), self.vault))
 
     def _layers(self, folder: Path, kind: str, known: dict[str, int]) -> list[Layer]:
         """One layer per entity with files in ``folder``; files for no entity of the estate are warned about."""
