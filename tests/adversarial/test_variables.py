@@ -236,3 +236,14 @@ def test_a_vaulted_extra_vars_file_is_opened_with_the_secret(example: Hostile, t
     code, fails, text = gate(example, "-e", f"@{tmp_path / 'plain.yml'}")
     assert code == 1 and [f["rule"] for f in fails] == ["PILOT-SDWAN-ENCRYPT"] and "vault" in fails[0]["message"]
     assert "c2VjcmV0" not in text
+
+
+@pytest.mark.parametrize("rel", ["group_vars/all.yml", "host_vars/bj-core-1-bastion.yml"])
+def test_a_proxycommand_in_connection_variables_fails_and_runs_nothing(example: Hostile, tmp_path: Path, rel):
+    marker = tmp_path / "marker"
+    example.write(rel, f"ansible_ssh_common_args: \"-o ProxyCommand='touch {marker}'\"\n")
+    code, fails, text = gate(example)
+    assert code == 1 and [f["rule"] for f in fails] == ["MLPS3-AUTH-REMOTE"], text
+    assert "ansible_ssh_common_args" in fails[0]["message"] and fails[0]["location"]["file"].endswith(rel)
+    proc = ansible("ansible-inventory", "-i", example.root, "--host", "bj-core-1-bastion")
+    assert proc.returncode == 0 and not marker.exists()

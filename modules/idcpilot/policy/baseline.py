@@ -131,7 +131,7 @@ def weakness(value: Any, spec: dict[str, Any], default: Any = None, estate: dict
         return "is a Jinja template; the gate cannot show what it renders to (use a literal)"
     constraints = [k for k in spec if k not in ("rule", "tunable", "allow")]  # vaulted counts: judged by the caller
     if not constraints:
-        return "differs from the role default; this variable may not be changed (thresholds.yaml allows no other value)"
+        return "may not be set to anything but the role default (policy/thresholds.yaml allows no other value)"
     if "equals" in spec and not _same(value, spec["equals"]):
         return f"must be {spec['equals']!r}"
     if "oneOf" in spec and not any(_same(value, v) for v in spec["oneOf"]):
@@ -239,8 +239,8 @@ def _judge_all(ctx: Any) -> dict[str, list[Outcome]]:
         if spec is None:
             if not roles.is_role_variable(name):
                 continue
-            rule, why = UNCLASSIFIED_RULE, ("is a role variable that policy/thresholds.yaml does not classify; "
-                                            "the gate refuses what it cannot judge (classify it under variables:)")
+            rule, why = UNCLASSIFIED_RULE, ("is not classified in policy/thresholds.yaml (variables:): the gate refuses a "
+                                            "role, inventory or connection variable it cannot judge")
         else:
             default = roles.default(name)
             if roles.has_default(name) and _same(val.value, default):

@@ -2,8 +2,9 @@
 
 Reviewed code, not user input: the gate compares what group_vars / host_vars / catalogue vars set
 against these defaults, and every declared variable must be classified in policy/thresholds.yaml.
-Names with a role's prefix (``baseline_``...) or ``idcpilot_`` (the inventory plugin's and the
-roles' shared namespace) are *role variables*: the gate judges every one of them.
+Names with a role's prefix (``baseline_``...), ``idcpilot_`` (the inventory plugin's and the
+roles' shared namespace) or ``ansible_`` (connection, become and interpreter settings) are *role
+variables*: the gate judges every one of them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ except ImportError:  # pragma: no cover
 REPO = Path(__file__).resolve().parents[3]
 #: The prefix of the variables the inventory plugin sets and the roles share.
 SHARED_PREFIX = "idcpilot_"
+#: Ansible's connection, privilege and interpreter variables: how (and where) the deploy machine
+#: reaches a host and what it runs there, so they are judged like role variables.
+CONNECTION_PREFIX = "ansible_"
 _NO_DEFAULT = object()
 
 
@@ -56,7 +60,7 @@ def _load(path: Path) -> Any:
 def role_vars(roles_dir: Path = REPO / "roles") -> RoleVars:
     owner: dict[str, str] = {}
     defaults: dict[str, Any] = {}
-    prefixes = [SHARED_PREFIX]
+    prefixes = [SHARED_PREFIX, CONNECTION_PREFIX]
     for role in sorted(p for p in roles_dir.iterdir() if p.is_dir()) if roles_dir.is_dir() else []:
         prefixes.append(f"{role.name}_")
         specs = _load(role / "meta" / "argument_specs.yml") or {}
