@@ -335,3 +335,15 @@ def test_a_malformed_vault_never_quotes_its_plain_text(make_env, secret_file):
         check(env, vault=VaultOptions((), (str(secret_file),)))
     text = str(exc.value)
     assert "hunter2" not in text and "2026-13-45" not in text and "group_vars/all.yml:" in text
+
+
+def test_an_unsafe_copy_of_a_templated_default_is_not_the_default(make_env):
+    # !unsafe makes Ansible use the text as it is: the management networks would become a string
+    env = make_env(files={"group_vars/all.yml": "baseline_management_cidrs: !unsafe \"{{ idcpilot_management_cidrs | default([]) }}\"\n"})
+    [f] = failing(check(env))
+    assert f.rule.id == "MLPS3-MGMT-ACL" and "Jinja" in f.message
+
+
+def test_the_templated_default_written_out_is_the_default(make_env):
+    env = make_env(files={"group_vars/all.yml": "baseline_management_cidrs: \"{{ idcpilot_management_cidrs | default([]) }}\"\n"})
+    assert failing(check(env)) == []

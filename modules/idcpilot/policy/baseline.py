@@ -243,8 +243,8 @@ def _judge_all(ctx: Any) -> dict[str, list[Outcome]]:
                                             "role, inventory or connection variable it cannot judge")
         else:
             default = roles.default(name)
-            if roles.has_default(name) and _same(val.value, default):
-                continue
+            if roles.has_default(name) and _same(val.value, default) and not (val.literal and templated(default)):
+                continue  # the default itself (an !unsafe copy of a templated default is a literal, not the default)
             spec = {"tunable": True} if spec == "tunable" else spec
             if spec.get("tunable"):  # any literal; a template could run code or hide what it sets
                 if not templated(val.value) or any(_same(val.value, a) for a in spec.get("allow", [])):
@@ -258,7 +258,7 @@ def _judge_all(ctx: Any) -> dict[str, list[Outcome]]:
                 if why is None:
                     continue
         if val.secret:  # the reason may quote part of the value: say which constraint instead
-            why = f"breaks {_summary(spec) if spec is not None else 'the classification'}"
+            why = f"breaks {_summary(spec)}" if spec is not None else why
             shown = "(from a vault: value not shown)"
         elif isinstance(spec, dict) and spec.get("vaulted"):
             shown = "(a secret: value not shown)"

@@ -52,6 +52,7 @@ class Value:
     location: Location | None
     scope: str  # who set it: group/<name>, host/<name>, catalogue host/<name>
     secret: bool = False  # from a vault: never repeated in a message
+    literal: bool = False  # its file uses !unsafe: a "{{ ... }}" in it is text Ansible never renders
 
 
 @dataclass
@@ -223,6 +224,7 @@ def read_vars_file(path: Path, scope: str, vault: Vault) -> list[tuple[str, Valu
         text = vault.decrypt(text, shown)
         secret = True
     tag_lines = [text.count("\n", 0, m.start()) + 1 for m in _VAULT_TAG.finditer(text)]
+    unsafe = bool(_UNSAFE_TAG.search(text))
     try:
         data, smap = load_yaml_text(_UNSAFE_TAG.sub("!!str", _VAULT_TAG.sub("!!str", text)), shown)
     except UserInputError as exc:
@@ -248,7 +250,7 @@ def read_vars_file(path: Path, scope: str, vault: Vault) -> list[tuple[str, Valu
     out = []
     for key, value in data.items():
         line, col = smap.locate((key,))
-        out.append((key, Value(value, Location(shown, line, col), scope, secret or key in vaulted)))
+        out.append((key, Value(value, Location(shown, line, col), scope, secret or key in vaulted, unsafe)))
     return out
 
 
