@@ -247,3 +247,14 @@ def test_a_proxycommand_in_connection_variables_fails_and_runs_nothing(example: 
     assert "ansible_ssh_common_args" in fails[0]["message"] and fails[0]["location"]["file"].endswith(rel)
     proc = ansible("ansible-inventory", "-i", example.root, "--host", "bj-core-1-bastion")
     assert proc.returncode == 0 and not marker.exists()
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--vault-id", "prod@prompt"], "--vault-id"),
+    (["--vault-password-file", "/nonexistent/pass"], "/nonexistent/pass"),
+    (["-e", "@/nonexistent/extra.yml"], "/nonexistent/extra.yml"),
+    (["--playbook", "playbooks/nope.yml"], "playbooks/nope.yml"),
+])
+def test_bad_vault_extra_vars_and_playbook_options_are_exit_2(example: Hostile, args, named):
+    code, _, text = gate(example, *args)
+    assert code == 2 and named in text, text

@@ -331,6 +331,7 @@ class HostVars:
         self.env_dir = env_dir or cat.root
         self.playbook_dir = playbook_dir or REPO / "playbooks"
         self.vault = vault or Vault()
+        self.vault.check_options()
         self.skipped: list[str] = []
         problems = inventory_dir_problems(self.env_dir, ansible_cfg)
         if problems:

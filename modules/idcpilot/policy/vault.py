@@ -32,6 +32,12 @@ class Vault:
         self._lib: Any = None
         self._loaded = False
 
+    def check_options(self) -> None:
+        """Open the secrets now when any were given: a missing password file or a prompt is bad
+        input (exit 2) whether or not a vault is met later."""
+        if self.options.vault_ids or self.options.password_files:
+            self._load("--vault-id" if self.options.vault_ids else "--vault-password-file")
+
     def _load(self, where: str) -> Any:
         if self._loaded:
             return self._lib
