@@ -60,9 +60,10 @@ class DeployResult:
 
 
 def run_gate(cat: Catalogue, opts: DeployOptions | None = None) -> Any:
-    """The gate on every variable the playbook run gets: vaults opened with its secrets, its playbook's
-    group_vars/host_vars and its -e extra vars."""
-    from idcpilot import policy
+    """The full policy gate (every rule, the repo's waivers): a deploy cannot narrow it. It sees every
+    variable the playbook run gets: vaults opened with its secrets, its playbook's group_vars/host_vars
+    and its -e extra vars."""
+    from idcpilot import policy  # the engine and the rules load only when a deploy runs
     from idcpilot.policy.hostvars import playbook_dir
     from idcpilot.policy.vault import VaultOptions
 
