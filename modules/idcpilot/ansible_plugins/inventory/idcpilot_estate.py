@@ -21,11 +21,20 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin
 from ansible.utils.unsafe_proxy import wrap_var
 
+# ansible-core >= 2.19 (data tagging) renders only strings trusted as templates, and inventory
+# values are untrusted unless the plugin says otherwise: plain values stay plain data there
+# (and print as plain JSON). Older cores render every string unless it is wrapped as unsafe.
+_DATA_TAGGING = hasattr(BaseInventoryPlugin, "trusted_by_default")
+
+
+def untrusted(value):
+    """A catalogue value as Ansible data that is never evaluated as a template."""
+    return value if _DATA_TAGGING else wrap_var(value)
+
 
 class InventoryModule(BaseInventoryPlugin):
     NAME = "idcpilot_estate"
-    # The catalogue is untrusted input: its values never become templates. Besides this flag
-    # (ansible-core >= 2.19), every value is wrapped as unsafe below, which older cores honour too.
+    # The catalogue is untrusted input (it comes from pull requests): its values never become templates.
     trusted_by_default = False
 
     def verify_file(self, path):
@@ -43,11 +52,11 @@ class InventoryModule(BaseInventoryPlugin):
         except UserInputError as exc:
             raise AnsibleParserError(str(exc)) from None
         for key, value in data["all"]["vars"].items():
-            self.inventory.set_variable("all", key, wrap_var(value))
+            self.inventory.set_variable("all", key, untrusted(value))
         for group in data["all"]["children"]:
             self.inventory.add_group(group)
             for host in data[group].get("hosts", []):
                 self.inventory.add_host(host, group=group)
         for host, hostvars in data["_meta"]["hostvars"].items():
             for key, value in hostvars.items():
-                self.inventory.set_variable(host, key, wrap_var(value))
+                self.inventory.set_variable(host, key, untrusted(value))
