@@ -29,14 +29,13 @@ import functools
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 import yaml
@@ -609,18 +608,19 @@ class Renderer:
         return Templar(loader=self.loader, variables={**self.vars, **(overrides or {})})
 
     def renderings(self, overrides: dict[str, Any] | None = None, item_tail: str | None = None) -> list[Rendering]:
-        templar = self.templar(overrides)
+        """The task's output per loop item; ``item_tail`` is appended to every string of the item."""
         out = []
         for item in loop_items(self.task, self.templar()):
-            if item_tail is not None:
-                item = hostile_copy(plain(item), item_tail)[0] if "{{ item }}" not in self.task.src else item
-            src = self.task.src.replace("{{ item }}", str(item)) if "{{ item }}" in self.task.src else self.task.src
-            path = REPO / "roles" / self.task.role / "templates" / src
+            if "{{ item }}" in self.task.src:
+                src = self.task.src.replace("{{ item }}", str(item))
+            else:
+                src = self.task.src
+                if item_tail is not None and item is not None:
+                    item = hostile_copy(plain(item), item_tail)[0]
             local = {"item": item} if item is not None else {}
-            t = Templar(loader=self.loader, variables={**self.vars, **(overrides or {}), **local})
-            out.append(Rendering(f"{self.task.role}/{src}", str(t.template(trust_as_template(path.read_text())))))
-            del templar
-            templar = t
+            templar = Templar(loader=self.loader, variables={**self.vars, **(overrides or {}), **local})
+            source = (REPO / "roles" / self.task.role / "templates" / src).read_text()
+            out.append(Rendering(f"{self.task.role}/{src}", str(templar.template(trust_as_template(source)))))
         return out
 
     def hostile_targets(self) -> list[str]:
@@ -666,7 +666,7 @@ def test_templates_without_string_inputs_read_only_typed_numbers() -> None:
 
 
 @pytest.fixture(scope="module")
-def benign() -> dict[str, tuple[str, Path]]:
+def benign() -> Iterator[dict[str, tuple[str, Path]]]:
     """Every template's benign rendering."""
     out: dict[str, tuple[str, Path]] = {}
     for task in TASKS:
@@ -681,7 +681,7 @@ def companions_of(benign: dict[str, tuple[str, Path]]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.id)
-def test_benign_rendering_passes_its_tool(task: TemplateTask, benign: dict[str, tuple[str, Path]], tmp_path: Path) -> None:
+def test_benign_rendering_passes_its_tool(task: TemplateTask, benign: dict[str, tuple[str, Path]]) -> None:
     keys = [r.key for r in Renderer(task).renderings()]
     for key in keys:
         assert key in SYNTAX, f"{key}: no syntax declared for this template in SYNTAX"
@@ -711,13 +711,11 @@ def _case_id(task: TemplateTask, payload: str) -> str:
 
 
 @pytest.mark.parametrize(("task", "payload"), CASES, ids=[_case_id(t, p) for t, p in CASES])
-def test_hostile_values_are_escaped_or_refused(task: TemplateTask, payload: str, benign: dict[str, tuple[str, Path]],
-                                              tmp_path: Path) -> None:
+def test_hostile_values_are_escaped_or_refused(task: TemplateTask, payload: str, benign: dict[str, tuple[str, Path]]) -> None:
     tail = PAYLOADS[payload]
     renderer = Renderer(task)
     targets = targets_of(task.id)
     problems: list[str] = []
-    tried = 0
     for name in targets:
         if name == "item":
             overrides, strings, item_tail = {}, 1, tail
@@ -728,7 +726,6 @@ def test_hostile_values_are_escaped_or_refused(task: TemplateTask, payload: str,
             overrides, item_tail = {name: hostile}, None
         if not strings:
             continue
-        tried += 1
         try:
             renderings = renderer.renderings(overrides, item_tail)
         except AnsibleError as exc:
