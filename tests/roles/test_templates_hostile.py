@@ -687,7 +687,9 @@ def test_benign_rendering_passes_its_tool(task: TemplateTask, benign: dict[str, 
         assert key in SYNTAX, f"{key}: no syntax declared for this template in SYNTAX"
         syntax = SYNTAX[key]
         missing = tool_missing(syntax)
-        if syntax.check is None or missing:
+        if missing:  # the hostile cases of this template then check its statements only
+            pytest.skip(f"{key}: {missing}")
+        if syntax.check is None:
             continue
         _companion_files(key, FILES, benign)
         result = syntax.check(benign[key][0], FILES, companions_of(benign))
