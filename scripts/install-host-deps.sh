@@ -16,5 +16,16 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "host packages: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Some of these are daemons installed only for their checkers (nginx -t, sshd -t, chronyd -p,
+# vtysh --dryrun): none may start on the machine that runs the tests. policy-rc.d answering
+# 101 stops Debian's maintainer scripts from starting them; ours is removed afterwards, one the
+# machine already had is left as it was.
+guard=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  guard=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\n# idcpilot install-host-deps: no service starts while test tools install\nexit 101\n' > "$guard"
+  chmod 0755 "$guard"
+  trap 'rm -f "$guard"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
