@@ -215,3 +215,15 @@ def sslscan(address: str, port: int) -> dict[str, Any]:
     weak = [f"{proto} {name} {bits}" for proto, bits, name in ciphers
             if int(bits) < 128 or any(m in name for m in WEAK_CIPHER_MARKERS) or proto in ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")]
     return {"protocols": protocols, "ciphers": ciphers, "weak": weak, "output": text, "rc": proc.returncode}
+
+
+def assert_tls_scan_clean(address: str, port: int, measure) -> None:
+    """sslscan (the external auditor) against a TLS endpoint: only TLS 1.2/1.3, no weak cipher;
+    the protocols and the weak-cipher count go into the report's measurements."""
+    scan = sslscan(address, port)
+    enabled = sorted(p for p, state in scan["protocols"].items() if state == "enabled")
+    measure("tls_protocols", ",".join(enabled))
+    measure("weak_ciphers", len(scan["weak"]))
+    assert scan["protocols"], f"sslscan output not understood:\n{scan['output']}"
+    assert set(enabled) <= {"TLSv1.2", "TLSv1.3"}, f"protocols below TLS 1.2 enabled: {enabled}"
+    assert scan["ciphers"] and not scan["weak"], f"weak ciphers: {scan['weak']}"

@@ -174,10 +174,4 @@ def test_old_tls_and_plaintext_refused(node):
 
 @pytest.mark.rule("MLPS3-TLS")
 def test_external_scanner_finds_nothing_weak(node, measure):
-    scan = es.sslscan(node.address, PORT)
-    enabled = sorted(p for p, state in scan["protocols"].items() if state == "enabled")
-    measure("tls_protocols", ",".join(enabled))
-    measure("weak_ciphers", len(scan["weak"]))
-    assert scan["protocols"], f"sslscan output not understood:\n{scan['output']}"
-    assert set(enabled) <= {"TLSv1.2", "TLSv1.3"}, f"protocols below TLS 1.2 enabled: {enabled}"
-    assert scan["ciphers"] and not scan["weak"], f"weak ciphers: {scan['weak']}"
+    es.assert_tls_scan_clean(node.address, PORT, measure)
