@@ -23,49 +23,23 @@ from collections import defaultdict
 from typing import Any, Iterator
 
 from idcpilot.errors import excerpt
+from idcpilot.hostchecks import timespan_seconds
 from idcpilot.policy.model import Location, Outcome
 from idcpilot.policy.rolevars import role_vars
 
 #: The rule that unclassified role variables, and templated tunables, fail.
 UNCLASSIFIED_RULE = "PILOT-MLPS3"
 
-_SPAN = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)")
-_UNITS = {
-    "": 1, "s": 1, "sec": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600,
-    "d": 86400, "day": 86400, "days": 86400,
-    "w": 604800, "week": 604800, "weeks": 604800,
-    "M": 2629800, "month": 2629800, "months": 2629800,
-    "y": 31557600, "year": 31557600, "years": 31557600,
-}
 _TRUE = {True, "yes", "true", "True", "on"}
 _FALSE = {False, "no", "false", "False", "off"}
 _TEMPLATE = re.compile(r"\{\{|\{%|\{#")
 
 
 def timespan_days(value: Any) -> float | None:
-    """systemd time span ('6month', '180d', '1y 2w', 15552000) -> days; None if unparsable."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return value / 86400
-    text = str(value).strip()
-    if not text:
-        return None
-    total, pos = 0.0, 0
-    while pos < len(text):
-        m = _SPAN.match(text, pos)
-        if not m or m.end() == pos:
-            return None
-        unit = m.group(2)
-        if unit not in _UNITS:
-            unit = unit.lower()
-            if unit not in _UNITS:
-                return None
-        total += float(m.group(1)) * _UNITS[unit]
-        pos = m.end()
-    return total / 86400
+    """A systemd time span ('6month', '180d', '1y 2w', 15552000) in days, read exactly as the
+    host reads it (idcpilot.hostchecks); None if systemd would refuse it."""
+    seconds = timespan_seconds(value)
+    return None if seconds is None else seconds / 86400
 
 
 def _hashable_bool(v: Any) -> bool:

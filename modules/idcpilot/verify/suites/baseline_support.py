@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from idcpilot.hostchecks import parse_kv, parse_sshd_t, timespan_seconds
 from idcpilot.paths import repo_root
 from idcpilot.policy.registry import policy_dir
 from idcpilot.policy.thresholds import Thresholds, load
@@ -56,34 +57,17 @@ def sshd_effective(host: Any, hostvars: dict[str, Any], addr: str | None = None)
     account = hostvars["idcpilot_automation_account"]
     out = host.run(f"/usr/sbin/sshd -T -C user={account},host=probe,addr={addr}")
     assert out.rc == 0, f"sshd -T failed: {out.stderr}"
-    values: dict[str, list[str]] = {}
-    for line in out.stdout.splitlines():
-        key, _, value = line.partition(" ")
-        values.setdefault(key.lower(), []).append(value.strip())
-    return values
+    return parse_sshd_t(out.stdout)
 
 
 def kv(text: str, sep: str = "=") -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if sep != " " and sep in line:
-            key, _, value = line.partition(sep)
-        else:
-            parts = line.split(None, 1)
-            key, value = parts[0], (parts[1] if len(parts) > 1 else "")
-        out[key.strip()] = value.strip()
-    return out
+    """Key/value config text as the host's own self-check reads it (idcpilot.hostchecks)."""
+    return parse_kv(text, sep)
 
 
-SECONDS = {"": 1, "s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400,
-           "w": 604800, "week": 604800, "month": 2629800, "months": 2629800, "y": 31557600, "year": 31557600}
-
-
-def systemd_seconds(text: str) -> int:
-    return sum(int(n) * SECONDS[u] for n, u in re.findall(r"(\d+)\s*([a-z]*)", text or ""))
+def systemd_seconds(text: str) -> float:
+    """A systemd time span read from a host, in seconds (0 when systemd would refuse it)."""
+    return timespan_seconds(text) or 0
 
 
 def ssh_probe(hostvars: dict[str, Any], user: str, *options: str, command: str = "true") -> subprocess.CompletedProcess[str]:

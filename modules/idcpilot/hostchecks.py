@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+"""The MLPS3 host checks, one implementation for the gate, the hosts and verify.
+
+- On a host: roles/baseline ships this file (roles/baseline/files/baseline_compliance.py is a
+  link to it) and runs it read-only for audit-only mode and its self-check:
+  ``baseline_compliance.py BASE64_JSON_SETTINGS`` prints one JSON object
+  ``{rule_id: {"status": "pass"|"fail"|"skipped", "findings": [...]}}``. Nothing is changed.
+- In the gate: ``timespan_seconds`` judges a retention variable before it reaches a host.
+- In verify: the suites parse what they read from hosts with ``parse_kv``, ``parse_sshd_t`` and
+  ``timespan_seconds``.
+
+So a value means the same everywhere ("6M" is six months to the gate, the host and verify).
+Standard library only, and Python 3.6+ (RHEL 8 family) as well as 3.11 (Debian 12): it runs on
+hosts before anything else is installed.
+"""
+import base64
+import glob
+import grp
+import json
+import os
+import pwd
+import re
+import shutil
+import stat
+import subprocess
+import sys
+
+
+def run(argv):
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+        return p.returncode, p.stdout, p.stderr
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return 127, "", str(exc)
+
+
+def read(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def parse_kv(text, sep="="):
+    """``key = value`` lines (pwquality.conf, faillock.conf, journald.conf; ``sep=":"`` for
+    chronyc output), or ``key value`` ones with ``sep=" "`` (login.defs); a line without the
+    separator is split at its first whitespace. Comments and blank lines are dropped, the last
+    value of a key wins."""
+    out = {}
+    for line in (text or "").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if sep != " " and sep in line:
+            key, _, value = line.partition(sep)
+        else:
+            parts = line.split(None, 1)
+            key, value = parts[0], parts[1] if len(parts) > 1 else ""
+        out[key.strip()] = value.strip()
+    return out
+
+
+def kv_file(path, sep="="):
+    return parse_kv(read(path), sep)
+
+
+def parse_sshd_t(text):
+    """``sshd -T`` output: lower-cased keyword -> every value it has (in order)."""
+    values = {}
+    for line in (text or "").splitlines():
+        key, _, value = line.partition(" ")
+        if key:
+            values.setdefault(key.lower(), []).append(value.strip())
+    return values
+
+
+def as_int(value, default=None):
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+#: systemd.time(7) time-span units in seconds; case matters as it does to systemd ("m" is a
+#: minute, "M" a month of 30.44 days, "y" 365.25 days).
+SPAN_UNITS = {
+    "usec": 1e-6, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6,
+    "msec": 1e-3, "ms": 1e-3,
+    "seconds": 1, "second": 1, "sec": 1, "s": 1, "": 1,
+    "minutes": 60, "minute": 60, "min": 60, "m": 60,
+    "hours": 3600, "hour": 3600, "hr": 3600, "h": 3600,
+    "days": 86400, "day": 86400, "d": 86400,
+    "weeks": 604800, "week": 604800, "w": 604800,
+    "months": 2629800, "month": 2629800, "M": 2629800,
+    "years": 31557600, "year": 31557600, "y": 31557600,
+}
+_SPAN_PART = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([^\s0-9.]*)")
+
+
+def timespan_seconds(value):
+    """A systemd time span ("6month", "180d", "1y 2w", "1.5d", "26weeks", 15552000) in seconds,
+    parsed as systemd parses it; None when systemd would refuse it (an unknown unit, a sign,
+    nothing at all), so a caller never mistakes a bad value for a short or a long one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if value >= 0 else None
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    total, pos = 0.0, 0
+    while pos < len(text):
+        m = _SPAN_PART.match(text, pos)
+        if not m or m.end() == pos or m.group(2) not in SPAN_UNITS:
+            return None
+        total += float(m.group(1)) * SPAN_UNITS[m.group(2)]
+        pos = m.end()
+    return total
+
+
+class Report:
+    def __init__(self):
+        self.rules = {}
+
+    def rule(self, rule_id):
+        return self.rules.setdefault(rule_id, {"status": "pass", "findings": [], "skipped": []})
+
+    def fail(self, rule_id, message):
+        entry = self.rule(rule_id)
+        entry["status"] = "fail"
+        entry["findings"].append("%s: %s" % (rule_id, message))
+
+    def check(self, rule_id, ok, message):
+        self.rule(rule_id)
+        if not ok:
+            self.fail(rule_id, message)
+
+    def skip(self, rule_id, message):
+        entry = self.rule(rule_id)
+        entry["skipped"].append("%s: %s" % (rule_id, message))
+        if entry["status"] == "pass":
+            entry["status"] = "skipped"
+
+    def finish(self):
+        return self.rules
+
+
+def sshd_effective(cfg):
+    binary = cfg["sshd_binary"]
+    code, out, err = run([binary, "-T", "-C", "user=%s,host=compliance,addr=%s" % (cfg["automation_account"], cfg["probe_address"])])
+    if code != 0:
+        return None, err.strip()
+    return parse_sshd_t(out), ""
+
+
+def installed_packages(family):
+    if family == "Debian":
+        code, out, _ = run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\n"])
+        return {line.split()[0] for line in out.splitlines() if len(line.split()) > 1 and line.split()[1].startswith("ii")}
+    code, out, _ = run(["rpm", "-qa", "--qf", "%{NAME}\n"])
+    return set(out.split())
+
+
+def main():
+    cfg = json.loads(base64.b64decode(sys.argv[1]).decode("utf-8"))
+    r = Report()
+    container = cfg["in_container"]
+    family = cfg["os_family"]
+
+    # MLPS3-AUTH-PASSWORD
+    rid = "MLPS3-AUTH-PASSWORD"
+    pwq = kv_file("/etc/security/pwquality.conf")
+    r.check(rid, as_int(pwq.get("minlen"), 0) >= cfg["pwquality_minlen"], "pwquality minlen %s < %s" % (pwq.get("minlen"), cfg["pwquality_minlen"]))
+    r.check(rid, as_int(pwq.get("minclass"), 0) >= cfg["pwquality_minclass"], "pwquality minclass %s < %s" % (pwq.get("minclass"), cfg["pwquality_minclass"]))
+    if cfg["pwquality_enforce_for_root"]:
+        r.check(rid, "enforce_for_root" in pwq, "pwquality enforce_for_root not set")
+    defs = kv_file("/etc/login.defs", sep=" ")
+    r.check(rid, 0 < as_int(defs.get("PASS_MAX_DAYS"), 99999) <= cfg["pass_max_days"], "PASS_MAX_DAYS %s > %s" % (defs.get("PASS_MAX_DAYS"), cfg["pass_max_days"]))
+    r.check(rid, as_int(defs.get("PASS_MIN_DAYS"), 0) >= cfg["pass_min_days"], "PASS_MIN_DAYS %s < %s" % (defs.get("PASS_MIN_DAYS"), cfg["pass_min_days"]))
+    r.check(rid, as_int(defs.get("PASS_WARN_AGE"), 0) >= cfg["pass_warn_age"], "PASS_WARN_AGE %s < %s" % (defs.get("PASS_WARN_AGE"), cfg["pass_warn_age"]))
+    password_stack = read(cfg["pam_password_file"]) or ""
+    r.check(rid, "pam_pwquality.so" in password_stack, "pam_pwquality not in %s" % cfg["pam_password_file"])
+    history = re.search(r"pam_pwhistory\.so.*remember=(\d+)", password_stack)
+    remember = int(history.group(1)) if history else as_int(kv_file("/etc/security/pwhistory.conf").get("remember"), 0) if "pam_pwhistory.so" in password_stack else 0
+    r.check(rid, remember >= cfg["pwhistory_remember"], "pam_pwhistory remember %s < %s" % (remember, cfg["pwhistory_remember"]))
+
+    # MLPS3-AUTH-LOCKOUT
+    rid = "MLPS3-AUTH-LOCKOUT"
+    fl = kv_file("/etc/security/faillock.conf")
+    r.check(rid, 0 < as_int(fl.get("deny"), 0) <= cfg["faillock_deny"], "faillock deny %s (want 1..%s)" % (fl.get("deny"), cfg["faillock_deny"]))
+    unlock = as_int(fl.get("unlock_time"), 0)
+    r.check(rid, unlock == 0 or unlock >= cfg["faillock_unlock_time"], "faillock unlock_time %s < %s" % (unlock, cfg["faillock_unlock_time"]))
+    auth_stack = read(cfg["pam_auth_file"]) or ""
+    r.check(rid, "pam_faillock.so" in auth_stack and "preauth" in auth_stack and "authfail" in auth_stack, "pam_faillock preauth/authfail missing in %s" % cfg["pam_auth_file"])
+
+    sshd, sshd_err = sshd_effective(cfg)
+    if sshd is None:
+        for rid in ("MLPS3-AUTH-REMOTE", "MLPS3-AUTH-LOCKOUT", "MLPS3-AUTH-TIMEOUT", "MLPS3-MGMT-ACL"):
+            r.fail(rid, "sshd -T failed: %s" % sshd_err)
+        sshd = {}
+    else:
+        first = lambda key: (sshd.get(key) or [""])[0]
+        r.check("MLPS3-AUTH-LOCKOUT", 0 < as_int(first("maxauthtries"), 99) <= cfg["ssh_max_auth_tries"], "sshd MaxAuthTries %s > %s" % (first("maxauthtries"), cfg["ssh_max_auth_tries"]))
+        # MLPS3-AUTH-TIMEOUT (sshd part)
+        interval = as_int(first("clientaliveinterval"), 0)
+        r.check("MLPS3-AUTH-TIMEOUT", 0 < interval <= cfg["ssh_client_alive_interval"], "sshd ClientAliveInterval %s (want 1..%s)" % (interval, cfg["ssh_client_alive_interval"]))
+        r.check("MLPS3-AUTH-TIMEOUT", as_int(first("clientalivecountmax"), 0) >= 1, "sshd ClientAliveCountMax %s < 1" % first("clientalivecountmax"))
+        # MLPS3-AUTH-REMOTE
+        rid = "MLPS3-AUTH-REMOTE"
+        r.check(rid, first("permitrootlogin") == "no", "sshd PermitRootLogin %s" % first("permitrootlogin"))
+        r.check(rid, first("passwordauthentication") == "no", "sshd PasswordAuthentication %s" % first("passwordauthentication"))
+        r.check(rid, first("kbdinteractiveauthentication") == "no", "sshd KbdInteractiveAuthentication %s" % first("kbdinteractiveauthentication"))
+        r.check(rid, first("permitemptypasswords") == "no", "sshd PermitEmptyPasswords %s" % first("permitemptypasswords"))
+        for key, allowed in (("ciphers", cfg["ssh_ciphers"]), ("macs", cfg["ssh_macs"]), ("kexalgorithms", cfg["ssh_kex"])):
+            weak = sorted(set(first(key).split(",")) - set(allowed))
+            r.check(rid, not weak, "sshd %s not in the strong list: %s" % (key, ",".join(weak)))
+        # MLPS3-MGMT-ACL: an address outside the management networks is denied
+        code, out, _ = run([cfg["sshd_binary"], "-T", "-C", "user=%s,host=outside,addr=192.0.2.1" % cfg["automation_account"]])
+        r.check("MLPS3-MGMT-ACL", code == 0 and re.search(r"^denyusers \*$", out, re.M) is not None, "sshd accepts users from outside the management networks (no Match Address deny)")
+        listen = [v.rsplit(":", 1)[0].strip("[]") for v in sshd.get("listenaddress", [])]
+        if cfg["ssh_listen_addresses"]:
+            r.check("MLPS3-MGMT-ACL", sorted(set(listen)) == sorted(set(cfg["ssh_listen_addresses"])), "sshd listens on %s, want %s" % (listen, cfg["ssh_listen_addresses"]))
+        r.check("MLPS3-BANNER", first("banner") not in ("", "none"), "sshd Banner is none")
+
+    # MLPS3-AUTH-TIMEOUT (shell part)
+    rid = "MLPS3-AUTH-TIMEOUT"
+    tmout_ok = False
+    for path in ["/etc/profile", "/etc/bash.bashrc"] + sorted(glob.glob("/etc/profile.d/*.sh")):
+        text = read(path) or ""
+        match = re.search(r"^\s*(?:export\s+|readonly\s+)?TMOUT=(\d+)", text, re.M)
+        if match and 0 < int(match.group(1)) <= cfg["tmout"] and re.search(r"readonly\s+(?:.*\s)?TMOUT", text):
+            tmout_ok = True
+    r.check(rid, tmout_ok, "no readonly TMOUT<=%s in /etc/profile, /etc/bash.bashrc or /etc/profile.d" % cfg["tmout"])
+
+    # MLPS3-AUTH-REMOTE / MLPS3-MINIMAL: high-risk packages
+    present = sorted(installed_packages(family) & set(cfg["high_risk_packages"]))
+    r.check("MLPS3-AUTH-REMOTE", not present, "high-risk packages installed: %s" % ", ".join(present))
+    r.check("MLPS3-MINIMAL", not present, "high-risk packages installed: %s" % ", ".join(present))
+
+    # MLPS3-ACCESS-ACCOUNTS
+    rid = "MLPS3-ACCESS-ACCOUNTS"
+    users = pwd.getpwall()
+    uid0 = sorted(u.pw_name for u in users if u.pw_uid == 0)
+    r.check(rid, uid0 == ["root"], "UID 0 accounts: %s" % uid0)
+    for line in (read("/etc/shadow") or "").splitlines():
+        fields = line.split(":")
+        if len(fields) > 1 and fields[1] == "":
+            r.fail(rid, "account %s has an empty password" % fields[0])
+    exempt = set(cfg["nologin_exempt"]) | {cfg["automation_account"]}
+    for u in users:
+        if u.pw_uid <= cfg["system_uid_max"] and u.pw_name not in exempt and not re.search(r"(nologin|false)$", u.pw_shell or ""):
+            r.fail(rid, "system account %s has login shell %s" % (u.pw_name, u.pw_shell))
+    umask = (defs.get("UMASK") or "").lstrip("0")
+    r.check(rid, umask == cfg["umask"].lstrip("0"), "login.defs UMASK %s, want %s" % (defs.get("UMASK"), cfg["umask"]))
+    for path in ["/etc/sudoers"] + sorted(glob.glob("/etc/sudoers.d/*")):
+        for number, line in enumerate((read(path) or "").splitlines(), 1):
+            text = line.split("#", 1)[0]
+            if "NOPASSWD" in text and not re.match(r"\s*%s\s" % re.escape(cfg["automation_account"]), text):
+                r.fail(rid, "%s:%d: NOPASSWD for someone other than %s" % (path, number, cfg["automation_account"]))
+    try:
+        shadow_line = [l for l in (read("/etc/shadow") or "").splitlines() if l.startswith(cfg["automation_account"] + ":")]
+        r.check(rid, bool(shadow_line) and shadow_line[0].split(":")[1][:1] in ("!", "*"), "automation account %s has a usable password (must be key-only)" % cfg["automation_account"])
+    except IndexError:
+        r.fail(rid, "automation account %s missing" % cfg["automation_account"])
+
+    # MLPS3-ACCESS-ROLES
+    rid = "MLPS3-ACCESS-ROLES"
+    members = {}
+    for name in cfg["role_groups"]:
+        try:
+            group = grp.getgrnam(name)
+        except KeyError:
+            r.fail(rid, "group %s missing" % name)
+            continue
+        primary = {u.pw_name for u in users if u.pw_gid == group.gr_gid}
+        members[name] = set(group.gr_mem) | primary
+    names = sorted(members)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            shared = members[a] & members[b]
+            r.check(rid, not shared, "%s and %s share members: %s" % (a, b, sorted(shared)))
+    if os.path.isdir("/var/log/audit"):
+        st = os.stat("/var/log/audit")
+        try:
+            group_name = grp.getgrgid(st.st_gid).gr_name
+        except KeyError:
+            group_name = str(st.st_gid)
+        r.check(rid, group_name == cfg["auditor_group"] and not st.st_mode & stat.S_IRWXO, "/var/log/audit is %s:%s %o (want group %s, no access for others)" % (st.st_uid, group_name, st.st_mode & 0o777, cfg["auditor_group"]))
+        for path in glob.glob("/var/log/audit/*"):
+            mode = os.stat(path).st_mode
+            r.check(rid, not mode & stat.S_IRWXO, "%s readable by others (%o)" % (path, mode & 0o777))
+    else:
+        r.fail(rid, "/var/log/audit missing")
+
+    # MLPS3-AUDIT
+    rid = "MLPS3-AUDIT"
+    rules = "\n".join(read(p) or "" for p in sorted(glob.glob("/etc/audit/rules.d/*.rules")))
+    for key in ("identity", "sudoers", "privileged-exec", "time-change", "modules"):
+        r.check(rid, re.search(r"-k %s\b" % re.escape(key), rules) is not None, "audit rules have no '%s' watch" % key)
+    if cfg["audit_immutable"]:
+        r.check(rid, re.search(r"^-e 2\s*$", rules, re.M) is not None, "audit rules are not made immutable (-e 2)")
+    if container:
+        r.skip(rid, "auditd cannot run in a container (no audit netlink): configuration checked, daemon and loaded rules not")
+    else:
+        code, out, _ = run(["systemctl", "is-active", "auditd"])
+        r.check(rid, out.strip() == "active", "auditd is %s" % out.strip())
+        code, out, _ = run(["auditctl", "-s"])
+        r.check(rid, re.search(r"enabled (1|2)", out) is not None, "audit not enabled in the kernel: %s" % out.strip())
+        if cfg["audit_immutable"]:
+            r.check(rid, "enabled 2" in out, "loaded audit rules are not immutable")
+
+    # MLPS3-AUDIT-RETENTION
+    rid = "MLPS3-AUDIT-RETENTION"
+    journald = {}
+    for path in ["/etc/systemd/journald.conf"] + sorted(glob.glob("/etc/systemd/journald.conf.d/*.conf")):
+        journald.update(kv_file(path))
+    r.check(rid, journald.get("Storage") == "persistent", "journald Storage=%s" % journald.get("Storage"))
+    retention = timespan_seconds(journald.get("MaxRetentionSec", "")) or 0
+    r.check(rid, retention >= (timespan_seconds(cfg["journald_max_retention"]) or float("inf")), "journald MaxRetentionSec=%s < %s" % (journald.get("MaxRetentionSec"), cfg["journald_max_retention"]))
+    rotate = read("/etc/logrotate.d/rsyslog") or ""
+    days = as_int((re.search(r"^\s*rotate\s+(\d+)", rotate, re.M) or [None, 0])[1], 0)
+    daily = re.search(r"^\s*daily", rotate, re.M) is not None
+    r.check(rid, daily and days >= cfg["logrotate_days"], "logrotate keeps %s %s rotations of syslog (< %s days)" % (days, "daily" if daily else "non-daily", cfg["logrotate_days"]))
+    if cfg["log_forward_enabled"]:
+        forward = "\n".join(read(p) or "" for p in glob.glob("/etc/rsyslog.d/*.conf"))
+        target = cfg["log_store_host"]
+        r.check(rid, re.search(r'target="%s"' % re.escape(target), forward) is not None, "no rsyslog forwarding to %s" % target)
+        if cfg["log_forward_tls"]:
+            r.check(rid, re.search(r'StreamDriverMode="1"', forward) is not None, "rsyslog forwarding is not TLS")
+        code, out, _ = run(["systemctl", "is-active", "rsyslog"])
+        r.check(rid, out.strip() == "active", "rsyslog is %s" % out.strip())
+
+    # MLPS3-TIME
+    rid = "MLPS3-TIME"
+    chrony = read(cfg["chrony_conf"]) or ""
+    servers = re.findall(r"^\s*(?:server|pool)\s+(\S+)", chrony, re.M)
+    r.check(rid, sorted(servers) == sorted(cfg["ntp_servers"]), "chrony servers %s, want %s" % (servers, cfg["ntp_servers"]))
+    code, out, _ = run(["systemctl", "is-active", cfg["chrony_service"]])
+    r.check(rid, out.strip() == "active", "%s is %s" % (cfg["chrony_service"], out.strip()))
+
+    # MLPS3-MINIMAL / MLPS3-MGMT-ACL: firewall and listening ports
+    rid = "MLPS3-MINIMAL"
+    code, out, err = run(["nft", "list", "table", "inet", cfg["firewall_table"]])
+    r.check(rid, code == 0 and re.search(r"hook input .*policy %s;" % cfg["firewall_input_policy"], out) is not None, "no inet %s input chain with policy %s (%s)" % (cfg["firewall_table"], cfg["firewall_input_policy"], err.strip()))
+    r.check("MLPS3-MGMT-ACL", code == 0 and "@management_v" in out and re.search(r"saddr @management_v\d+ tcp dport .*\b%d\b" % cfg["ssh_port"], out) is not None, "firewall does not limit SSH to the management networks")
+    code, out, _ = run(["ss", "-Hltnu"])
+    allowed = set()
+    for spec in cfg["allowed_ports"]:
+        text = str(spec)
+        if "-" in text:
+            low, high = text.split("-", 1)
+            allowed.update(range(int(low), int(high) + 1))
+        else:
+            allowed.add(int(text))
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        local = fields[4]
+        address, _, port = local.rpartition(":")
+        address = address.strip("[]").split("%")[0]
+        if address.startswith("127.") or address == "::1" or not port.isdigit():
+            continue
+        r.check(rid, int(port) in allowed, "%s %s listens but is not a declared port" % (fields[0], local))
+
+    # MLPS3-INTEGRITY
+    rid = "MLPS3-INTEGRITY"
+    r.check(rid, os.path.exists(cfg["aide_db"]), "AIDE database %s missing" % cfg["aide_db"])
+    code, out, _ = run(["systemctl", "is-enabled", "idcpilot-aide-check.timer"])
+    r.check(rid, out.strip() == "enabled", "AIDE check timer is %s" % (out.strip() or "missing"))
+
+    # MLPS3-BANNER
+    rid = "MLPS3-BANNER"
+    for path in ("/etc/issue", "/etc/issue.net"):
+        text = read(path) or ""
+        r.check(rid, "authori" in text.lower(), "%s carries no legal warning" % path)
+
+    json.dump(r.finish(), sys.stdout, sort_keys=True)
+
+
+if __name__ == "__main__":
+    main()
