@@ -142,6 +142,40 @@ def one_host(cat: Catalogue, alloc: Allocation, name: str) -> dict[str, Any]:
     return out
 
 
+def host_groups(cat: Catalogue) -> dict[str, list[str]]:
+    """Every host's inventory groups (site, tier, region, domain, os, automated/manual, role,
+    host group, cluster, cluster control plane, gateway): the one place membership is decided."""
+    names: dict[tuple[str, str], str] = {}
+
+    def g(prefix: str, name: str) -> str:
+        key = (prefix, name)
+        out = names.get(key)
+        if out is None:
+            out = names[key] = group_name(prefix, name)
+        return out
+
+    site_groups = {
+        s.name: [g("site", s.name), g("tier", s.tier), g("region", s.region), g("domain", s.data_domain)]
+        for s in cat.estate.spec.sites
+    }
+    out: dict[str, list[str]] = {}
+    for host in cat.hosts.values():
+        groups = site_groups[host.site] + [g("os", host.os_family.lower()), "automated" if host.automated else "manual"]
+        groups += [g("role", r) for r in host.roles]
+        if host.group:
+            groups.append(g("hostgroup", host.group))
+        out[host.name] = groups
+    for cluster in cat.estate.spec.clusters:
+        for h in cat.members(cluster.nodes):
+            out[h.name].append(g("cluster", cluster.name))
+        for h in cat.members(cluster.control_plane):
+            out[h.name].append(g("cluster_cp", cluster.name))
+    for gateway in cat.estate.spec.gateways:
+        for h in cat.members(gateway.hosts):
+            out[h.name].append(g("gateway", gateway.name))
+    return out
+
+
 def build(cat: Catalogue, alloc: Allocation) -> dict[str, Any]:
     """The inventory in ``ansible-inventory --list`` form."""
     groups: dict[str, dict[str, Any]] = {"all": {"children": [], "vars": estate_vars(cat)}}
@@ -156,30 +190,14 @@ def build(cat: Catalogue, alloc: Allocation) -> dict[str, Any]:
     clusters, gateways = memberships(cat)
     hostvars: dict[str, dict[str, Any]] = {}
     for host in cat.hosts.values():
-        site = cat.sites[host.site]
         hostvars[host.name] = host_vars(cat, alloc, host, shared)
         if host.name in clusters:
             hostvars[host.name]["idcpilot_clusters"] = clusters[host.name]
         if host.name in gateways:
             hostvars[host.name]["idcpilot_gateway"] = gateways[host.name]
-        member(group_name("site", site.name), host.name)
-        member(group_name("tier", site.tier), host.name)
-        member(group_name("region", site.region), host.name)
-        member(group_name("domain", site.data_domain), host.name)
-        member(group_name("os", host.os_family.lower()), host.name)
-        member("automated" if host.automated else "manual", host.name)
-        for role in host.roles:
-            member(group_name("role", role), host.name)
-        if host.group:
-            member(group_name("hostgroup", host.group), host.name)
-    for cluster in cat.estate.spec.clusters:
-        for h in cat.members(cluster.nodes):
-            member(group_name("cluster", cluster.name), h.name)
-        for h in cat.members(cluster.control_plane):
-            member(group_name("cluster_cp", cluster.name), h.name)
-    for gateway in cat.estate.spec.gateways:
-        for h in cat.members(gateway.hosts):
-            member(group_name("gateway", gateway.name), h.name)
+    for host, names in host_groups(cat).items():
+        for group in names:
+            member(group, host)
     groups["all"]["children"] = sorted(g for g in groups if g != "all")
     return {**groups, "_meta": {"hostvars": hostvars}}
 

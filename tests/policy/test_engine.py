@@ -10,7 +10,7 @@ from idcpilot.errors import UserInputError
 from idcpilot.inventory import build
 from idcpilot.policy import gate, registry
 from idcpilot.policy.baseline import timespan_days, weakness
-from idcpilot.policy.hostvars import host_groups
+from idcpilot.inventory import host_groups
 from idcpilot.policy.thresholds import load as load_thresholds
 
 

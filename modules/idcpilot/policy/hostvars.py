@@ -28,7 +28,7 @@ from typing import Any, Iterator
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.catalogue.load import display_name
 from idcpilot.errors import Problem, UserInputError
-from idcpilot.inventory import group_name
+from idcpilot.inventory import host_groups
 from idcpilot.policy.model import Location
 from idcpilot.policy.vault import VAULT_HEADER, Vault, is_vault_text
 from idcpilot.yamlsource import SourceMap, format_path, load_yaml_text
@@ -61,39 +61,6 @@ class Layer:
     reach: int = 0  # hosts the layer's values reach
     #: every (name, value) the layer's files write, in reading order (a later file does not hide an earlier one)
     entries: list[tuple[str, Value]] = field(default_factory=list)
-
-
-def host_groups(cat: Catalogue) -> dict[str, list[str]]:
-    """Inventory groups of every host, as ``idcpilot.inventory.build`` names them."""
-    names: dict[tuple[str, str], str] = {}
-
-    def g(prefix: str, name: str) -> str:
-        key = (prefix, name)
-        out = names.get(key)
-        if out is None:
-            out = names[key] = group_name(prefix, name)
-        return out
-
-    site_groups = {
-        s.name: [g("site", s.name), g("tier", s.tier), g("region", s.region), g("domain", s.data_domain)]
-        for s in cat.estate.spec.sites
-    }
-    out: dict[str, list[str]] = {}
-    for host in cat.hosts.values():
-        groups = site_groups[host.site] + [g("os", host.os_family.lower()), "automated" if host.automated else "manual"]
-        groups += [g("role", r) for r in host.roles]
-        if host.group:
-            groups.append(g("hostgroup", host.group))
-        out[host.name] = groups
-    for cluster in cat.estate.spec.clusters:
-        for h in cat.members(cluster.nodes):
-            out[h.name].append(g("cluster", cluster.name))
-        for h in cat.members(cluster.control_plane):
-            out[h.name].append(g("cluster_cp", cluster.name))
-    for gateway in cat.estate.spec.gateways:
-        for h in cat.members(gateway.hosts):
-            out[h.name].append(g("gateway", gateway.name))
-    return out
 
 
 def playbook_dir(playbook: str | Path) -> Path:
