@@ -52,7 +52,7 @@ def lock_path(env_dir: Path) -> Path:
 
 def read_lock(env_dir: Path, display: str | None = None) -> Lock:
     path = lock_path(env_dir)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a broken or looping symlink is an error
         return Lock()
     shown = display or str(path)
     data, smap = load_yaml_file(path, shown)

@@ -19,7 +19,7 @@ from idcpilot.catalogue.load import display_name
 from idcpilot.errors import UserInputError
 from idcpilot.inventory import estate_vars, group_name
 from idcpilot.policy.model import Location
-from idcpilot.yamlsource import load_yaml_text
+from idcpilot.yamlsource import load_yaml_text, read_yaml_text
 
 VAR_EXTENSIONS = ("", ".yml", ".yaml", ".json")
 _VAULT_TAG = re.compile(r"!(vault|unsafe)\b")
@@ -87,18 +87,18 @@ def _var_files(base: Path, name: str) -> list[Path]:
     files: list[Path] = []
     for ext in VAR_EXTENSIONS:
         p = base / f"{name}{ext}"
-        if p.is_file():
+        if p.is_symlink() or (p.exists() and not p.is_dir()):  # the loader refuses loops, FIFOs, ...
             files.append(p)
     d = base / name
     if d.is_dir():
-        files += sorted(p for p in d.rglob("*") if p.is_file() and p.suffix in VAR_EXTENSIONS and not p.name.startswith("."))
+        files += sorted(p for p in d.rglob("*") if not p.is_dir() and p.suffix in VAR_EXTENSIONS and not p.name.startswith("."))
     return files
 
 
 def _load_vars_file(path: Path, scope: str, layer: Layer, skipped: list[str]) -> None:
     shown = display_name(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_yaml_text(path, shown)
     except (OSError, UnicodeDecodeError) as exc:
         raise UserInputError.single(shown, f"cannot read variables file: {exc}") from None
     if text.lstrip().startswith("$ANSIBLE_VAULT"):

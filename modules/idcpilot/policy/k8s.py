@@ -12,7 +12,6 @@ import gc
 import mmap
 import os
 import pickle
-import re
 import signal
 import struct
 import threading
@@ -21,10 +20,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from idcpilot.policy import fastyaml
+from idcpilot import fastyaml
 from idcpilot.policy.k8sschema import validator
 from idcpilot.errors import Problem, UserInputError
-from idcpilot.yamlsource import PathKey, SourceMap, load_yaml_text
+from idcpilot.yamlsource import PathKey, SourceMap, load_yaml_documents, read_yaml_bytes, read_yaml_text
 
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "ReplicationController"}
 #: A value Pulumi marks secret (its serialised form); such values are not plaintext.
@@ -138,46 +137,19 @@ def is_plain_secret(value: Any) -> bool:
 
 # --------------------------------------------------------------------------- loading files
 
-_DOC_SPLIT = re.compile(r"^---(?:[ \t].*)?$", re.M)
-
-
-def _split_documents(text: str) -> Iterator[tuple[int, str]]:
-    """(line offset, text) of every YAML document in a multi-document stream."""
-    lines = text.split("\n")
-    start = 0
-    for i, line in enumerate(lines):
-        if _DOC_SPLIT.match(line):
-            yield start, "\n".join(lines[start:i])
-            start = i + 1
-    yield start, "\n".join(lines[start:])
-
-
 def load_documents(path: Path, fast: bool = False) -> list[tuple[dict[str, Any], SourceMap]]:
     """Every manifest of a file with where each field was written; bad input raises with file:line.
 
-    ``fast``: read the positions from libyaml's events (``fastyaml.load_positioned``) where that
+    ``fast``: read the positions from libyaml's events (``fastyaml.load_positioned_all``) where that
     gives what the position-keeping loader gives; the bodies then keep YAML's key types.
     """
     from idcpilot.catalogue.load import display_name
 
     shown = display_name(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserInputError.single(shown, f"cannot read manifest file: {exc}") from None
     out = []
-    for offset, chunk in _split_documents(text):
-        if not chunk.strip():
-            continue
-        quick = fastyaml.load_positioned(chunk) if fast else None
-        if quick is not None:
-            data, smap = quick[0], SourceMap(shown, quick[1])
-        else:
-            data, smap = load_yaml_text(chunk, shown)
+    for data, smap in load_yaml_documents(read_yaml_text(path, shown), shown, fast=fast):
         if data is None:
             continue
-        if offset:
-            smap.positions = {k: (line + offset, col) for k, (line, col) in smap.positions.items()}
         if not isinstance(data, dict) or "kind" not in data or "apiVersion" not in data:
             line, col = smap.locate(())
             raise UserInputError([Problem(shown, line, col, "", "not a Kubernetes manifest (needs apiVersion and kind)")])
@@ -204,7 +176,7 @@ def _sources(path: Path) -> tuple[SourceMap, ...]:
 def _fast_documents(path: Path) -> list[dict[str, Any]] | None:
     """Documents parsed by libyaml without positions; None if anything looks off (then parse slowly)."""
     try:
-        docs = [d for d in fastyaml.load_all(path.read_bytes()) if d is not None]
+        docs = [d for d in fastyaml.load_all(read_yaml_bytes(path)) if d is not None]
     except Exception:  # malformed (YAMLError, or ValueError for a date like 2026-13-45), unreadable: the slow path says where
         return None
     out: list[dict[str, Any]] = []
@@ -364,7 +336,7 @@ def _written_versions(estate: Path) -> dict[str, str] | None:
     catalogue model does); None when the file does not read that simply."""
     try:
         file = estate / "estate.yaml" if estate.is_dir() else estate
-        spec = fastyaml.load_all(file.read_bytes())[0]["spec"]
+        spec = fastyaml.load_all(read_yaml_bytes(file))[0]["spec"]
         return {str(c["name"]).strip(): str(c["kubernetesVersion"]).strip()
                 for c in spec["clusters"] if isinstance(c, dict) and "name" in c and "kubernetesVersion" in c}
     except Exception:
@@ -386,7 +358,7 @@ class ManifestReader:
         self.worker: _Worker | None = None
         if not directory.is_dir():
             return
-        files = sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
+        files = sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and not p.is_dir())
         for f in files:
             rel = f.relative_to(directory)
             self.entries.append((f, rel, rel.parts[0] if len(rel.parts) > 1 else default_cluster))

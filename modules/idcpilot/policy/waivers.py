@@ -70,7 +70,7 @@ class Waiver:
 
 def load(path: Path, known_rules: Iterable[str]) -> list[Waiver]:
     """Read and check a waivers file; every mistake is a file:line problem (exit 2)."""
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a broken or looping symlink is an error
         return []
     data, smap = load_yaml_file(path, display_name(path))
     shown = smap.file

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
-from policy_helpers import BASE_ESTATE, BASE_MANIFESTS
-from idcpilot.policy import fastyaml
+from idcpilot import fastyaml
+
+FIXTURES = Path(__file__).resolve().parent / "policy" / "fixtures"
+BASE_ESTATE = (FIXTURES / "estate.yaml").read_text(encoding="utf-8")
+BASE_MANIFESTS = (FIXTURES / "manifests.yaml").read_text(encoding="utf-8")
 
 CASES = {
     "manifests": BASE_MANIFESTS,

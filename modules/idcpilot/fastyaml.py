@@ -5,10 +5,16 @@ manifests that is most of the time. Building objects from the parser events, wit
 scalars resolved by SafeLoader's own rules (memoised), gives the same values about twice as
 fast. Anything unusual (tags, anchors, aliases, merge keys) falls back to CSafeLoader.
 
-``load_positioned`` does the same for one document and also records where every key and list
-item was written, exactly as ``idcpilot.yamlsource.load_yaml_text`` does (same events, same
-marks); it answers None whenever that loader would have something to say (a duplicate key, a key
-that is not a plain scalar, a malformed value), so the caller asks it instead.
+``load_positioned_all`` does the same for every document of a stream and also records where
+every key and list item was written, exactly as ``idcpilot.yamlsource.load_yaml_documents`` does
+(same events, same marks); it answers None whenever that loader would have something to say (a
+duplicate key, a key that is not a plain scalar, a malformed value, a limit broken), so the caller
+asks it instead.
+
+Both read within ``idcpilot.yamlsource``'s limits: the event loops count nesting themselves (a
+breach raises ``LimitError``); input long enough to hold an over-long string or too many values,
+and anything that falls back to CSafeLoader (aliases among it), is checked by
+``yamlsource.check_limits`` first.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from typing import Any, Callable
 
 import yaml
 from yaml import events as ev
+
+from idcpilot.yamlsource import MAX_DEPTH, MAX_NODES, MAX_STRING_CHARS, LimitError, check_limits, depth_error
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -34,6 +42,13 @@ class _Fallback(Exception):
 
 class DuplicateKeyError(yaml.YAMLError):
     """PyYAML silently keeps the last of two equal keys; we refuse (callers report file:line)."""
+
+
+__all__ = ["DuplicateKeyError", "LimitError", "load_all", "load_positioned", "load_positioned_all"]
+
+#: Below this length, no string and no count of values can break a limit (each value takes at
+#: least one character); only nesting is counted, inline.
+_SHORT = min(MAX_STRING_CHARS, MAX_NODES)
 
 
 _RESOLVER = yaml.resolver.Resolver()
@@ -93,6 +108,8 @@ def _build(get_event: Callable[[], Any]) -> list[Any]:
                 raise _Fallback
             if key is _NO_KEY:
                 raise _Fallback  # a collection as a key
+            if len(saved) >= MAX_DEPTH:
+                raise depth_error(e.start_mark)
             saved.append((top, key))
             if cls is map_start:
                 top, key = {}, _NO_KEY
@@ -122,10 +139,16 @@ def _build(get_event: Callable[[], Any]) -> list[Any]:
 
 
 def load_all(data: bytes | str) -> list[Any]:
-    """Every document of a YAML stream (raises yaml.YAMLError on malformed input)."""
+    """Every document of a YAML stream (raises yaml.YAMLError on malformed input, LimitError
+    beyond a limit)."""
+    checked = len(data) > _SHORT
+    if checked:
+        check_limits(data)
     try:
         return _build(_CParser(data).get_event)
     except _Fallback:
+        if not checked:
+            check_limits(data)
         return list(yaml.load_all(data, Loader=_Loader))
 
 
@@ -133,16 +156,27 @@ Positions = dict[tuple[Any, ...], tuple[int, int]]
 
 
 def load_positioned(text: str) -> tuple[Any, Positions] | None:
-    """The one document of TEXT and the 1-based (line, column) of the root, of every mapping key
-    (its path ends with ``str(key)``) and of every list item: what ``yamlsource.load_yaml_text``
-    returns as its SourceMap. None when TEXT is not plain, or is not one valid document."""
+    """The one document of TEXT and its positions (see ``load_positioned_all``); None also when
+    TEXT is not exactly one document."""
+    docs = load_positioned_all(text)
+    return docs[0] if docs is not None and len(docs) == 1 else None
+
+
+def load_positioned_all(text: str) -> list[tuple[Any, Positions]] | None:
+    """Every document of TEXT, each with the 1-based (line, column) of its root, of every mapping
+    key (its path ends with ``str(key)``) and of every list item: what
+    ``yamlsource.load_yaml_documents`` returns as SourceMaps. None when TEXT is not plain, not
+    valid, or long enough that the limits must be checked first (the caller's loader does)."""
+    if len(text) > _SHORT:
+        return None
     try:
-        return _positioned(yaml.parse(text, Loader=_Loader))
+        return _positioned(_CParser(text).get_event)
     except (_Fallback, DuplicateKeyError, yaml.YAMLError):
         return None
 
 
-def _positioned(events: Any) -> tuple[Any, Positions] | None:
+def _positioned(get_event: Callable[[], Any]) -> list[tuple[Any, Positions]]:
+    docs: list[tuple[Any, Positions]] = []
     positions: Positions = {}
     stack: list[Any] = []  # containers being filled
     paths: list[tuple[Any, ...]] = []  # path of each container
@@ -150,7 +184,6 @@ def _positioned(events: Any) -> tuple[Any, Positions] | None:
     pending: list[Any] = []  # per mapping: the key awaiting its value (expect_key when none)
     expect_key = object()
     root: list[Any] = []
-    docs = 0
 
     def place(mark: Any) -> tuple[Any, ...]:
         """Path of the node starting at MARK (recorded when it is a list item or the root)."""
@@ -175,7 +208,10 @@ def _positioned(events: Any) -> tuple[Any, Positions] | None:
             top[pending[-1][0]] = value
             pending[-1] = expect_key
 
-    for e in events:
+    while True:
+        e = get_event()
+        if e is None:
+            return docs
         cls = type(e)
         if cls is ev.ScalarEvent:
             if e.anchor or (e.tag and e.tag != "!"):
@@ -199,6 +235,8 @@ def _positioned(events: Any) -> tuple[Any, Positions] | None:
                 raise _Fallback
             if stack and names[-1] is not None and pending[-1] is expect_key:
                 raise _Fallback  # a collection as a key
+            if len(stack) >= MAX_DEPTH:
+                raise depth_error(e.start_mark)
             paths.append(place(e.start_mark))
             if cls is ev.MappingStartEvent:
                 stack.append({})
@@ -215,8 +253,6 @@ def _positioned(events: Any) -> tuple[Any, Positions] | None:
             add(value)
         elif cls is ev.AliasEvent:
             raise _Fallback
-        elif cls is ev.DocumentStartEvent:
-            docs += 1
-            if docs > 1:
-                raise _Fallback  # the slow loader says: expected a single document
-    return (root[0] if root else None), positions
+        elif cls is ev.DocumentEndEvent:
+            docs.append((root[0] if root else None, positions))
+            positions, root = {}, []
