@@ -146,6 +146,8 @@ def read_yaml_bytes(path: Path, display: str | None = None) -> bytes:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise UserInputError.single(name, "symlink loop: too many levels of symbolic links") from None
+        if exc.errno == errno.ENXIO:  # what opening a UNIX socket says
+            raise UserInputError.single(name, "not a regular file (a socket); expected a YAML file") from None
         raise UserInputError.single(name, f"cannot read file: {exc.strerror or exc}") from None
     try:
         info = os.fstat(fd)

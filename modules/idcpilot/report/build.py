@@ -12,8 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
 from idcpilot import __version__
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.catalogue.load import display_name
@@ -21,6 +19,7 @@ from idcpilot.errors import UserInputError
 from idcpilot.report import kpi as k
 from idcpilot.report import measure, values
 from idcpilot.report.inputs import Findings, Verify
+from idcpilot.yamlsource import load_yaml_file
 
 SCHEMA_VERSION = "idcpilot-report/v1"
 HERE = Path(__file__).resolve().parent
@@ -40,7 +39,7 @@ class ThresholdSource(Protocol):
 
 @lru_cache(maxsize=1)
 def clause_catalogue() -> dict[str, Any]:
-    return yaml.safe_load((HERE / "clauses.yaml").read_text(encoding="utf-8"))
+    return load_yaml_file(HERE / "clauses.yaml")[0]
 
 
 def member_ids(clause: dict[str, Any]) -> list[str]:
