@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from idcpilot import fastyaml
+from idcpilot.policy.envelope import envelope_problems
 from idcpilot.policy.k8sschema import validator
 from idcpilot.errors import Problem, UserInputError
 from idcpilot.yamlsource import PathKey, SourceMap, load_yaml_documents, read_yaml_bytes, read_yaml_text
@@ -153,6 +154,8 @@ def load_documents(path: Path, fast: bool = False) -> list[tuple[dict[str, Any],
         if not isinstance(data, dict) or "kind" not in data or "apiVersion" not in data:
             line, col = smap.locate(())
             raise UserInputError([Problem(shown, line, col, "", "not a Kubernetes manifest (needs apiVersion and kind)")])
+        if envelope_problems(data):
+            raise UserInputError([smap.problem(path, message) for path, message in envelope_problems(data)])
         if data.get("kind") == "List":
             items = data.get("items") or []
             if not isinstance(items, list):
@@ -194,7 +197,7 @@ def _fast_documents(path: Path) -> list[dict[str, Any]] | None:
 
 
 def _is_manifest(doc: Any) -> bool:
-    return isinstance(doc, dict) and "kind" in doc and "apiVersion" in doc
+    return isinstance(doc, dict) and "kind" in doc and "apiVersion" in doc and not envelope_problems(doc)
 
 
 #: From this many files on, a forked worker reads manifests too (below, a fork costs more than it saves).
