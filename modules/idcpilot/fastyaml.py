@@ -3,7 +3,8 @@
 PyYAML's CSafeLoader parses in C but composes and constructs in Python; for thousands of
 manifests that is most of the time. Building objects from the parser events, with plain
 scalars resolved by SafeLoader's own rules (memoised), gives the same values about twice as
-fast. Anything unusual (tags, anchors, aliases, merge keys) falls back to CSafeLoader.
+fast. Anything unusual (tags, anchors, aliases) falls back to CSafeLoader, reading only what
+``idcpilot.yamlsource`` reads (plain tags, no merge keys), so the two loaders agree.
 
 ``load_positioned_all`` does the same for every document of a stream and also records where
 every key and list item was written, exactly as ``idcpilot.yamlsource.load_yaml_documents`` does
@@ -24,7 +25,8 @@ from typing import Any, Callable
 import yaml
 from yaml import events as ev
 
-from idcpilot.yamlsource import MAX_DEPTH, MAX_NODES, MAX_STRING_CHARS, LimitError, check_limits, depth_error
+from idcpilot.yamlsource import (COLLECTION_TAGS, MAX_DEPTH, MAX_NODES, MAX_STRING_CHARS, SCALAR_TAGS, LimitError,
+                                 check_limits, depth_error)
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -49,6 +51,27 @@ __all__ = ["DuplicateKeyError", "LimitError", "load_all", "load_positioned", "lo
 #: Below this length, no string and no count of values can break a limit (each value takes at
 #: least one character); only nesting is counted, inline.
 _SHORT = min(MAX_STRING_CHARS, MAX_NODES)
+
+
+class _PlainLoader(_Loader):  # type: ignore[misc,valid-type]
+    """PyYAML's safe loader reading only what ``yamlsource`` reads: plain tags (no !!binary bytes,
+    no !!set), no merge keys; anything else is a ConstructorError, as it is an error there."""
+
+    yaml_constructors = {t: c for t, c in _Loader.yaml_constructors.items() if t in (*SCALAR_TAGS, *COLLECTION_TAGS, None)}
+
+    def flatten_mapping(self, node: Any) -> None:
+        for key, _ in node.value:
+            if key.tag == "tag:yaml.org,2002:merge":
+                raise yaml.constructor.ConstructorError(None, None, "YAML merge keys (<<) are not supported", key.start_mark)
+
+
+def _fallback(data: bytes | str) -> list[Any]:
+    try:
+        return list(yaml.load_all(data, Loader=_PlainLoader))
+    except yaml.YAMLError:
+        raise
+    except Exception as exc:  # `!!bool maybe` (KeyError), `!!int x` (ValueError), ...
+        raise yaml.constructor.ConstructorError(None, None, f"invalid value ({type(exc).__name__})", None) from None
 
 
 _RESOLVER = yaml.resolver.Resolver()
@@ -149,7 +172,7 @@ def load_all(data: bytes | str) -> list[Any]:
     except _Fallback:
         if not checked:
             check_limits(data)
-        return list(yaml.load_all(data, Loader=_Loader))
+        return _fallback(data)
 
 
 Positions = dict[tuple[Any, ...], tuple[int, int]]

@@ -237,7 +237,9 @@ class SourceMap:
 
 
 _SCALAR = yaml.SafeLoader  # used only for its constructors of tagged scalars
-_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+#: Scalars are plain data: strings, numbers, booleans, null and dates (no !!binary bytes, no objects).
+SCALAR_TAGS = tuple(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp"))
 
 
 class _Converter:
@@ -247,11 +249,11 @@ class _Converter:
         self._ctor = _SCALAR("")
 
     def convert(self, node: yaml.Node, path: PathKey) -> Any:
-        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _COLLECTION_TAGS:
-            # PyYAML would build an object for !!python/object and the like; plain data only
+        if node.tag not in (SCALAR_TAGS if isinstance(node, yaml.ScalarNode) else COLLECTION_TAGS):
+            # PyYAML would build bytes, sets, or (unsafe loaders) objects for !!python/object and the like
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            self.problems.append(self._at(node, path, f"tag {excerpt(tag)} is not allowed (plain YAML mappings and lists only)"))
-            return {} if isinstance(node, yaml.MappingNode) else []
+            self.problems.append(self._at(node, path, f"tag {excerpt(tag)} is not allowed (plain YAML data only)"))
+            return {} if isinstance(node, yaml.MappingNode) else [] if isinstance(node, yaml.SequenceNode) else node.value
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -282,21 +284,23 @@ class _Converter:
             return items
         try:
             return self._ctor.construct_object(node, deep=True)
-        except ValueError as exc:  # e.g. a timestamp like 2026-13-45, an integer of 5,000 digits
-            self.problems.append(self._at(node, path, f"invalid value {excerpt(node.value)}: {_reason(exc)}"))
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # a timestamp like 2026-13-45, 5,000 digits, `!!bool maybe` (a KeyError), ...
+            self.problems.append(self._at(node, path, f"invalid value {excerpt(node.value)}: {_reason(exc, node.tag)}"))
             return node.value
 
     def _at(self, node: yaml.Node, path: PathKey, message: str) -> Problem:
         return Problem(self.smap.file, node.start_mark.line + 1, node.start_mark.column + 1, format_path(path), message)
 
 
-def _reason(exc: ValueError) -> str:
-    """Why a scalar could not be read, in words (Python's own text when it is short and plain)."""
+def _reason(exc: Exception, tag: str) -> str:
+    """Why a scalar could not be read, in words (Python's own text when it is a short, plain ValueError)."""
     text = str(exc)
     if "integer string conversion" in text:
         return "a number with more than 4,300 digits"
-    if len(text) > 120 or not text.isprintable():
-        return "not a valid value of its type"
+    if not isinstance(exc, ValueError) or len(text) > 120 or not text.isprintable():
+        return f"not a valid {tag.replace('tag:yaml.org,2002:', '!!')}"
     return text
 
 
