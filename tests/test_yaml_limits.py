@@ -334,3 +334,11 @@ def test_no_product_code_reads_yaml_but_through_the_limited_loaders():
         if rel not in allowed and pattern.search(f.read_text(encoding="utf-8")):
             found.append(rel)
     assert not found
+
+
+def test_the_readme_states_the_limits_the_loader_applies():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for stated in (f"| file size | {ys.MAX_FILE_BYTES >> 20} MiB |", f"| nesting | {ys.MAX_DEPTH} levels",
+                   f"| one string | {ys.MAX_STRING_CHARS >> 20} MiB characters |", f"| aliases (`*name`) | {ys.MAX_ALIASES:,} per file |",
+                   f"| values with aliases expanded | {ys.MAX_NODES:,} per file |"):
+        assert stated in readme
