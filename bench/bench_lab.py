@@ -106,7 +106,7 @@ def main() -> int:
     ap.add_argument("--hosts", default="3,10", help="lab sizes for `lab up` (comma-separated, at most 10)")
     ap.add_argument("--skip-cold", action="store_true", help="skip the cold-base figures (each runs debootstrap)")
     ap.add_argument("--playbook", default="playbooks/bootstrap.yml")
-    ap.add_argument("--suite", default="tests/verify/test_bootstrap.py")
+    ap.add_argument("--suite", default="bootstrap")
     ap.add_argument("--rounds", type=int, default=2, help="re-runs per ansible.cfg variant (best of)")
     args = ap.parse_args()
     reason = unavailable_reason()

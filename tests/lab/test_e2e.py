@@ -16,7 +16,7 @@ from tests.lab.conftest import Lab
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 PLAYBOOK = os.environ.get("IDCPILOT_LAB_PLAYBOOK", "playbooks/bootstrap.yml")
-SUITE = os.environ.get("IDCPILOT_LAB_SUITE", "tests/verify/test_bootstrap.py")
+SUITE = os.environ.get("IDCPILOT_LAB_SUITE", "bootstrap")
 
 
 def deploy(lab: Lab, *extra: str) -> tuple[int, dict]:

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 EDGE = "role_cdn_node,role_zt_gateway"
 PLAYBOOKS = ["playbooks/bootstrap.yml", "playbooks/cdn_node.yml", "playbooks/zt_gateway.yml"]
-SUITES = ["tests/verify/test_cdn.py", "tests/verify/test_zt.py"]
+SUITES = ["cdn", "zt"]
 
 
 def deploy(lab: Lab, playbook: str, *extra: str) -> dict:

@@ -199,7 +199,9 @@ def test_rendered_inventory_keeps_groups_and_adds_connection_sharing() -> None:
 def test_every_verify_test_names_its_rule() -> None:
     """`idcpilot verify` reports per rule: a test without @pytest.mark.rule would be UNTAGGED."""
     untagged = []
-    for path in sorted((REPO / "tests/verify").glob("test_*.py")):
+    paths = sorted((REPO / "modules/idcpilot/verify/suites").glob("test_*.py"))
+    assert len(paths) >= 7, "the packaged verify suites moved?"
+    for path in paths:
         tree = ast.parse(path.read_text())
         module_rule = "mark.rule" in ast.unparse(next((n for n in tree.body if isinstance(n, ast.Assign)
                                                        and any(getattr(t, "id", "") == "pytestmark" for t in n.targets)), ast.Pass()))

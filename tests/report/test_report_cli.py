@@ -47,13 +47,18 @@ def test_printed_counts_add_up_to_the_clauses(findings_file, tmp_path):
     import re
     result = invoke(str(EXAMPLE), "--findings", str(findings_file), "--out", str(tmp_path / "out"), "--as-of", "2026-11-27")
     assert result.exit_code == 0, result.output
-    line = " ".join(result.output.split())
+    line = " ".join(result.output.split()).split("; policy gate")[0]  # the summary sentence
     total = int(re.search(r"(\d+) clauses", line).group(1))
-    counts = {k: int(n) for n, k in re.findall(r"(\d+) (failed|waived|not checked|not applicable|passed)", line)}
-    assert set(counts) == {"failed", "waived", "not checked", "not applicable", "passed"}, line
+    counts = {k: int(n) for n, k in re.findall(r"(\d+) (failed|waived|not verified|not checked|not applicable|passed)", line)}
+    assert set(counts) == {"failed", "waived", "not verified", "not checked", "not applicable", "passed"}, line
     assert sum(counts.values()) == total, line
     doc = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     assert counts["not applicable"] == doc["summary"]["notApplicable"]
+    # each clause not verified has its own line saying why
+    unverified = [r["id"] for r in doc["clauses"] if r["status"] == "not-verified"]
+    assert counts["not verified"] == len(unverified) >= 7
+    for cid in unverified:
+        assert f"? {cid} not verified: no verify results (--verify)" in result.output, cid
 
 
 def test_rerun_keeps_the_previous_report_as_history_and_shows_the_trend(findings_file, tmp_path):
@@ -61,7 +66,8 @@ def test_rerun_keeps_the_previous_report_as_history_and_shows_the_trend(findings
     assert invoke(str(EXAMPLE), "--findings", str(findings_file), "--out", str(out), "--as-of", "2026-08-31").exit_code == 0
     result = invoke(str(EXAMPLE), "--findings", str(findings_file), "--out", str(out), "--as-of", "2026-11-27")
     assert result.exit_code == 0, result.output
-    assert (out / "history" / "example-2026-08-31.json").exists()
+    (archived,) = (out / "history").glob("example-2026-08-31-*.json")  # <estate>-<asOf>-<HHMMSS generated>
+    assert json.loads(archived.read_text(encoding="utf-8"))["asOf"] == "2026-08-31"
     doc = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert doc["inputs"]["previous"]["asOf"] == "2026-08-31"
     assert {k["id"]: k["change"] for k in doc["kpis"]}["cdn"] == 0
@@ -142,3 +148,33 @@ def test_results_of_another_estate_are_refused(findings_file, tmp_path):
     verify.write_text(json.dumps({"estate": "lab", "results": [], "measurements": {}}), encoding="utf-8")
     result = invoke(str(EXAMPLE), "--findings", str(findings_file), "--verify", str(verify), "--out", str(tmp_path / "o"))
     assert result.exit_code == 2 and "for estate 'lab', not 'example'" in result.output
+
+
+def test_reports_of_one_day_each_keep_their_own_history_record(findings_file, tmp_path):
+    """Three runs on one day into one --out: the first two are both archived, neither overwritten."""
+    out = tmp_path / "out"
+    written = []
+    for _ in range(3):
+        assert invoke(str(EXAMPLE), "--findings", str(findings_file), "--out", str(out), "--as-of", "2026-11-27").exit_code == 0
+        written.append((out / "report.json").read_text(encoding="utf-8"))
+    records = sorted((out / "history").iterdir())
+    assert len(records) == 2, records
+    assert sorted(r.read_text(encoding="utf-8") for r in records) == sorted(written[:2])
+    # a report archived already is not archived twice (a run that stopped on bad input archived it)
+    from idcpilot.report.run import archive_previous
+
+    assert archive_previous(out) is not None and archive_previous(out) is not None
+    assert len(list((out / "history").iterdir())) == 3
+
+
+def test_history_names_never_replace_a_record(tmp_path):
+    """Same estate, day and second: the second record gets its own name; same content: kept once."""
+    from idcpilot.report.run import _write_new
+
+    first = _write_new(tmp_path, "example-2026-11-27-093000", "one\n")
+    second = _write_new(tmp_path, "example-2026-11-27-093000", "two\n")
+    again = _write_new(tmp_path, "example-2026-11-27-093000", "two\n")
+    assert (first.name, second.name, again.name) == ("example-2026-11-27-093000.json", "example-2026-11-27-093000-2.json",
+                                                     "example-2026-11-27-093000-2.json")
+    assert first.read_text() == "one\n" and second.read_text() == "two\n"
+    assert {p.name for p in tmp_path.iterdir()} == {first.name, second.name}  # no temporary file left

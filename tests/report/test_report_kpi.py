@@ -93,9 +93,9 @@ def test_sdwan_links_budget_measured_and_connectivity(example, tmp_path):
     first = links[0]
     assert (first.a, first.b, first.budget_ms, first.measured_ms, first.status) == ("bj-core-1", "sh-core-1", 6, 4.1, "pass")
     assert k.sdwan_links(example, 10.0, {k.link_key("bj-core-1", "sh-core-1"): 10.5})[0].status == "fail"
-    # once verification ran, a link it did not measure is unknown (grey), not a pass
-    verified = k.sdwan_links(example, 10.0, {k.link_key("bj-core-1", "sh-core-1"): 4.1}, verified=True)
-    assert [l.status for l in verified[:2]] == ["pass", "unknown"]
+    # a link nobody measured is unknown (grey), never a pass on its budget alone
+    assert [l.status for l in links[:2]] == ["pass", "unknown"]
+    assert {l.status for l in k.sdwan_links(example, 10.0)} == {"unknown"}
     assert k.sdwan_connected(example)
     cat = load_edited(tmp_path, ("- {a: sh-core-1, b: sz-mobile-1, latencyBudgetMs: 8, encryption: wireguard}", ""))
     assert not k.sdwan_connected(cat)  # sz-mobile-1 has lost its only link

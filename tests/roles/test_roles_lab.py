@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PLAYBOOK = "tests/roles/roles_lab.yml"
-SUITES = ["tests/verify/test_baseline.py", "tests/verify/test_monitoring.py", "tests/verify/test_k8s_node.py"]
+SUITES = ["baseline", "monitoring", "k8s_node"]
 NO_GATE = os.environ.get("IDCPILOT_ROLES_NO_GATE") == "1"
 # Verify-stage MLPS3 rules a host shows (pilot-spec.md); AUTH-MFA, TLS and BACKUP are checked
 # elsewhere (bastion, service endpoints, data stores).
@@ -173,7 +173,7 @@ def test_hand_edit_fails_verify_with_rule_id_and_deploy_repairs_it(lab: Lab, con
     edit = lab.ssh(host, "sudo sed -i 's/^PermitRootLogin no$/PermitRootLogin yes/' /etc/ssh/sshd_config && sudo systemctl reload ssh && sudo grep -c '^PermitRootLogin yes' /etc/ssh/sshd_config")
     assert edit.stdout.strip() == "1", edit.stderr
     try:
-        out = lab.idcpilot("verify", "--suite", "tests/verify/test_baseline.py", "--limit", host, "--format", "json")
+        out = lab.idcpilot("verify", "--suite", "baseline", "--limit", host, "--format", "json")
         assert out.returncode != 0
         failed = [r for r in json.loads(out.stdout)["results"] if r["status"] == "fail"]
         assert {r["rule"] for r in failed} == {"MLPS3-AUTH-REMOTE"}, failed
@@ -184,7 +184,7 @@ def test_hand_edit_fails_verify_with_rule_id_and_deploy_repairs_it(lab: Lab, con
     finally:
         rc, hosts, log = deploy(lab, "--limit", host, "--tags", "MLPS3-AUTH-REMOTE", playbook="playbooks/baseline.yml")
     assert rc == 0 and hosts[host]["changed"] > 0, log
-    out = lab.idcpilot("verify", "--suite", "tests/verify/test_baseline.py", "--limit", host, "--rule", "MLPS3-AUTH-REMOTE", "--format", "json")
+    out = lab.idcpilot("verify", "--suite", "baseline", "--limit", host, "--rule", "MLPS3-AUTH-REMOTE", "--format", "json")
     assert out.returncode == 0, out.stdout[-3000:]
 
 

@@ -40,11 +40,11 @@ def test_redeploy_changes_nothing(lab, overlay, tmp_path_factory):
 
 
 def test_overlay_verifies_with_idcpilot_verify(lab, overlay):
-    """`idcpilot verify` runs tests/verify/test_sdwan.py on the edges: handshakes, BGP, reachability,
+    """`idcpilot verify` runs the sdwan suite on the edges: handshakes, BGP, reachability,
     traffic through the tunnels, latency within budget, the probe's textfile."""
     import json
 
-    out = lab.idcpilot("verify", "--suite", "tests/verify/test_sdwan.py", "--format", "json", timeout=900)
+    out = lab.idcpilot("verify", "--suite", "sdwan", "--format", "json", timeout=900)
     report = json.loads(out.stdout)
     failed = [r for r in report["results"] if r["status"] == "fail"]
     assert out.returncode == 0 and not failed, json.dumps(failed, indent=1) + out.stderr[-2000:]

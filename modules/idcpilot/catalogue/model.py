@@ -5,19 +5,57 @@ The model checks shapes and types only. Cross-references (a link to an unknown s
 checked in ``catalogue.references``; whether the estate *meets the pilot spec* is the policy
 gate's job, so facts that rules judge (a missing classification, a PUE of 1.6) are allowed
 here and reported there with their location.
+
+An estate is untrusted input: every string has the narrowest type of ``catalogue.types``,
+numbers are strict (``false`` is not 0, ``1e30`` is not an integer) and bounded, and a section
+written as ``null`` means the same as leaving it out.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
-NAME_RE = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
-Name = Annotated[str, Field(pattern=NAME_RE, description="lower-case DNS label: a-z, 0-9 and '-'")]
+from idcpilot.catalogue import role_variables
+from idcpilot.catalogue.types import (
+    ESTATE_NAME_MAX,
+    GATEWAY_NAME_MAX,
+    HOST_NAME,
+    LABEL,
+    X509_COMMON_NAME_MAX,
+    CpuQuantity,
+    Date,
+    Description,
+    Dns1035Label,
+    DnsLabel,
+    EstateName,
+    FreeLine,
+    GatewayName,
+    HostName,
+    HostOrAddress,
+    HttpOrigin,
+    HttpUrl,
+    ImageRef,
+    IPv4Address,
+    IPv4Prefix,
+    LabelKey,
+    LabelValue,
+    MemoryQuantity,
+    NamePattern,
+    PathPrefix,
+    Registry,
+    Upstream,
+    anchored,
+    expand_name_pattern,
+)
+from idcpilot.errors import excerpt
+
+NAME_RE = anchored(LABEL)
+Name = DnsLabel
 
 Tier = Literal["backbone", "edge", "mobile"]
 Role = Literal[
@@ -49,27 +87,91 @@ DISTRIBUTIONS: dict[str, str] = {
 }
 Distribution = Literal["debian", "ubuntu", "rhel", "rocky", "almalinux", "centos", "openeuler", "kylin", "anolis"]
 
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+_PERCENT = re.compile(r"(?:[1-9][0-9]?|100)%")
+
+#: Upper bounds for counts and durations: generous for any real estate, small enough that a
+#: typo (or 1e30) is caught here and not planned into a manifest.
+DAYS_MAX = 3650  # ten years
+SECONDS_MAX = 31_536_000  # one year
+REPLICAS_MAX = 1000
+
+
+def _nullable_defaults(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """In the JSON Schema, a field with a default also takes null (null means "not given")."""
+    props = schema.get("properties", {})
+    for name, info in cls.model_fields.items():
+        prop = props.get(info.alias or name)
+        if prop is None or info.is_required() or info.default is None:
+            continue
+        if _allows_null(prop):
+            continue
+        keep = {k: prop.pop(k) for k in ("default", "description", "title") if k in prop}
+        inner = dict(prop)
+        prop.clear()
+        prop.update({"anyOf": [inner, {"type": "null"}], **keep})
+
+
+def _schema_with(extra: dict[str, Any]) -> Callable[[dict[str, Any], type[BaseModel]], None]:
+    """A model's schema hook: what every model gets, plus the rules its own validator enforces."""
+
+    def hook(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+        _nullable_defaults(schema, cls)
+        schema.update(extra)
+
+    return hook
+
+
+def _allows_null(prop: dict[str, Any]) -> bool:
+    return prop.get("type") == "null" or any(_allows_null(p) for p in prop.get("anyOf", []))
+
 
 class Model(BaseModel):
-    """Strict base: unknown fields are errors, YAML uses camelCase."""
+    """Strict base: unknown fields are errors, YAML uses camelCase, no type coercion."""
 
     model_config = ConfigDict(
         extra="forbid",
         alias_generator=to_camel,
         populate_by_name=True,
         frozen=False,
-        str_strip_whitespace=True,
+        strict=True,
+        allow_inf_nan=False,
+        json_schema_extra=_nullable_defaults,
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        """``cdn: null`` means the same as no ``cdn:`` at all, for every field with a default."""
+        if not isinstance(data, dict):
+            return data
+        drop = []
+        for name, info in cls.model_fields.items():
+            if info.is_required() or info.default is None:
+                continue
+            for key in {info.alias or name, name}:
+                if key in data and data[key] is None:
+                    drop.append(key)
+        return {k: v for k, v in data.items() if k not in drop} if drop else data
+
+
+def _error(message: str, at: tuple[str | int, ...] = ()) -> PydanticCustomError:
+    """A problem found by a model validator, ``at`` a field below the model (YAML names)."""
+    return PydanticCustomError("catalogue", message, {"at": at})
 
 
 # --------------------------------------------------------------------------- metadata
 
 
 class Metadata(Model):
-    name: Name = Field(description="estate name, usually the environment (example, lab, prod)")
-    organisation: str | None = Field(None, description="the pilot enterprise")
-    description: str | None = None
-    labels: dict[str, str] = Field(default_factory=dict)
+    name: EstateName = Field(
+        description=f"estate name, usually the environment (example, lab, prod); at most {ESTATE_NAME_MAX} "
+        f"characters because it goes into gateway certificate common names (x509: {X509_COMMON_NAME_MAX})",
+    )
+    organisation: FreeLine | None = Field(None, description="the pilot enterprise (one line of text)")
+    description: Description | None = Field(None, description="one line of text")
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, description="Kubernetes-style labels")
 
 
 # --------------------------------------------------------------------------- estate-wide
@@ -78,7 +180,7 @@ class Metadata(Model):
 class PoolSpec(Model):
     """An address pool and the prefix length carved from it per site (or per cluster)."""
 
-    cidrs: list[str] = Field(min_length=1, description="supernets this pool allocates from")
+    cidrs: list[IPv4Prefix] = Field(min_length=1, max_length=64, description="supernets this pool allocates from")
     prefix_length: int = Field(ge=8, le=32, description="size of the per-site (per-cluster) prefix")
 
 
@@ -93,42 +195,49 @@ class Supernets(Model):
 
 class Automation(Model):
     account: Name = Field("idcops", description="the only account with passwordless sudo (key-only)")
-    serial: int | str = Field("25%", description="rolling batch size: a count or a percentage")
+    serial: int | str = Field(
+        "25%", description="rolling batch size: a count (1-100000) or a percentage like '25%'",
+        json_schema_extra={"anyOf": [{"type": "integer", "minimum": 1, "maximum": 100_000},
+                                     {"type": "string", "pattern": anchored(_PERCENT.pattern)}]},
+    )
     max_fail_percentage: int = Field(10, ge=0, le=100)
 
-    @field_validator("serial")
+    @field_validator("serial", mode="before")
     @classmethod
-    def _serial(cls, value: int | str) -> int | str:
-        if isinstance(value, int):
-            if value < 1:
-                raise ValueError("must be >= 1")
+    def _serial(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 100_000:
             return value
-        if not re.fullmatch(r"([1-9][0-9]?|100)%", value):
-            raise ValueError("must be a count or a percentage like '25%'")
-        return value
+        if isinstance(value, str) and _PERCENT.fullmatch(value):
+            return value
+        raise PydanticCustomError("serial", "must be a count or a percentage like '25%' (a count from 1 to 100000; got {got})",
+                                  {"got": excerpt(value)})
 
 
 class LogStore(Model):
-    host: str = Field(description="central log store (host name or address)")
-    port: int = Field(6514, ge=1, le=65535)
+    host: HostOrAddress = Field(description="central log store (IPv4 address or host name)")
+    port: Port = 6514
     tls: bool = Field(True, description="forward over TLS (RFC 5425)")
 
 
 class Audit(Model):
-    retention_days: int = Field(180, ge=1, description="audit record retention on hosts, gateways and clusters")
+    retention_days: int = Field(180, ge=1, le=DAYS_MAX, description="audit record retention on hosts, gateways and clusters")
     log_store: LogStore | None = None
 
 
 class PackageMirror(Model):
-    """Air-gapped IDCs install from their own mirror; roles take these URLs."""
+    """Air-gapped IDCs install from their own mirror; roles take these URLs.
 
-    apt: str | None = Field(None, description="Debian-family mirror or apt proxy URL")
-    yum: str | None = Field(None, description="RedHat-family repository base URL")
-    artifacts: str | None = Field(None, description="offline artifact repository (kubelet/kubeadm ...)")
+    http is allowed: packages are verified by the distribution's signatures (apt, dnf gpgcheck)
+    and artifacts by pinned checksums, so the transport adds no integrity; the lab serves http.
+    """
+
+    apt: HttpUrl | None = Field(None, description="Debian-family mirror or apt proxy URL (http or https; packages are signature-checked)")
+    yum: HttpUrl | None = Field(None, description="RedHat-family repository base URL (http or https; packages are gpg-checked)")
+    artifacts: HttpUrl | None = Field(None, description="offline artifact repository (kubelet/kubeadm ...; http or https, checksums pinned)")
 
 
 class HostDefaults(Model):
-    roles: list[Role] = Field(default_factory=lambda: ["baseline", "monitoring"])
+    roles: list[Role] = Field(default_factory=lambda: ["baseline", "monitoring"], max_length=8)
     os: Distribution = "debian"
 
 
@@ -136,13 +245,13 @@ class HostDefaults(Model):
 
 
 class Pue(Model):
-    design: float = Field(ge=1.0, description="design PUE of the IDC room")
-    measured: float | None = Field(None, ge=1.0, description="latest measured PUE")
-    measured_on: dt.date | None = None
+    design: float = Field(ge=1.0, le=10.0, description="design PUE of the IDC room")
+    measured: float | None = Field(None, ge=1.0, le=10.0, description="latest measured PUE")
+    measured_on: Date | None = None
 
 
 class FiveG(Model):
-    radius_km: float = Field(gt=0, description="5G private-network coverage radius")
+    radius_km: float = Field(gt=0, le=1000, description="5G private-network coverage radius")
 
 
 class Bastion(Model):
@@ -150,48 +259,85 @@ class Bastion(Model):
     two_factor: bool = Field(False, description="administrators log in with two factors")
 
 
+def _role_variable(name: str) -> str:
+    problem = role_variables.name_problem(name)
+    if problem:
+        raise PydanticCustomError("role_variable", problem, {})
+    return name
+
+
+def _plain_value(value: Any) -> Any:
+    first = next(role_variables.value_problems(value), None)
+    if first is not None:
+        at, problem = first
+        raise PydanticCustomError("unsafe_text", problem, {"at": at})
+    return value
+
+
+#: Host vars: a documented role variable's name, a value of plain data (no control
+#: characters or template markers anywhere inside it).
+RoleVariableName = Annotated[str, Strict(), AfterValidator(_role_variable)]
+RoleVariableValue = Annotated[Any, AfterValidator(_plain_value)]
+
+
+_SINGLE_OR_GROUP = {
+    "oneOf": [
+        {"required": ["name"], "not": {"anyOf": [{"required": ["group"]}, {"required": ["count"]}, {"required": ["namePattern"]}]}},
+        {"required": ["group", "count", "namePattern"], "not": {"anyOf": [{"required": ["name"]}, {"required": ["managementAddress"]}]}},
+    ],
+}
+
+
 class HostSpec(Model):
     """A single host (``name``) or a host group (``group`` + ``count`` + ``namePattern``)."""
 
-    name: Name | None = None
-    group: Name | None = None
+    model_config = ConfigDict(json_schema_extra=_schema_with(_SINGLE_OR_GROUP))
+
+    name: HostName | None = Field(None, description="host name; not one Ansible reserves (all, ungrouped, localhost, automated, manual)")
+    group: HostName | None = None
     count: int | None = Field(None, ge=1, le=100_000)
-    name_pattern: str | None = Field(None, description="e.g. 'bj-cdn-{index:03d}'; index counts from 1")
-    roles: list[Role] | None = Field(None, description="host roles; default spec.hostDefaults.roles")
+    name_pattern: NamePattern | None = Field(
+        None, description="e.g. 'bj-cdn-{index:03d}': DNS-label text and one {index} or {index:0Nd} (N <= 6); index counts from 1",
+    )
+    roles: list[Role] | None = Field(None, max_length=8, description="host roles; default spec.hostDefaults.roles")
     os: Distribution | None = None
     automated: bool = Field(True, description="false: still run by hand (counts against PILOT-AUTOOPS)")
-    management_address: str | None = Field(None, description="pin a brownfield host's management address")
-    ports: list[int] = Field(default_factory=list, description="extra TCP ports this host serves")
-    vars: dict[str, Any] = Field(default_factory=dict, description="Ansible host vars")
+    management_address: IPv4Address | None = Field(None, description="pin a brownfield host's management address")
+    ports: list[Port] = Field(default_factory=list, max_length=1000, description="extra TCP ports this host serves")
+    vars: dict[RoleVariableName, RoleVariableValue] = Field(
+        default_factory=dict,
+        description="Ansible host vars: documented role variables only (roles/*/meta/argument_specs.yml), never ansible_*",
+    )
 
     @model_validator(mode="after")
     def _single_or_group(self) -> "HostSpec":
         if self.name and self.group:
-            raise ValueError("give either name (a single host) or group (a host group), not both")
+            raise _error("give either name (a single host) or group (a host group), not both")
         if not self.name and not self.group:
-            raise ValueError("give name (a single host) or group + count + namePattern (a host group)")
+            raise _error("give name (a single host) or group + count + namePattern (a host group)")
         if self.group:
             if self.count is None or self.name_pattern is None:
-                raise ValueError("a host group needs count and namePattern")
+                raise _error("a host group needs count and namePattern")
             if self.management_address:
-                raise ValueError("managementAddress pins a single host, not a group")
-            if "{index" not in self.name_pattern:
-                raise ValueError("namePattern must contain {index} (e.g. 'bj-cdn-{index:03d}')")
-            try:
-                sample = self.name_pattern.format(index=1)
-            except (ValueError, KeyError, IndexError) as exc:
-                raise ValueError(f"namePattern is not a valid pattern: {exc}") from None
-            if not re.fullmatch(NAME_RE, sample):
-                raise ValueError(f"namePattern gives {sample!r}, not a lower-case DNS label")
+                raise _error("managementAddress pins a single host, not a group", ("managementAddress",))
+            for index in (1, self.count):
+                sample = expand_name_pattern(self.name_pattern, index)
+                if len(sample) > 63:
+                    raise _error(f"namePattern gives host names of up to {len(sample)} characters with count "
+                                 f"{self.count}; a host name must be at most 63 characters", ("namePattern",))
+                try:
+                    HOST_NAME.check(sample)
+                except PydanticCustomError as exc:
+                    raise _error(f"namePattern gives {excerpt(sample)}, which {exc.message()}", ("namePattern",)) from None
         elif self.count is not None or self.name_pattern is not None:
-            raise ValueError("count and namePattern belong to host groups (use group, not name)")
+            raise _error("count and namePattern belong to host groups (use group, not name)")
         return self
 
     def host_names(self) -> list[str]:
         if self.name:
             return [self.name]
         assert self.name_pattern is not None and self.count is not None
-        return [self.name_pattern.format(index=i) for i in range(1, self.count + 1)]
+        return [expand_name_pattern(self.name_pattern, i) for i in range(1, self.count + 1)]
 
 
 class Site(Model):
@@ -199,12 +345,12 @@ class Site(Model):
     tier: Tier
     region: Name
     data_domain: Name
-    site_class: str | None = Field(None, description="threshold class, e.g. 'national-hub' (policy overrides)")
+    site_class: Name | None = Field(None, description="threshold class, e.g. 'national-hub' (policy overrides)")
     provider: Name = Field("own-idc", description="who runs the room: own-idc or a cloud provider")
     pue: Pue
     five_g: FiveG | None = None
     bastion: Bastion | None = None
-    prefixes: dict[AddressKind, str] = Field(default_factory=dict, description="pin a site's prefixes (brownfield)")
+    prefixes: dict[AddressKind, IPv4Prefix] = Field(default_factory=dict, description="pin a site's prefixes (brownfield)")
     hosts: list[HostSpec] = Field(default_factory=list)
 
 
@@ -213,7 +359,7 @@ class Site(Model):
 
 class AuditLog(Model):
     enabled: bool = True
-    retention_days: int | None = Field(None, ge=1, description="default spec.audit.retentionDays")
+    retention_days: int | None = Field(None, ge=1, le=DAYS_MAX, description="default spec.audit.retentionDays")
 
 
 class Cluster(Model):
@@ -234,21 +380,26 @@ class Cluster(Model):
 class Link(Model):
     a: Name
     b: Name
-    latency_budget_ms: float | None = Field(None, gt=0, description="one-way latency budget")
+    latency_budget_ms: float | None = Field(None, gt=0, le=10_000, description="one-way latency budget")
     encryption: Encryption = "wireguard"
 
 
 class Sdwan(Model):
+    model_config = ConfigDict(json_schema_extra=_schema_with({
+        "if": {"properties": {"topology": {"const": "hub-spoke"}}},
+        "then": {"required": ["hubs"], "properties": {"hubs": {"minItems": 1}}},
+    }))
+
     topology: Literal["hub-spoke", "full-mesh"]
     hubs: list[Name] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list)
-    listen_port: int = Field(51820, ge=1, le=65535)
+    listen_port: Port = 51820
     asn: int = Field(64512, ge=1, le=4_294_967_295, description="first private ASN; sites take asn+index")
 
     @model_validator(mode="after")
     def _hubs(self) -> "Sdwan":
         if self.topology == "hub-spoke" and not self.hubs:
-            raise ValueError("a hub-spoke topology needs at least one hub")
+            raise _error("a hub-spoke topology needs at least one hub")
         return self
 
 
@@ -257,29 +408,35 @@ class Sdwan(Model):
 
 class Origin(Model):
     name: Name
-    url: str = Field(pattern=r"^https?://")
+    url: HttpOrigin = Field(
+        description="origin as http:// or https://host[:port], no path (requests keep their own path). "
+        "http is allowed for origins inside the IDC network; the CDN speaks the origin's scheme",
+    )
     site: Name | None = None
 
 
 class CacheRule(Model):
-    path_prefix: str = Field(pattern=r"^/")
-    ttl_seconds: int = Field(ge=0)
+    path_prefix: PathPrefix = Field(description="URL path the rule caches, e.g. /static/ (plain segments; no '..', spaces, quotes, ; { } $ %)")
+    ttl_seconds: int = Field(ge=0, le=SECONDS_MAX)
 
 
 class Cdn(Model):
     origins: list[Origin] = Field(default_factory=list)
-    cache_size_gb: int = Field(50, ge=1)
-    memory_cache_mb: int = Field(256, ge=16)
-    stale_if_error_seconds: int = Field(86400, ge=0)
-    rules: list[CacheRule] = Field(default_factory=list)
+    cache_size_gb: int = Field(50, ge=1, le=1_000_000)
+    memory_cache_mb: int = Field(256, ge=16, le=4_194_304)
+    stale_if_error_seconds: int = Field(86400, ge=0, le=SECONDS_MAX)
+    rules: list[CacheRule] = Field(default_factory=list, max_length=1000)
 
 
 class Gateway(Model):
-    name: Name
+    name: GatewayName = Field(
+        description=f"gateway name; at most {GATEWAY_NAME_MAX} characters because '<estate> <gateway> zero-trust CA' "
+        f"is a certificate common name (x509: {X509_COMMON_NAME_MAX})",
+    )
     site: Name
     hosts: list[Name] = Field(min_length=1, description="hosts or host groups with role zt_gateway")
     default_deny: bool = True
-    listen_port: int = Field(443, ge=1, le=65535)
+    listen_port: Port = 443
     min_tls: Literal["1.0", "1.1", "1.2", "1.3"] = "1.2"
     audit_log: AuditLog = Field(default_factory=AuditLog)
 
@@ -292,15 +449,21 @@ class Identity(Model):
 class App(Model):
     name: Name
     gateway: Name | None = Field(None, description="the zero-trust gateway in front of it; none = not protected")
-    upstream: str = Field(description="host:port or URL of the application")
+    upstream: Upstream = Field(
+        description="host:port, or http:// / https://host[:port][/path] of the application (path of plain "
+        "segments). http is allowed: the gateway terminates TLS and mTLS, the upstream sits in the site",
+    )
     exposed: bool = Field(True, description="reachable from outside its site")
     allow: list[Name] = Field(default_factory=list, description="identities or groups allowed; nothing else is")
 
 
 class ThreatFeed(Model):
     name: Name
-    url: str
-    sync_minutes: int = Field(ge=1)
+    url: HttpUrl = Field(
+        description="feed URL, http:// or https://host[:port][/path]. http is allowed because feeds are pulled "
+        "from inside the IDC network (the lab serves one over http); prefer https",
+    )
+    sync_minutes: int = Field(ge=1, le=10_080)
     targets: list[Name] = Field(default_factory=list, description="gateways; empty = every gateway")
 
 
@@ -310,7 +473,7 @@ class ThreatFeed(Model):
 class DataStore(Model):
     name: Name
     site: Name
-    engine: str = "postgresql"
+    engine: Name = "postgresql"
     classification: Classification | None = None
     personal_info: bool = False
     sensitive_personal: bool = False
@@ -318,26 +481,26 @@ class DataStore(Model):
     encrypted_in_transit: bool = False
     replicas: list[Name] = Field(default_factory=list, description="sites holding replicas")
     backups: list[Name] = Field(default_factory=list, description="sites receiving backups")
-    egress: list[str] = Field(default_factory=list, description="declared flows out: site names or 'internet'")
+    egress: list[Name] = Field(default_factory=list, description="declared flows out: site names or 'internet'")
 
 
 # --------------------------------------------------------------------------- services and operations
 
 
 class Resources(Model):
-    cpu: str = "250m"
-    memory: str = "256Mi"
-    cpu_limit: str = "1"
-    memory_limit: str = "512Mi"
+    cpu: CpuQuantity = "250m"
+    memory: MemoryQuantity = "256Mi"
+    cpu_limit: CpuQuantity = "1"
+    memory_limit: MemoryQuantity = "512Mi"
 
 
 class Service(Model):
-    name: Name
+    name: Dns1035Label = Field(description="service name; also its namespace and Kubernetes Service, so it starts with a letter")
     level: ServiceLevel | None = None
     clusters: list[Name] = Field(default_factory=list, description="placement")
-    image: str | None = Field(None, description="repository/name:tag under the estate registry")
-    replicas: int = Field(2, ge=0)
-    port: int = Field(8080, ge=1, le=65535)
+    image: ImageRef | None = Field(None, description="registry[:port]/repository/name:tag under the estate registry")
+    replicas: int = Field(2, ge=0, le=REPLICAS_MAX)
+    port: Port = 8080
     data_classification: Classification = "general"
     data_stores: list[Name] = Field(default_factory=list)
     multi_cloud: bool = Field(False, description="must be schedulable on >= 2 sites/providers")
@@ -347,15 +510,15 @@ class Service(Model):
 
 class SupportChannel(Model):
     name: Name
-    kind: str = "chat"
+    kind: Name = "chat"
     hours: Literal["24x7", "business"]
-    response_seconds: int = Field(ge=1)
+    response_seconds: int = Field(ge=1, le=604_800)
 
 
 class EmergencyPlan(Model):
-    owner: str
-    escalation: list[str] = Field(default_factory=list)
-    target_hours: float = Field(gt=0)
+    owner: FreeLine
+    escalation: list[FreeLine] = Field(default_factory=list, max_length=50)
+    target_hours: float = Field(gt=0, le=8760)
 
 
 class Emergency(Model):
@@ -365,9 +528,9 @@ class Emergency(Model):
 
 
 class Drill(Model):
-    name: str
-    date: dt.date
-    kind: str = "live-fire"
+    name: FreeLine
+    date: Date
+    kind: Name = "live-fire"
 
 
 # --------------------------------------------------------------------------- the estate
@@ -376,9 +539,9 @@ class Drill(Model):
 class EstateSpec(Model):
     regions_in_scope: list[Name] = Field(min_length=1)
     data_domains: dict[Name, list[Name]] = Field(description="data domain -> regions")
-    ntp_servers: list[str] = Field(min_length=1)
-    registry: str = Field(description="approved private container registry, host[:port]")
-    management_cidrs: list[str] = Field(min_length=1)
+    ntp_servers: list[HostOrAddress] = Field(min_length=1, max_length=16, description="IPv4 addresses or host names")
+    registry: Registry = Field(description="approved private container registry, host[:port]")
+    management_cidrs: list[IPv4Prefix] = Field(min_length=1, max_length=256)
     supernets: Supernets
     automation: Automation = Field(default_factory=Automation)
     audit: Audit = Field(default_factory=Audit)
@@ -386,7 +549,7 @@ class EstateSpec(Model):
     host_defaults: HostDefaults = Field(default_factory=HostDefaults)
     sites: list[Site] = Field(min_length=1)
     clusters: list[Cluster] = Field(default_factory=list)
-    sdwan: Sdwan | None = None
+    sdwan: Sdwan | None = Field(None, description="the SD-WAN overlay; absent or null = none")
     cdn: Cdn = Field(default_factory=Cdn)
     gateways: list[Gateway] = Field(default_factory=list)
     identities: list[Identity] = Field(default_factory=list)

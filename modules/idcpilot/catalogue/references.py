@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Iterable
 
 import netaddr
 
-from idcpilot.errors import Problem
+from idcpilot.catalogue import role_variables
+from idcpilot.errors import Problem, excerpt
 from idcpilot.yamlsource import PathKey
 
 if TYPE_CHECKING:
@@ -18,9 +19,10 @@ if TYPE_CHECKING:
 
 
 class _Checker:
-    def __init__(self, cat: "Catalogue"):
+    def __init__(self, cat: "Catalogue", unreadable: frozenset[str] = frozenset()):
         self.cat = cat
         self.problems: list[Problem] = []
+        self.unreadable = unreadable  # names defined in entries the model refused: exist, not checkable
 
     def add(self, path: PathKey, message: str) -> None:
         self.problems.append(self.cat.source.problem(path, message))
@@ -31,13 +33,14 @@ class _Checker:
             name = getattr(item, "name")
             if name in seen:
                 line, _ = self.cat.source.locate(("spec", collection, seen[name]))
-                self.add(("spec", collection, index, "name"), f"duplicate name {name!r} (first at line {line})")
+                self.add(("spec", collection, index, "name"), f"duplicate name {excerpt(name)} (first at line {line})")
             else:
                 seen[name] = index
 
     def exists(self, path: PathKey, name: str, known: Iterable[str] | dict[str, object], what: str) -> bool:
         if name not in known:
-            self.add(path, f"unknown {what} {name!r}")
+            if name not in self.unreadable:
+                self.add(path, f"unknown {what} {excerpt(name)}")
             return False
         return True
 
@@ -45,30 +48,31 @@ class _Checker:
         cat = self.cat
         for i, name in enumerate(names):
             if name not in cat.hosts and name not in cat.groups:
-                self.add(path + (i,), f"unknown host or host group {name!r}")
+                if name not in self.unreadable:
+                    self.add(path + (i,), f"unknown host or host group {excerpt(name)}")
                 continue
             for host in cat.members([name]):
                 if role not in host.roles:
-                    self.add(path + (i,), f"host {host.name!r} lacks role {role!r}")
+                    self.add(path + (i,), f"host {excerpt(host.name)} lacks role {role!r}")
                     break
                 if site is not None and host.site != site:
-                    self.add(path + (i,), f"host {host.name!r} is in site {host.site!r}, not {site!r}")
+                    self.add(path + (i,), f"host {excerpt(host.name)} is in site {excerpt(host.site)}, not {excerpt(site)}")
                     break
 
     def cidr(self, path: PathKey, text: str) -> netaddr.IPNetwork | None:
         try:
             net = netaddr.IPNetwork(text, expand_partial=False)
         except (netaddr.AddrFormatError, ValueError, TypeError):
-            self.add(path, f"not a CIDR prefix: {text!r}")
+            self.add(path, f"not a CIDR prefix: {excerpt(text)}")
             return None
         if net.ip != net.network:
-            self.add(path, f"{text!r} has host bits set (did you mean {net.cidr}?)")
+            self.add(path, f"{excerpt(text)} has host bits set (did you mean {net.cidr}?)")
             return None
         return net
 
 
-def check_references(cat: "Catalogue") -> list[Problem]:
-    c = _Checker(cat)
+def check_references(cat: "Catalogue", unreadable: frozenset[str] = frozenset()) -> list[Problem]:
+    c = _Checker(cat, unreadable)
     spec = cat.estate.spec
     sites = cat.sites
 
@@ -81,7 +85,7 @@ def check_references(cat: "Catalogue") -> list[Problem]:
     for domain, regions in spec.data_domains.items():
         for ri, region in enumerate(regions):
             if region in domain_of_region and domain_of_region[region] != domain:
-                c.add(("spec", "dataDomains", domain, ri), f"region {region!r} is already in data domain {domain_of_region[region]!r}")
+                c.add(("spec", "dataDomains", domain, ri), f"region {excerpt(region)} is already in data domain {excerpt(domain_of_region[region])}")
             domain_of_region[region] = domain
 
     # addresses written by people
@@ -92,12 +96,17 @@ def check_references(cat: "Catalogue") -> list[Problem]:
         base: PathKey = ("spec", "sites", si)
         if c.exists(base + ("dataDomain",), site.data_domain, spec.data_domains, "data domain"):
             if site.region not in spec.data_domains[site.data_domain]:
-                c.add(base + ("region",), f"region {site.region!r} is not in data domain {site.data_domain!r} (its regions: {', '.join(spec.data_domains[site.data_domain])})")
+                c.add(base + ("region",), f"region {excerpt(site.region)} is not in data domain {excerpt(site.data_domain)} (its regions: {', '.join(spec.data_domains[site.data_domain])})")
         if site.bastion is not None:
             bastion = site.bastion.host
             if c.exists(base + ("bastion", "host"), bastion, cat.hosts, "host"):
                 if "bastion" not in cat.hosts[bastion].roles:
-                    c.add(base + ("bastion", "host"), f"host {bastion!r} lacks role 'bastion'")
+                    c.add(base + ("bastion", "host"), f"host {excerpt(bastion)} lacks role 'bastion'")
+        for hi, host in enumerate(site.hosts):
+            for name, value in host.vars.items():
+                problem = role_variables.type_problem(name, value)
+                if problem:
+                    c.add(base + ("hosts", hi, "vars", name), problem)
 
     for ci, cluster in enumerate(spec.clusters):
         base = ("spec", "clusters", ci)
@@ -117,7 +126,8 @@ def check_references(cat: "Catalogue") -> list[Problem]:
                 c.add(base + ("b",), "a link joins two different sites")
             pair = frozenset((link.a, link.b))
             if pair in pairs:
-                c.add(base, f"duplicate link {link.a} - {link.b} (first at links[{pairs[pair]}])")
+                line, _ = cat.source.locate(("spec", "sdwan", "links", pairs[pair]))
+                c.add(base, f"duplicate link {excerpt(link.a)} - {excerpt(link.b)} (first at line {line})")
             pairs.setdefault(pair, li)
 
     for oi, origin in enumerate(spec.cdn.origins):

@@ -28,6 +28,16 @@ def _date(value: str | None) -> dt.date:
         raise UserInputError.single("--as-of", f"not a date YYYY-MM-DD: {value!r}") from None
 
 
+def _why_not_verified(part: dict, verify_file: str | None) -> str:
+    if verify_file is None:
+        return "no verify results (--verify)"
+    if part["status"] == "skipped":
+        return "its host checks were skipped"
+    if part.get("gaps"):
+        return "; ".join(f"verified {g['covered']}/{g['expected']} {g['kind']}" for g in part["gaps"])
+    return "no verify result for it"
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def report(
@@ -66,18 +76,19 @@ def register(app: typer.Typer) -> None:
         gate = {"pass": "[green]passed[/green]", "fail": "[red]FAILED[/red]", None: "not run"}[s["gate"]]
         console.print(
             f"estate [bold]{doc['estate']['name']}[/bold] as of {doc['asOf']}: {s['clauses']} clauses — "
-            f"[red]{s['fail']} failed[/red], {s['waived']} waived, {s['notChecked']} not checked, "
+            f"[red]{s['fail']} failed[/red], {s['waived']} waived, {s['notVerified']} not verified, {s['notChecked']} not checked, "
             f"{s['notApplicable']} not applicable, [green]{s['pass']} passed[/green]; "
             f"policy gate {gate}"
         )
         for row in doc["clauses"]:
-            if row["status"] != "fail":
-                break
-            failed = [e for e in row["evidence"] if e["status"] == "fail"]
-            where = next((e["location"] for e in failed if e["kind"] == "finding" and e.get("location")), None)
-            test = next((e for e in failed if e["kind"] == "verify"), None)
-            at = f" ({where['file']}:{where['line']})" if where else (f" (verify {test['test']})" if test else "")
-            console.print(f"  [red]✘[/red] {row['id']}{at}", highlight=False)
+            if row["status"] == "fail":
+                failed = [e for e in row["evidence"] if e["status"] == "fail"]
+                where = next((e["location"] for e in failed if e["kind"] == "finding" and e.get("location")), None)
+                test = next((e for e in failed if e["kind"] == "verify"), None)
+                at = f" ({where['file']}:{where['line']})" if where else (f" (verify {test['test']})" if test else "")
+                console.print(f"  [red]✘[/red] {row['id']}{at}", highlight=False)
+            elif row["status"] == "not-verified":
+                console.print(f"  ? {row['id']} not verified: {_why_not_verified(row['verify'], doc['inputs']['verify'])}", highlight=False)
         console.print(f"report: [bold]{paths['report.html'].resolve()}[/bold]", highlight=False)
         console.print(f"        {paths['report.json']}  {paths['report.md']}", highlight=False)
         if strict and s["fail"]:

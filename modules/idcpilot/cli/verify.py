@@ -1,4 +1,4 @@
-"""``idcpilot verify``: testinfra suites (tests/verify/) against the estate's hosts, per rule and host."""
+"""``idcpilot verify``: the testinfra suites (idcpilot.verify.suites) against the estate's hosts, per rule and host."""
 
 from __future__ import annotations
 
@@ -38,9 +38,9 @@ def register(app: typer.Typer) -> None:
         rule: list[str] = typer.Option([], "--rule", "-r", help="only tests of this rule id (repeatable)"),
         keyword: str = typer.Option(None, "-k", help="pytest -k expression"),
         workers: int = typer.Option(None, "--workers", "-n", help="parallel pytest workers (default: hosts, max 4)"),
-        suite: list[str] = typer.Option([], "--suite", help="only these suites (paths under tests/verify/, repeatable)"),
+        suite: list[str] = typer.Option([], "--suite", help="only these suites: a packaged suite's name (baseline, sdwan, zt …) or a path to your own; repeatable"),
     ) -> None:
-        """Run tests/verify/ (testinfra) on every automated host; exit 1 if any check failed."""
+        """Run the testinfra suites on every automated host; exit 1 if any check failed."""
         quiet = fmt is not VerifyFormat.table
         opts = VerifyOptions(env=env, limit=limit, rules=tuple(rule), keyword=keyword, workers=workers, junit=fmt is VerifyFormat.junit,
                              **({"suites": tuple(suite)} if suite else {}))

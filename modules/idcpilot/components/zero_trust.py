@@ -8,6 +8,7 @@ it lives in Pulumi state as secrets and is stable across runs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -26,6 +27,16 @@ GATEWAY_PORT = 8443
 ADMIN_PORT = 9901
 GATEWAY_RESOURCES = Resources("250m", "256Mi", "2", "512Mi")
 TLS_VERSION = {"1.0": "TLSv1_0", "1.1": "TLSv1_1", "1.2": "TLSv1_2", "1.3": "TLSv1_3"}
+#: X.509 bounds a subject's common and organisation names at 64 characters (RFC 5280 ub-common-name).
+SUBJECT_MAX = 64
+
+
+def subject_name(text: str) -> str:
+    """``text`` when it fits a certificate subject; longer, its first 55 characters, "-" and the
+    first 8 hex digits of its sha256 (64 in all): recognisable, and distinct names stay distinct."""
+    if len(text) <= SUBJECT_MAX:
+        return text
+    return f"{text[:SUBJECT_MAX - 9]}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
 def spiffe(estate: str, identity: str) -> str:
@@ -131,14 +142,16 @@ class ZeroTrustGateway(pulumi.ComponentResource):
         ca_key = tls.PrivateKey(f"{gw}-ca-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
         ca = tls.SelfSignedCert(
             f"{gw}-ca", private_key_pem=ca_key.private_key_pem, is_ca_certificate=True,
-            subject={"common_name": f"{args.common.estate} {gw} zero-trust CA", "organization": args.common.estate},
+            subject={"common_name": subject_name(f"{args.common.estate} {gw} zero-trust CA"),
+                     "organization": subject_name(args.common.estate)},
             validity_period_hours=5 * 8760, early_renewal_hours=30 * 24,
             allowed_uses=["cert_signing", "crl_signing", "digital_signature"], opts=child,
         )
         key = tls.PrivateKey(f"{gw}-server-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
         dns = [f"zt-{gw}.{ns.name}.svc", f"zt-{gw}.{ns.name}.svc.cluster.local"] + sorted(a.name for a in args.apps)
         csr = tls.CertRequest(f"{gw}-server-csr", private_key_pem=key.private_key_pem, dns_names=dns,
-                              subject={"common_name": f"zt-{gw}", "organization": args.common.estate}, opts=child)
+                              subject={"common_name": subject_name(f"zt-{gw}"), "organization": subject_name(args.common.estate)},
+                              opts=child)
         cert = tls.LocallySignedCert(
             f"{gw}-server-cert", cert_request_pem=csr.cert_request_pem, ca_private_key_pem=ca_key.private_key_pem,
             ca_cert_pem=ca.cert_pem, validity_period_hours=8760, early_renewal_hours=30 * 24,

@@ -262,7 +262,8 @@ class _Allocator:
                 capacity = max(0, last - free_from + 1)
                 self.problem(("spec", "sites", si, "hosts"),
                              f"site {site!r} {kind} prefix {block} is exhausted: {len(rest) - n} more host(s) "
-                             f"need addresses ({capacity} usable); raise supernets.{kind}.prefixLength's size or pin a larger prefix")
+                             f"need addresses ({capacity} usable); lower supernets.{kind}.prefixLength "
+                             f"(each step down doubles a site's prefix) or pin a larger prefix")
                 return
             taken.add(candidate)
             self._assign(host, kind, candidate)

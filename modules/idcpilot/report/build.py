@@ -16,6 +16,7 @@ from idcpilot import __version__
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.catalogue.load import display_name
 from idcpilot.errors import UserInputError
+from idcpilot.policy.model import SEVERITY_RANK
 from idcpilot.report import kpi as k
 from idcpilot.report import measure, values
 from idcpilot.report.inputs import Findings, Verify
@@ -25,10 +26,11 @@ SCHEMA_VERSION = "idcpilot-report/v1"
 HERE = Path(__file__).resolve().parent
 
 #: Row order: failed rows first, then what needs attention, then what passed.
-STATUS_ORDER = {"fail": 0, "waived": 1, "not-checked": 2, "pass": 3, "not-applicable": 4}
-SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+STATUS_ORDER = {"fail": 0, "waived": 1, "not-verified": 2, "not-checked": 3, "pass": 4, "not-applicable": 5}
 #: Passing findings kept as evidence per row (all failures and waivers are always kept).
 PASS_EVIDENCE_LIMIT = 200
+#: Names listed per verification gap (the counts are always complete).
+GAP_NAMES = 50
 
 
 class ThresholdSource(Protocol):
@@ -57,6 +59,7 @@ class Inputs:
     waivers: list[dict[str, Any]]  # every waiver in scope for this estate, as the policy engine reads them
     notes: list[str]
     thresholds_file: str = "policy/thresholds.yaml"  # where thresholds came from, for error messages
+    provenance: dict[str, Any] | None = None  # estate digest and repo commit (run.provenance)
 
 
 # --------------------------------------------------------------------------- thresholds
@@ -72,7 +75,8 @@ def _threshold_value(th: ThresholdSource, key: str | None) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _threshold(clause: dict[str, Any], th: ThresholdSource, cat: Catalogue) -> dict[str, Any] | None:
+def _threshold(clause: dict[str, Any], th: ThresholdSource, cat: Catalogue,
+               thresholds_file: str = "policy/thresholds.yaml") -> dict[str, Any] | None:
     spec = clause.get("threshold")
     if not spec:
         return None
@@ -80,6 +84,8 @@ def _threshold(clause: dict[str, Any], th: ThresholdSource, cat: Catalogue) -> d
     value = float(value) if value is not None else _threshold_value(th, spec.get("key"))
     out: dict[str, Any] = {
         "key": spec.get("key"),
+        # where the number comes from: the thresholds file, or the clause's own fixed bound
+        "source": f"{thresholds_file}: {spec['key']}" if spec.get("key") else "pilot specification (fixed)",
         "value": value,
         "comparator": spec["comparator"],
         "unit": spec.get("unit", ""),
@@ -112,8 +118,7 @@ def compute_kpis(cat: Catalogue, th: ThresholdSource, as_of: dt.date, verify: Ve
         "cdn": k.cdn_nodes(cat),
         "tiers": k.tier_coverage(cat),
         "pue": k.pue_by_site(cat, lambda s: th.get("pue.max", site=s), lambda s: th.describe_override("pue.max", s)),
-        "links": k.sdwan_links(cat, float(_required(th, "sdwan.maxLatencyMs", thresholds_file)), latency_ms,
-                               verified=verify is not None),
+        "links": k.sdwan_links(cat, float(_required(th, "sdwan.maxLatencyMs", thresholds_file)), latency_ms),
         "connected": k.sdwan_connected(cat),
         "zt": k.zt_accuracy(measurements.get("PILOT-ZT")),
         "encryption": k.encryption_coverage(cat, sensitive),
@@ -121,6 +126,7 @@ def compute_kpis(cat: Catalogue, th: ThresholdSource, as_of: dt.date, verify: Ve
         "sensitive": sensitive,
         "window": window,
     }
+    raw["zt_status"] = k.compare(raw["zt"].accuracy, ">=", get("zeroTrust.minAccuracy"))
     a: k.Automation = raw["automation"]
     cov: k.TierCoverage = raw["tiers"]
     pues: list[k.SitePue] = raw["pue"]
@@ -189,9 +195,14 @@ def _has(th: ThresholdSource, key: str) -> bool:
         return False
 
 
+#: KPIs measured on the hosts (read back from --verify); every other KPI is computed from the catalogue.
+VERIFY_KPIS = frozenset({"sdwan-measured", "zt"})
+
+
 def kpi_dict(x: k.Kpi) -> dict[str, Any]:
     return {
         "id": x.id, "rule": x.rule, "term": f"kpi-{x.id}", "value": x.value, "unit": x.unit,
+        "source": "verify" if x.id in VERIFY_KPIS else "catalogue",
         "threshold": x.threshold, "comparator": x.comparator, "status": x.status, "detail": x.detail,
         "previous": x.previous, "change": x.change, "series": [],
     }
@@ -264,26 +275,52 @@ def _plan_status(fs: list[dict[str, Any]]) -> str:
 
 
 def _verify_status(rs: list[dict[str, Any]], stage: list[str]) -> str:
-    """Worst verification outcome. Results always count, whatever the spec's stages say (a host
-    check of a plan-stage clause that fails is still a failure); without results, a
-    verify-stage clause was not verified and a plan-only one needs no verification."""
+    """Worst verification outcome read back from hosts. Results always count, whatever the
+    spec's stages say (a host check of a plan-stage clause that fails is still a failure);
+    without results, a verify-stage clause was not verified and a plan-only one needs no
+    verification. Skips decide nothing: only skips is "skipped" (= not verified)."""
     if not rs:
         return "not-run" if "verify" in stage else "not-applicable"
     return _first_present({r["status"] for r in rs}, ("fail", "pass", "skipped"), "not-run")
 
 
-def _overall(plan: str, verify: str) -> str:
+def _gap(kind: str, expected: list[str], covered: set[str]) -> dict[str, Any] | None:
+    """What verification should have covered and did not (hosts, links, member rules, measurements)."""
+    missing = [x for x in expected if x not in covered]
+    if not missing:
+        return None
+    return {"kind": kind, "expected": len(expected), "covered": len(expected) - len(missing), "missing": missing[:GAP_NAMES]}
+
+
+def _with_gaps(status: str, gaps: list[dict[str, Any]]) -> str:
+    """Checks that passed on part of what they must cover are "partial", never "pass"."""
+    return "partial" if status == "pass" and gaps else status
+
+
+def _overall(plan: str, verify: str, stage: list[str]) -> str:
+    """A row's result from its plan (policy) and verify (read back from hosts) parts.
+
+    Any failure fails; a waived plan failure is waived. A clause the spec checks at the verify
+    stage passes only when its plan part passed (or had nothing to judge) AND its verify checks
+    were read back and passed everywhere they had to run; verify missing, skipped or partial is
+    "not-verified". A plan-only clause is decided by its plan part (passing host checks of it
+    add evidence, never a pass of their own).
+    """
     if "fail" in (plan, verify):
         return "fail"
     if plan == "waived":
         return "waived"
-    if plan == "pass":
-        return "pass"
-    if plan == "not-applicable" and verify in ("pass", "not-applicable", "not-run", "skipped"):
-        return "pass" if verify == "pass" else "not-applicable"
-    if verify == "pass":
-        return "pass"
-    return "not-checked"
+    if plan == "not-checked" and "plan" in stage:
+        return "not-checked"
+    if "verify" in stage:
+        if verify == "pass":
+            return "pass"
+        if plan == "not-applicable" and verify in ("not-run", "not-applicable"):
+            return "not-applicable"  # nothing to judge at plan stage, nothing read back
+        return "not-verified"
+    if plan == "not-applicable" and verify == "pass":
+        return "pass"  # nothing to judge in the catalogue, and the host checks passed
+    return plan
 
 
 def _counts(items: list[dict[str, Any]], keys: tuple[str, ...]) -> dict[str, int]:
@@ -304,6 +341,42 @@ def _waiver_view(w: dict[str, Any], as_of: dt.date) -> dict[str, Any]:
         "approver": w.get("approver") or "", "expires": expires or None,
         "expired": bool(expires) and expires < as_of.isoformat(), "location": w.get("location"),
     }
+
+
+def _verify_gaps(clause: dict[str, Any], cat: Catalogue, raw: dict[str, Any], inputs: Inputs,
+                 results: list[dict[str, Any]], members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Where verification results exist but do not cover what the clause's checks must cover.
+
+    ``verifyScope`` in clauses.yaml names it: ``role`` (every automated host of that role must
+    have a result that is not a skip), ``links`` (every SD-WAN link measured), ``measurement``
+    (the figure the threshold applies to was measured). Member rules of a verify-stage group
+    must each be verified.
+    """
+    scope = clause.get("verifyScope") or {}
+    gaps: list[dict[str, Any] | None] = []
+    if scope.get("role"):
+        expected = sorted(h.name for h in cat.hosts_with(scope["role"]) if h.automated)
+        gaps.append(_gap("hosts", expected, {r["host"] for r in results if r["status"] != "skipped" and r.get("host")}))
+    if scope.get("links"):
+        links: list[k.LinkLatency] = raw["links"]
+        gaps.append(_gap("links", [f"{l.a}~{l.b}" for l in links], {f"{l.a}~{l.b}" for l in links if l.measured_ms is not None}))
+    if scope.get("measurement") == "zt":
+        zt: k.ZtAccuracy = raw["zt"]
+        gaps.append(_gap("measurements", ["PILOT-ZT accuracy"], set() if zt.accuracy is None else {"PILOT-ZT accuracy"}))
+    verified_members = [m for m in members if "verify" in m["stage"]]
+    if verified_members:
+        gaps.append(_gap("members", [m["id"] for m in verified_members],
+                         {m["id"] for m in verified_members if m["verify"]["status"] == "pass"}))
+    return [g for g in gaps if g]
+
+
+def _measured_verdict(cid: str, raw: dict[str, Any], verify: str) -> str:
+    """A measurement over its threshold fails the verify part even when the test passed."""
+    if cid == "PILOT-SDWAN-LATENCY" and any(l.measured_ms is not None and l.measured_ms > l.threshold_ms for l in raw["links"]):
+        return "fail"
+    if cid == "PILOT-ZT" and raw.get("zt_status") == "fail":
+        return "fail"
+    return verify
 
 
 def build_rows(cat: Catalogue, th: ThresholdSource, inputs: Inputs, raw: dict[str, Any], as_of: dt.date) -> list[dict[str, Any]]:
@@ -338,49 +411,59 @@ def build_rows(cat: Catalogue, th: ThresholdSource, inputs: Inputs, raw: dict[st
         row_results = [r for i in ids for r in verify_by_rule.get(i, [])]
         stage = clause.get("stage", ["plan"])
         plan = _plan_status(row_findings + waiver_failures)
-        verify = _verify_status(row_results, stage)
         if cid == "POLICY-WAIVER" and inputs.findings is not None and not row_findings and not inputs.waivers:
             plan = "not-applicable"  # no waiver in force: nothing to govern
-        row: dict[str, Any] = {
-            "id": cid,
-            "family": cid.split("-", 1)[0],
-            "requirement": {"zh": clause["zh"], "en": clause["en"]},
-            "stage": list(stage),
-            "threshold": _threshold(clause, th, cat),
-            "values": values.values_for(cid, ctx),
-            "plan": {"status": plan, "counts": _counts(row_findings + waiver_failures, ("pass", "fail", "waived", "not-applicable"))},
-            "verify": {"status": verify, "counts": _counts(row_results, ("pass", "fail", "skipped"))},
-            "status": _overall(plan, verify),
-            "waivers": _row_waivers(ids, inputs, row_findings, as_of),
-            "evidence": _row_evidence(row_findings + waiver_failures, row_results),
-            "members": [],
-        }
+        members_out = []
         if members:
             group = catalogue["groups"][clause["group"]]
             for m in group["members"]:
                 mf = by_rule.get(m["id"], []) + by_rule.get(f"~{m['id']}", [])
                 mr = verify_by_rule.get(m["id"], [])
+                mstage = list(m.get("stage", group.get("stage", stage)))
                 mplan = _plan_status(mf)
-                mverify = _verify_status(mr, list(group.get("stage", stage)))
-                row["members"].append({
-                    "id": m["id"], "requirement": {"zh": m["zh"], "en": m["en"]},
+                mverify = _verify_status(mr, mstage)
+                members_out.append({
+                    "id": m["id"], "requirement": {"zh": m["zh"], "en": m["en"]}, "stage": mstage,
                     "plan": {"status": mplan, "counts": _counts(mf, ("pass", "fail", "waived", "not-applicable"))},
                     "verify": {"status": mverify, "counts": _counts(mr, ("pass", "fail", "skipped"))},
-                    "status": _overall(mplan, mverify),
+                    "status": _overall(mplan, mverify, mstage),
                 })
+        gaps = _verify_gaps(clause, cat, raw, inputs, row_results, members_out) if inputs.verify is not None else []
+        verify = _verify_status(row_results, stage)
+        if "verify" in stage:
+            verify = _with_gaps(_measured_verdict(cid, raw, verify), gaps)
+        verify_part: dict[str, Any] = {"status": verify, "counts": _counts(row_results, ("pass", "fail", "skipped"))}
+        if gaps:
+            verify_part["gaps"] = gaps
+        row: dict[str, Any] = {
+            "id": cid,
+            "family": cid.split("-", 1)[0],
+            "requirement": {"zh": clause["zh"], "en": clause["en"]},
+            "stage": list(stage),
+            "threshold": _threshold(clause, th, cat, inputs.thresholds_file),
+            "values": values.values_for(cid, ctx),
+            "plan": {"status": plan, "counts": _counts(row_findings + waiver_failures, ("pass", "fail", "waived", "not-applicable"))},
+            "verify": verify_part,
+            "status": _overall(plan, verify, stage),
+            "waivers": _row_waivers(ids, inputs, row_findings, as_of),
+            "evidence": _row_evidence(row_findings + waiver_failures, row_results),
+            "members": members_out,
+        }
         rows.append(row)
     # Findings for rules this report does not know (a newer rule set): never drop evidence.
     for rule in sorted(r for r in set(by_rule) | set(verify_by_rule) if not r.startswith("~") and r not in known):
         fs, rs = by_rule.get(rule, []), verify_by_rule.get(rule, [])
         title = next((f.get("title") for f in fs if f.get("title")), rule)
         plan = _plan_status(fs)
-        verify = _verify_status(rs, ["plan", "verify"] if rs else ["plan"])
+        stage = (["plan"] if fs else []) + (["verify"] if rs else [])  # what was reported for it is what it has
+        verify = _verify_status(rs, stage)
         rows.append({
             "id": rule, "family": rule.split("-", 1)[0], "requirement": {"zh": title, "en": title},
-            "stage": ["plan", "verify"] if rs else ["plan"], "threshold": None, "values": [],
+            "stage": stage, "threshold": None, "values": [],
             "plan": {"status": plan, "counts": _counts(fs, ("pass", "fail", "waived", "not-applicable"))},
             "verify": {"status": verify, "counts": _counts(rs, ("pass", "fail", "skipped"))},
-            "status": _overall(plan, verify), "waivers": _row_waivers([rule], inputs, fs, as_of),
+            "status": _overall(plan, verify, stage),
+            "waivers": _row_waivers([rule], inputs, fs, as_of),
             "evidence": _row_evidence(fs, rs), "members": [],
         })
     order = {r["id"]: i for i, r in enumerate(rows)}
@@ -486,7 +569,9 @@ def build_report(cat: Catalogue, th: ThresholdSource, inputs: Inputs, *, as_of: 
             "hosts": len(cat.hosts),
             "clusters": len(cat.clusters),
         },
+        "provenance": {"tool": f"idcpilot {__version__}", **(inputs.provenance or {})},
         "inputs": {
+            "thresholds": inputs.thresholds_file,
             "findings": inputs.findings.source if inputs.findings else None,
             "verify": inputs.verify.source if inputs.verify else None,
             "history": [h.get("_file") or h["asOf"] for h in inputs.history],
@@ -497,6 +582,7 @@ def build_report(cat: Catalogue, th: ThresholdSource, inputs: Inputs, *, as_of: 
             "pass": statuses.count("pass"),
             "fail": statuses.count("fail"),
             "waived": statuses.count("waived"),
+            "notVerified": statuses.count("not-verified"),
             "notChecked": statuses.count("not-checked"),
             "notApplicable": statuses.count("not-applicable"),
             "gate": None if inputs.findings is None else ("fail" if blocking else "pass"),

@@ -9,12 +9,13 @@ from html import escape
 from typing import Any
 
 from idcpilot.report import svg
-from idcpilot.report.i18n import Lang, text
+from idcpilot.report.i18n import Lang, message, text
 
 PASS_SHOWN = 20  # passing evidence items shown per row before "more" (report.json has them all)
+GAP_SHOWN = 4  # names shown per verification gap (hosts, links, member rules not verified)
 
 CSS = """
-:root { --pass:#1a7f37; --fail:#cf222e; --waived:#bf8700; --muted:#57606a; --line:#d0d7de; --bg:#f6f8fa; }
+:root { --pass:#1a7f37; --fail:#cf222e; --waived:#bf8700; --unverified:#6e7781; --muted:#57606a; --line:#d0d7de; --bg:#f6f8fa; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", "PingFang SC",
        system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328; background: #fff; }
@@ -54,6 +55,7 @@ th { background: var(--bg); font-size: 12px; position: sticky; top: 0; }
 tr.s-fail > td:first-child { border-left: 5px solid var(--fail); }
 tr.s-waived > td:first-child { border-left: 5px solid var(--waived); }
 tr.s-pass > td:first-child { border-left: 5px solid var(--pass); }
+tr.s-not-verified > td:first-child { border-left: 5px dashed var(--unverified); }
 tr.s-not-checked > td:first-child, tr.s-not-applicable > td:first-child { border-left: 5px solid var(--line); }
 td.id { font-family: ui-monospace, monospace; font-weight: 600; white-space: nowrap; }
 .req .en { color: var(--muted); font-size: 12px; display: block; }
@@ -61,15 +63,26 @@ td.id { font-family: ui-monospace, monospace; font-weight: 600; white-space: now
          background: var(--bg); color: var(--muted); border: 1px solid var(--line); }
 .badge.s-pass { color: var(--pass); border-color: var(--pass); } .badge.s-fail { color: #fff; background: var(--fail); border-color: var(--fail); }
 .badge.s-waived { color: var(--waived); border-color: var(--waived); }
+.badge.s-not-verified, .badge.s-not-run, .badge.s-partial, .badge.s-unknown { color: #1f2328; border: 1px dashed var(--unverified); background: #fff; }
+.pill.s-not-verified { border: 1px dashed var(--unverified); }
+.src { font-size: 11px; color: var(--muted); } .src-verify { color: #0969da; }
+.gaps { font-size: 11px; color: #1f2328; margin-top: 3px; overflow-wrap: anywhere; } .gaps code { font-size: 11px; }
+.pictures figure { display: table; } /* the caption takes the picture's width, never widens it */
+figcaption { display: table-caption; caption-side: bottom; font-size: 11px; color: var(--muted); padding: 4px 8px 0; }
+.th-value { font-weight: 600; white-space: nowrap; }
+ul.overrides { margin: 4px 0 0; padding: 0; list-style: none; font-size: 12px; }
+ul.overrides li { margin-top: 4px; line-height: 1.3; } ul.overrides .ov-value { font-weight: 600; white-space: nowrap; }
+ul.overrides .ov-sites { color: var(--muted); display: block; }
 .counts { font-size: 11px; color: var(--muted); display: block; }
 .counts-inline { font-size: 11px; color: var(--muted); } .sev { font-size: 11px; text-transform: uppercase; }
 ul.evidence { margin: 0; padding-left: 16px; font-size: 12px; }
 ul.evidence li.s-fail, table.kv tr.s-fail td { color: var(--fail); font-weight: 600; }
 .term { font-size: 11px; color: var(--muted); margin-top: 2px; }
 table.kv { width: auto; } table.kv td { border: 0; padding: 0 8px 0 0; font-size: 12px; }
-table.clauses td.vals { min-width: 240px; } table.clauses td.ev { min-width: 260px; max-width: 460px; word-break: break-word; }
-table.clauses td.req { min-width: 180px; max-width: 280px; } table.clauses td.th { max-width: 150px; }
-table.clauses td.res { min-width: 170px; } table.clauses td.wv { max-width: 220px; }
+table.clauses td.vals { min-width: 200px; } table.clauses td.ev { min-width: 220px; max-width: 460px; word-break: break-word; }
+table.clauses td.req { min-width: 160px; max-width: 280px; } table.clauses td.th { min-width: 170px; max-width: 240px; }
+table.clauses td.res { min-width: 170px; max-width: 230px; } table.clauses td.wv { min-width: 150px; max-width: 200px; overflow-wrap: anywhere; }
+table.members .badge { white-space: normal; }
 .stage { font-size: 12px; margin-top: 3px; } .stage-name { color: var(--muted); font-size: 11px; display: inline-block; min-width: 5em; }
 tr.members-row > td { border-top: 0; padding-top: 0; }
 code, .loc { font-family: ui-monospace, "SFMono-Regular", monospace; font-size: 12px; }
@@ -146,13 +159,33 @@ class Renderer:
                 f'<span>({self.te("previous")} {self.e(self.number(kpi["previous"], kpi["unit"]))})</span>')
 
     def threshold(self, th: dict[str, Any] | None) -> str:
+        """The base value, then each override on its own lines (name, value, sites), then where from."""
         if not th or th.get("value") is None:
             return "—"
-        out = f'{self.e("≤" if th["comparator"] == "<=" else "≥")} {self.e(self.number(th["value"], th["unit"]))}'
-        for o in th.get("overrides", []):
-            out += (f'<span class="counts">{self.e(o["name"])}: {self.e(self.number(o["value"], th["unit"]))} '
-                    f'({self.e(", ".join(o["sites"]))})</span>')
+        sign = "≤" if th["comparator"] == "<=" else "≥"
+        out = f'<span class="th-value">{self.e(sign)} {self.e(self.number(th["value"], th["unit"]))}</span>'
+        if th.get("overrides"):
+            items = "".join(
+                f'<li><span class="ov-value">{self.e(sign)} {self.e(self.number(o["value"], th["unit"]))}</span> '
+                f'{self.e(o["name"])}<span class="ov-sites">{self.e(", ".join(o["sites"]))}</span></li>'
+                for o in th["overrides"])
+            out += f'<ul class="overrides">{items}</ul>'
+        if th.get("source"):
+            out += f'<div class="src">{self.te("source")}: {self.e(th["source"])}</div>'
         return out
+
+    def source(self, source: str) -> str:
+        """Where a figure came from: declared in the catalogue or measured by verification."""
+        return f'<span class="src src-{self.e(source)}">{self.te("src-" + source)}</span>'
+
+    def gaps(self, part: dict[str, Any]) -> str:
+        out = []
+        for g in part.get("gaps", []):
+            left = g["expected"] - g["covered"]  # all of them are in report.json (up to its limit)
+            shown = ", ".join(g["missing"][:GAP_SHOWN]) + (f" … +{left - GAP_SHOWN}" if left > GAP_SHOWN else "")
+            out.append(f'<div class="gaps">{self.te("verified-of")} {g["covered"]}/{g["expected"]} {self.te("gap-" + g["kind"])}; '
+                       f'{self.te("not-covered")}: <code>{self.e(shown)}</code></div>')
+        return "".join(out)
 
     def location(self, loc: dict[str, Any] | None) -> str:
         if not loc:
@@ -173,11 +206,13 @@ class Renderer:
         if gate is not None:
             pills.append(f'<span class="pill s-{"pass" if gate == "pass" else "fail"}" id="gate">{self.te("gate")}: '
                          f'{self.te("passed" if gate == "pass" else "failed")}</span>')
-        for key, term in (("fail", "fail"), ("waived", "waived"), ("notChecked", "not-checked"), ("pass", "pass")):
-            cls = f" s-{term}" if s[key] and term in ("fail", "waived") else ""
+        for key, term in (("fail", "fail"), ("waived", "waived"), ("notVerified", "not-verified"), ("notChecked", "not-checked"),
+                          ("pass", "pass")):
+            cls = f" s-{term}" if s[key] and term in ("fail", "waived", "not-verified") else ""
             pills.append(f'<span class="pill{cls}">{self.te(term)}: {s[key]}</span>')
         inputs = d["inputs"]
-        sources = [f"{self.te('findings-source')}: {self.e(inputs['findings'] or self.t('not-given'))}",
+        sources = [f"{self.te('thresholds-source')}: {self.e(inputs.get('thresholds') or '—')}",
+                   f"{self.te('findings-source')}: {self.e(inputs['findings'] or self.t('not-given'))}",
                    f"{self.te('verify-source')}: {self.e(inputs['verify'] or self.t('not-given'))}"]
         if inputs["history"]:
             sources.append(f"{self.te('history-source')}: {len(inputs['history'])}")
@@ -186,9 +221,20 @@ class Renderer:
             f'<div class="meta"><span>{self.te("estate")}: <b>{self.e(est["name"])}</b> ({self.e(est["file"])}; '
             f'{self.te("sites")} {est["sites"]}, {self.te("hosts")} {est["hosts"]})</span><span>{self.te("as-of")}: <b>{self.e(d["asOf"])}</b></span>'
             f'<span>{self.te("generated")}: {self.e(d["generatedAt"])}</span></div>'
-            f'<div class="meta">{" · ".join(sources)}</div></header>'
+            f'<div class="meta">{" · ".join(sources)}</div>{self.provenance()}</header>'
             f'<main><div class="summary">{"".join(pills)}</div>'
         )
+
+    def provenance(self) -> str:
+        p = self.doc.get("provenance")
+        if not p:
+            return ""
+        commit = p["commit"] if p["commit"] != "not a git checkout" else self.t("not a git checkout")
+        modified = f' <b>({self.te("estate-modified")})</b>' if p.get("estateModified") else ""
+        return (f'<div class="meta" id="provenance">{self.te("provenance")}: '
+                f'<span>{self.te("estate-sha256")} <code>{self.e(p["estateSha256"])}</code></span>'
+                f'<span>{self.te("commit")} <code>{self.e(commit)}</code>{modified}</span>'
+                f'<span>{self.te("tool-version")} <code>{self.e(p["tool"])}</code></span></div>')
 
     def kpis(self) -> str:
         cards = []
@@ -203,10 +249,14 @@ class Renderer:
                 badge = f'<span class="badge s-unknown">{self.te("no-threshold")}</span>'
             if k["status"] == "fail" and rows.get(k["rule"]) == "waived":
                 badge += " " + self.badge("waived")  # the clause's failure is waived (see its row)
+            source = self.source(k.get("source", "catalogue"))
+            if k["value"] is None and k.get("source") == "verify" and self.doc["inputs"]["verify"] is None:
+                source += f' <span class="src">({self.te("no-verify-given")})</span>'
             cards.append(
                 f'<div class="kpi s-{self.e(k["status"])}" id="kpi-{self.e(k["id"])}" data-status="{self.e(k["status"])}">'
                 f'<div class="name">{self.te(k["term"])}</div>'
                 f'<div class="value">{self.e(self.number(k["value"], k["unit"]))}</div>'
+                f'<div class="src">{self.te("source")}: {source}</div>'
                 f'<div class="limit">{limit} {badge}</div>'
                 f'<div class="trend">{trend} {svg.sparkline(k["series"])}</div>'
                 f'<div class="rule">{self.e(k["rule"])}</div></div>'
@@ -215,16 +265,28 @@ class Renderer:
         since = (f'{self.te("trend")}: {self.e(previous["asOf"])}' if previous else self.te("no-history"))
         return f'<h2>{self.te("kpis")} <small>({since})</small></h2><div class="kpis">{"".join(cards)}</div>'
 
+    def caption(self, *parts: tuple[str, str]) -> str:
+        """Where each figure in a picture came from: (what, source text) pairs."""
+        return "<figcaption>" + " · ".join(f"{self.e(what)}: {self.e(src)}" for what, src in parts) + "</figcaption>"
+
     def pictures(self) -> str:
         d = self.doc
+        estate, thresholds = d["estate"]["file"], d["inputs"].get("thresholds") or "—"
+        verify = d["inputs"]["verify"] or self.t("no-verify-given")
+        catalogue = f'{self.t("src-catalogue")} ({estate})'
         figs = []
         pue_th = next((k["threshold"] for k in d["kpis"] if k["id"] == "pue"), None)
-        figs.append(svg.pue_chart(d["sites"], pue_th, self.t))
+        figs.append(svg.pue_chart(d["sites"], pue_th, self.t) + self.caption(
+            (self.t("v-pue"), catalogue), (self.t("src-threshold"), f"{thresholds}: pue.max")))
         if d["sdwan"]:
             lat_th = next((k["threshold"] for k in d["kpis"] if k["id"] == "sdwan-budget"), None)
-            figs.append(svg.latency_chart(d["sdwan"]["links"], lat_th, self.t))
-            figs.append(svg.sdwan_topology(d["sdwan"], d["sites"], self.t))
-        figs.append(svg.tiers_grid(d["tiers"], self.t))
+            figs.append(svg.latency_chart(d["sdwan"]["links"], lat_th, self.t) + self.caption(
+                (self.t("budget"), catalogue), (self.t("measured"), f'{self.t("src-verify")} ({verify})'),
+                (self.t("src-threshold"), f"{thresholds}: sdwan.maxLatencyMs")))
+            figs.append(svg.sdwan_topology(d["sdwan"], d["sites"], self.t) + self.caption(
+                (self.t("sdwan-topology"), catalogue), (self.t("measured"), f'{self.t("src-verify")} ({verify})'))
+                .replace("</figcaption>", f'<br>{self.te("link-labels")}</figcaption>'))
+        figs.append(svg.tiers_grid(d["tiers"], self.t) + self.caption((self.t("tiers-by-region"), catalogue)))
         return f'<h2>{self.te("pictures")}</h2><div class="pictures">' + "".join(f"<figure>{f}</figure>" for f in figs) + "</div>"
 
     def values(self, items: list[dict[str, Any]]) -> str:
@@ -243,7 +305,8 @@ class Renderer:
                 lines.append(f'<tr{cls}><td><code title="{self.e(v["target"])}">{self.e(target)}</code></td><td>{self.e(v["value"])}</td></tr>')
             if len(vs) > 30:
                 lines.append(f"<tr><td colspan=2>… +{len(vs) - 30}</td></tr>")
-            out.append(f'<div class="term">{self.te(term)}</div><table class="kv">{"".join(lines)}</table>')
+            out.append(f'<div class="term">{self.te(term)} · {self.source(vs[0].get("source", "catalogue"))}</div>'
+                       f'<table class="kv">{"".join(lines)}</table>')
         return "".join(out)
 
     def stage_cell(self, part: dict[str, Any]) -> str:
@@ -267,7 +330,7 @@ class Renderer:
         if e["kind"] == "finding":
             severity = f' <span class="sev">[{self.e(e["severity"])}]</span>' if e.get("severity") and e["status"] != "pass" else ""
             return (f'<li{cls}>{self.badge(e["status"])} <code>{self.e(e["rule"])}</code>{severity} {self.location(e["location"])} '
-                    f'<code>{self.e(e["target"])}</code> {self.e(e["message"])}</li>')
+                    f'<code>{self.e(e["target"])}</code> {self.e(message(e, self.lang))}</li>')
         host = f' @ <code>{self.e(e["host"])}</code>' if e.get("host") else ""
         return (f'<li{cls}>{self.badge(e["status"])} verify <code class="test">{self.e(e["test"])}</code>{host} '
                 f'{self.e(e["message"])}</li>')
@@ -305,7 +368,8 @@ class Renderer:
         """Overall result, then the plan (policy) and verify results it comes from."""
         return (f'{self.badge(r["status"])}'
                 f'<div class="stage"><span class="stage-name">{self.te("col-plan")}</span> {self.stage_cell(r["plan"])}</div>'
-                f'<div class="stage"><span class="stage-name">{self.te("col-verify")}</span> {self.stage_cell(r["verify"])}</div>')
+                f'<div class="stage"><span class="stage-name">{self.te("col-verify")}</span> {self.stage_cell(r["verify"])}</div>'
+                + self.gaps(r["verify"]))
 
     def clauses(self) -> str:
         columns = ("col-id", "col-requirement", "col-threshold", "col-values", "col-status", "col-waiver", "col-evidence")

@@ -6,7 +6,12 @@ value labels. ``--lang both`` shows Chinese first, since the assessors read Chin
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
 
 Lang = Literal["zh", "en", "both"]
 
@@ -37,6 +42,22 @@ TERMS: dict[str, tuple[str, str]] = {
     "history-source": ("历史报告", "previous reports"),
     "not-given": ("未提供", "not given"),
     "notes": ("说明", "Notes"),
+    "thresholds-source": ("阈值文件", "thresholds"),
+    # provenance: what ties the report to its inputs
+    "provenance": ("溯源", "Provenance"),
+    "estate-sha256": ("资产目录文件 SHA-256", "estate file sha256"),
+    "commit": ("代码提交", "commit"),
+    "tool-version": ("工具版本", "tool"),
+    "not a git checkout": ("非 git 检出目录", "not a git checkout"),
+    "estate-modified": ("资产目录文件含未提交修改", "estate file has uncommitted changes"),
+    # where a figure came from
+    "source": ("来源", "source"),
+    "src-catalogue": ("资产目录申报值", "catalogue value"),
+    "src-verify": ("上线验证实测", "verify measurement"),
+    "src-threshold": ("阈值", "threshold"),
+    "src-plan": ("规划检查", "plan"),
+    "no-verify-given": ("未提供验证结果", "no verify results given"),
+    "link-labels": ("链路标注:实测单向时延;未测量时为“≤ 预算”", "link labels: measured one-way latency, or “≤ budget” where not measured"),
     # columns
     "col-id": ("编号", "Id"),
     "col-requirement": ("要求", "Requirement"),
@@ -64,6 +85,14 @@ TERMS: dict[str, tuple[str, str]] = {
     "not-checked": ("未检查", "not checked"),
     "skipped": ("跳过", "skipped"),
     "not-run": ("未验证", "not verified"),
+    "not-verified": ("未验证", "not verified"),
+    "partial": ("部分验证", "partly verified"),
+    "verified-of": ("已验证", "verified"),
+    "not-covered": ("未覆盖", "not covered"),
+    "gap-hosts": ("主机", "hosts"),
+    "gap-links": ("链路", "links"),
+    "gap-members": ("子项", "member rules"),
+    "gap-measurements": ("测量值", "measurements"),
     "unknown": ("未测量", "not measured"),
     "no-threshold": ("阈值未配置", "no threshold configured"),
     "passed": ("通过", "passed"),
@@ -97,7 +126,8 @@ TERMS: dict[str, tuple[str, str]] = {
     "v-automation": ("自动化 / 全部(主机与组件)", "automated / all (hosts and components)"),
     "v-manual": ("人工运维主机", "hosts run by hand"),
     "v-eligible-clusters": ("可调度集群(不同站点/云)", "eligible clusters (distinct sites/providers)"),
-    "v-link": ("时延预算 / 实测(单向)", "latency budget / measured (one-way)"),
+    "v-link-budget": ("时延预算(单向)", "latency budget (one-way)"),
+    "v-link-measured": ("实测时延(单向,RTT/2)", "measured latency (one-way, RTT/2)"),
     "v-link-encryption": ("链路加密", "link encryption"),
     "v-overlay-connected": ("覆盖网络连通", "overlay connected"),
     "v-radius": ("覆盖半径", "coverage radius"),
@@ -123,6 +153,47 @@ TERMS: dict[str, tuple[str, str]] = {
     "no": ("否", "no"),
     "none": ("无", "none"),
 }
+
+
+#: Captures whose words are translated too (see messages.zh.yaml).
+WORDY_GROUPS = ("key", "src", "issues")
+UNTRANSLATED = ("英文原文", "English original")
+
+
+@lru_cache(maxsize=1)
+def _messages() -> tuple[list[tuple[re.Pattern[str], str]], dict[str, str]]:
+    data = yaml.safe_load((Path(__file__).resolve().parent / "messages.zh.yaml").read_text(encoding="utf-8"))
+    return [(re.compile(m["en"]), m["zh"]) for m in data["messages"]], dict(data.get("words") or {})
+
+
+def message_zh(english: str) -> str | None:
+    """The Chinese wording of a finding message, or None when no entry of messages.zh.yaml fits."""
+    patterns, words = _messages()
+    for pattern, template in patterns:
+        match = pattern.fullmatch(english)
+        if match is None:
+            continue
+        groups = dict(match.groupdict())
+        for name in WORDY_GROUPS:
+            if groups.get(name):
+                for en, zh in words.items():
+                    groups[name] = groups[name].replace(en, zh)
+        return template.format(**groups)
+    return None
+
+
+def message(evidence: dict[str, Any], lang: Lang) -> str:
+    """A finding's message in the report's language; verify messages (tool output) stay as written.
+
+    Without a Chinese entry the English is shown, marked so in ``zh`` (never dropped or guessed).
+    """
+    english = evidence.get("message") or ""
+    if lang == "en" or not english or evidence.get("kind") != "finding":
+        return english
+    zh = message_zh(english)
+    if zh is None:
+        return english if lang == "both" else f"{english}({UNTRANSLATED[0]})"
+    return zh if lang == "zh" else f"{zh} / {english}"
 
 
 def text(term: str, lang: Lang) -> str:

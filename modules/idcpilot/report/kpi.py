@@ -137,7 +137,6 @@ class LinkLatency:
     measured_ms: float | None  # one-way (RTT/2) from verification
     threshold_ms: float
     measured_status: str | None = None  # the verify status for this link, when reported
-    verified: bool = False  # verification ran: a link it did not measure is unknown, not a pass
 
     @property
     def key(self) -> str:
@@ -145,10 +144,12 @@ class LinkLatency:
 
     @property
     def status(self) -> Status:
+        """Fail on any evidence against the link; pass only once it was measured within the
+        limit (a budget within it is a plan, not a measurement); otherwise unknown (grey)."""
         checks = [compare(v, "<=", self.threshold_ms) for v in (self.budget_ms, self.measured_ms) if v is not None]
         if self.encryption == "none" or "fail" in checks or self.measured_status == "fail":
             return "fail"
-        if self.budget_ms is None or (self.verified and self.measured_ms is None):
+        if self.budget_ms is None or self.measured_ms is None:
             return "unknown"
         return "pass"
 
@@ -160,7 +161,7 @@ def link_key(a: str, b: str) -> str:
 
 
 def sdwan_links(cat: Catalogue, threshold_ms: float, measured: dict[str, float] | None = None,
-                measured_status: dict[str, str] | None = None, verified: bool = False) -> list[LinkLatency]:
+                measured_status: dict[str, str] | None = None) -> list[LinkLatency]:
     sdwan = cat.estate.spec.sdwan
     if sdwan is None:
         return []
@@ -170,7 +171,7 @@ def sdwan_links(cat: Catalogue, threshold_ms: float, measured: dict[str, float] 
     for link in sdwan.links:
         key = link_key(link.a, link.b)
         out.append(LinkLatency(link.a, link.b, link.encryption, link.latency_budget_ms, measured.get(key), float(threshold_ms),
-                               measured_status.get(key), verified))
+                               measured_status.get(key)))
     return out
 
 
@@ -240,7 +241,7 @@ def zt_accuracy(measurement: Any) -> ZtAccuracy:
     if isinstance(measurement, (int, float)):
         return ZtAccuracy(float(measurement))
     if isinstance(measurement, dict) and any(str(k).endswith(".accuracy") for k in measurement):
-        # per gateway, as tests/verify records it: "<gateway>.accuracy", "<gateway>.requests"; the worst counts
+        # per gateway, as the zt verify suite records it: "<gateway>.accuracy", "<gateway>.requests"; the worst counts
         per = {str(k)[: -len(".accuracy")]: v for k, v in measurement.items()
                if str(k).endswith(".accuracy") and isinstance(v, (int, float)) and not isinstance(v, bool)}
         if not per:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +76,36 @@ def gather(cat: Catalogue, sources: Sources, as_of: dt.date, out_dir: Path | Non
     if history_dir is None and out_dir is not None and (out_dir / HISTORY_DIR).is_dir():
         history_dir = out_dir / HISTORY_DIR  # reports archived by earlier runs into the same --out
     history = inp.load_history(history_dir) if history_dir is not None else []
-    return thresholds, Inputs(findings, verify, history, waivers, notes, inp.shown(thresholds_path))
+    return thresholds, Inputs(findings, verify, history, waivers, notes, inp.shown(thresholds_path), provenance(cat.file))
+
+
+NOT_A_CHECKOUT = "not a git checkout"
+
+
+def provenance(estate_file: Path) -> dict[str, Any]:
+    """What ties the report to its inputs: the estate file's sha256 and the commit of the
+    repository holding it (with whether the file differs from that commit)."""
+    digest = hashlib.sha256(estate_file.read_bytes()).hexdigest()
+    commit, modified = _git_commit(estate_file)
+    return {"estateSha256": digest, "commit": commit, "estateModified": modified}
+
+
+def _git(where: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", "-C", str(where), *args], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None  # no git on this machine, or it hung
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _git_commit(estate_file: Path) -> tuple[str, bool | None]:
+    """HEAD of the checkout the estate lives in, or NOT_A_CHECKOUT (then nothing to compare)."""
+    where = estate_file.resolve().parent
+    head = _git(where, "rev-parse", "--verify", "-q", "HEAD")
+    if not head or len(head) != 40:
+        return NOT_A_CHECKOUT, None
+    status = _git(where, "status", "--porcelain", "--", estate_file.resolve().name)
+    return head, (None if status is None else bool(status))
 
 
 def make_report(cat: Catalogue, sources: Sources, *, as_of: dt.date, out_dir: Path | None = None,
@@ -144,7 +175,7 @@ def write_report(doc: dict[str, Any], out_dir: Path, lang: Lang = "both", *, for
 
 
 def archive_previous(out_dir: Path) -> Path | None:
-    """Copy last run's OUT/report.json to OUT/history/<estate>-<asOf>.json (a copy: nothing is lost).
+    """Copy last run's OUT/report.json to OUT/history/<estate>-<asOf>-<HHMMSS>.json (a copy: nothing is lost).
 
     Run before building, so this report's trend compares against the last one. Only a valid
     report of ours is archived; anything else is left alone.
@@ -161,6 +192,31 @@ def archive_previous(out_dir: Path) -> Path | None:
         return None
     history = out_dir / HISTORY_DIR
     history.mkdir(exist_ok=True)
-    target = history / f"{old['estate']['name']}-{old['asOf']}.json"
-    _atomic_write(target, text)
-    return target
+    return _write_new(history, _history_stem(old), text)
+
+
+def _history_stem(doc: dict[str, Any]) -> str:
+    """<estate>-<asOf>-<generatedAt as HHMMSS>: a day's reports sort by time and keep their own names."""
+    stamp = "".join(ch for ch in str(doc.get("generatedAt", ""))[11:19] if ch.isdigit())
+    return f"{doc['estate']['name']}-{doc['asOf']}" + (f"-{stamp}" if stamp else "")
+
+
+def _write_new(directory: Path, stem: str, text: str) -> Path:
+    """Write ``stem.json`` (or ``stem-2.json``, …) without ever replacing a file already there."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        n = 1
+        while True:
+            target = directory / (f"{stem}.json" if n == 1 else f"{stem}-{n}.json")
+            try:
+                os.link(tmp, target)  # fails if the name is taken: a history record is never overwritten
+                return target
+            except FileExistsError:
+                if target.read_text(encoding="utf-8", errors="replace") == text:
+                    return target  # this very report was archived already (an earlier run stopped on bad input)
+                n += 1
+    finally:
+        Path(tmp).unlink(missing_ok=True)

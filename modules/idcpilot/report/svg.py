@@ -159,7 +159,12 @@ def latency_chart(links: list[dict[str, Any]], threshold: float | None, label: L
 
 
 def sdwan_topology(sdwan: dict[str, Any], sites: list[dict[str, Any]], label: Label) -> str:
-    """Hubs in the middle, the other sites on a ring around them; links coloured by status."""
+    """Hubs in the middle, the other sites on a ring around them; links coloured by status.
+
+    A link is green only when it was measured within the limit, grey when nobody measured it,
+    red over the limit or unencrypted. Its label is the measured one-way latency, or "≤ budget"
+    (the catalogue's figure) when it was not measured.
+    """
     tier = {s["name"]: s["tier"] for s in sites}
     names = list(dict.fromkeys([*sdwan["hubs"], *(x for l in sdwan["links"] for x in (l["a"], l["b"]))]))
     hubs = [n for n in names if n in sdwan["hubs"]]
@@ -197,7 +202,10 @@ def sdwan_topology(sdwan: dict[str, Any], sites: list[dict[str, Any]], label: La
                     f'stroke-width="3"{dash} class="link link-{_e(l["status"])}" data-link="{_e(l["a"])}~{_e(l["b"])}">'
                     f'<title>{_e(tip)}</title></line>')
         mx, my = (x1 + x2) / 2, (y1 + y2) / 2
-        text = _tick(l["measuredMs"] if l["measuredMs"] is not None else (l["budgetMs"] or 0)) + " ms"
+        if l["measuredMs"] is not None:  # the label says which figure it is: a measurement, or only the budget
+            text = f"{_tick(l['measuredMs'])} ms"
+        else:
+            text = f"≤ {_tick(l['budgetMs'])} ms" if l["budgetMs"] is not None else "?"
         body.append(f'<text x="{_num(mx)}" y="{_num(my - 3)}" class="link-label" text-anchor="middle">{_e(text)}</text>')
     for name, (x, y) in pos.items():
         is_hub = name in sdwan["hubs"]

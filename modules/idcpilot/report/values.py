@@ -1,7 +1,9 @@
 """What the estate declares (or verification measured) for each clause, per site or target.
 
 Pure functions: catalogue + KPI results in, a list of value items out. Each item is
-``{"target", "term", "value", "status"?}``; ``term`` is an i18n key naming what the value is.
+``{"target", "term", "value", "source", "status"?}``; ``term`` is an i18n key naming what the
+value is, ``source`` where it came from: ``catalogue`` (declared in the estate file) or
+``verify`` (measured on the hosts and read back from the verify results).
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from idcpilot.report import kpi as k
 Item = dict[str, Any]
 
 
-def _item(target: str, term: str, value: str, status: str | None = None) -> Item:
-    out: Item = {"target": target, "term": term, "value": value}
+def _item(target: str, term: str, value: str, status: str | None = None, source: str = "catalogue") -> Item:
+    out: Item = {"target": target, "term": term, "value": value, "source": source}
     if status:
         out["status"] = status
     return out
@@ -75,10 +77,18 @@ def multicloud(ctx: Context) -> list[Item]:
 
 
 def sdwan_latency(ctx: Context) -> list[Item]:
-    return [
-        _item(f"link/{link.a}~{link.b}", "v-link", f"{_fmt(link.budget_ms)} / {_fmt(link.measured_ms)} ms", link.status)
-        for link in ctx.kpis["links"]
-    ]
+    """Per link: the budget the estate declares, and the one-way latency verification measured."""
+    out = []
+    for link in ctx.kpis["links"]:
+        target = f"link/{link.a}~{link.b}"
+        out.append(_item(target, "v-link-budget", f"{_fmt(link.budget_ms)} ms",
+                         k.compare(link.budget_ms, "<=", link.threshold_ms) if link.budget_ms is not None else "unknown"))
+        if link.measured_ms is None:
+            out.append(_item(target, "v-link-measured", "—", "unknown", source="verify"))
+        else:
+            out.append(_item(target, "v-link-measured", f"{_fmt(link.measured_ms)} ms",
+                             k.compare(link.measured_ms, "<=", link.threshold_ms), source="verify"))
+    return out
 
 
 def sdwan_encrypt(ctx: Context) -> list[Item]:
@@ -144,7 +154,9 @@ def zero_trust(ctx: Context) -> list[Item]:
     if acc.accuracy is not None:
         detail = f" ({acc.correct}/{acc.total})" if acc.total else ""
         out.append(_item("verify/zero-trust", "v-zt-accuracy", f"{acc.accuracy * 100:.2f}%{detail}",
-                         k.compare(acc.accuracy, ">=", ctx.thresholds.get("PILOT-ZT"))))
+                         k.compare(acc.accuracy, ">=", ctx.thresholds.get("PILOT-ZT")), source="verify"))
+    else:
+        out.append(_item("verify/zero-trust", "v-zt-accuracy", "—", "unknown", source="verify"))
     return out
 
 

@@ -1,4 +1,4 @@
-"""``idcpilot verify``: testinfra suites under tests/verify/ against an estate's hosts."""
+"""``idcpilot verify``: the testinfra suites of idcpilot.verify.suites against an estate's hosts."""
 
 from idcpilot.verify.report import VerifyReport, build_report
 from idcpilot.verify.run import VerifyOptions, verify

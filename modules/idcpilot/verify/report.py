@@ -37,7 +37,7 @@ class VerifyReport:
 
 
 def build_report(estate: str, records: list[dict[str, Any]]) -> VerifyReport:
-    """Records written by tests/verify/conftest.py (one per test x host) -> the report."""
+    """Records written by idcpilot/verify/suites/conftest.py (one per test x host) -> the report."""
     results = []
     measurements: dict[str, Any] = {}
     for rec in records:

@@ -1,4 +1,5 @@
-"""A verify run: render the inventory, run tests/verify with pytest-testinfra (xdist), collect."""
+"""A verify run: render the inventory, run the testinfra suites (idcpilot.verify.suites, or paths the
+user names) with pytest-testinfra (xdist), collect."""
 
 from __future__ import annotations
 
@@ -14,12 +15,36 @@ from typing import Callable
 
 from idcpilot import catalogue as catalogue_mod
 from idcpilot.deploy.paths import repo_root, state_root
+from idcpilot.errors import UserInputError
 from idcpilot.verify.inventory import render, to_yaml_inventory
 from idcpilot.verify.report import VerifyReport, build_report
 
 
 class VerifyError(RuntimeError):
     """The suites could not run (collection error, no hosts ...): nothing was verified."""
+
+
+#: The suites shipped with idcpilot: the product's own checks of every role, per rule id.
+SUITES_DIR = Path(__file__).resolve().parent / "suites"
+
+
+def resolve_suites(names: tuple[str, ...]) -> list[str]:
+    """Suite arguments for pytest: every packaged suite, or each name as a packaged suite
+    (``sdwan``, ``test_sdwan``, ``test_sdwan.py``) or an existing path (a user's own suite)."""
+    if not names:
+        return [str(SUITES_DIR)]
+    out = []
+    for name in names:
+        stem = Path(name).name.removesuffix(".py")
+        packaged = SUITES_DIR / f"{stem if stem.startswith('test_') else 'test_' + stem}.py"
+        if packaged.is_file() and not Path(name).exists():
+            out.append(str(packaged))
+        elif Path(name).exists():
+            out.append(str(Path(name).resolve()))
+        else:
+            known = ", ".join(sorted(p.stem.removeprefix("test_") for p in SUITES_DIR.glob("test_*.py")))
+            raise UserInputError.single("--suite", f"no suite {name!r} (packaged: {known}) and no such path")
+    return out
 
 
 @dataclass(frozen=True)
@@ -30,7 +55,7 @@ class VerifyOptions:
     keyword: str | None = None
     workers: int | None = None
     junit: bool = False
-    suites: tuple[str, ...] = ("tests/verify",)
+    suites: tuple[str, ...] = ()  # names in idcpilot.verify.suites or paths; empty: every packaged suite
 
 
 @dataclass
@@ -61,6 +86,7 @@ def select_hosts(groups: dict[str, list[str]], hostnames: list[str], limit: str 
 def verify(opts: VerifyOptions, echo: Callable[[str], None] = lambda _l: None) -> VerifyRun:
     t0 = time.monotonic()
     cat = catalogue_mod.load(opts.env)
+    suites = resolve_suites(opts.suites)
     repo = repo_root()
     env_dir = cat.root.resolve()
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
@@ -75,7 +101,7 @@ def verify(opts: VerifyOptions, echo: Callable[[str], None] = lambda _l: None) -
     results = run_dir / "results.json"
     workers = opts.workers or max(1, min(len(hosts), 4))
     cmd = [
-        sys.executable, "-m", "pytest", *opts.suites,
+        sys.executable, "-m", "pytest", *suites,
         "-p", "no:cacheprovider", "-o", "addopts=", "--strict-markers", "-q", "--tb=short", "-rN", "--color=no",
         f"--hosts={','.join(f'ansible://{h}' for h in hosts)}", f"--ansible-inventory={inventory}",
     ]

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from tests.verify.baseline_support import setting
+from idcpilot.verify.suites.baseline_support import setting
 
 pytestmark = [pytest.mark.group("role_monitoring")]
 

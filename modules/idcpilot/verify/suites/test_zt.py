@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib.util
 import json
 import os
 import shlex
-import sys
 import tempfile
 import time
 import uuid
@@ -27,24 +25,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
+
+from idcpilot.verify.suites import edge_support as es
+from idcpilot.verify.suites.baseline_support import thresholds
 
 
-def _support():
-    """tests/verify/edge_support.py, loaded by path (pytest runs with --import-mode=importlib)."""
-    name = "idcpilot_verify_edge_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("edge_support.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-es = _support()
 pytestmark = [pytest.mark.group("role_zt_gateway")]
-REPO = Path(__file__).resolve().parents[2]
-THRESHOLD = float(yaml.safe_load((REPO / "policy/thresholds.yaml").read_text())["thresholds"]["zeroTrust"]["minAccuracy"])  # PILOT-ZT
+THRESHOLD = float(thresholds().get("zeroTrust.minAccuracy"))  # PILOT-ZT
 CA_TOOL = "/usr/local/sbin/idcpilot-zt-ca"
 
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.verify.baseline_support import setting
+from idcpilot.verify.suites.baseline_support import setting
 
 pytestmark = [pytest.mark.group("role_k8s_node")]
 

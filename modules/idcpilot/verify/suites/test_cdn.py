@@ -14,30 +14,17 @@ with that reason, because stopping a production origin is not a verification ste
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shlex
-import sys
 import time
 import uuid
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-
-def _support():
-    """tests/verify/edge_support.py, loaded by path (pytest runs with --import-mode=importlib)."""
-    name = "idcpilot_verify_edge_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("edge_support.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+from idcpilot.verify.suites import edge_support as es
 
 
-es = _support()
 pytestmark = [pytest.mark.group("role_cdn_node")]
 PORT = 443
 

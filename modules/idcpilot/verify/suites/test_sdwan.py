@@ -12,19 +12,17 @@ from __future__ import annotations
 import json
 import re
 import time
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from idcpilot.verify.suites.baseline_support import thresholds
+
 HANDSHAKE_MAX_AGE_S = 180  # WireGuard re-handshakes every 120 s on a live tunnel
 PING_COUNT = 10
 
 
 def _max_latency_ms() -> float:
-    from idcpilot.policy.thresholds import load
-
-    return float(load(REPO / "policy" / "thresholds.yaml").get("sdwan.maxLatencyMs"))
+    return float(thresholds().get("sdwan.maxLatencyMs"))
 
 
 pytestmark = [pytest.mark.group("role_sdwan_edge")]

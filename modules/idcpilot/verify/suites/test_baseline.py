@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from tests.verify.baseline_support import kv, limit, setting, ssh_probe, sshd_effective, systemd_seconds
+from idcpilot.verify.suites.baseline_support import kv, limit, setting, ssh_probe, sshd_effective, systemd_seconds
 
 pytestmark = [pytest.mark.group("role_baseline")]
 
@@ -139,7 +139,7 @@ def test_no_cleartext_remote_services(host, hostvars):
 
 
 def limit_ports() -> list[int]:
-    from tests.verify.baseline_support import mlps_high_risk_ports
+    from idcpilot.verify.suites.baseline_support import mlps_high_risk_ports
 
     return mlps_high_risk_ports()
 

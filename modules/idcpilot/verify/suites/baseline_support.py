@@ -1,4 +1,4 @@
-"""Shared helpers for the role suites of issue 6 (baseline, monitoring, k8s_node).
+"""Shared helpers for the role suites (baseline, monitoring, k8s_node, and the thresholds every suite reads).
 
 Expected values come from the role defaults (roles/<role>/defaults/main.yml) overlaid by the
 host's own inventory variables, and the MLPS limits from policy/thresholds.yaml — the same data
@@ -10,28 +10,32 @@ from __future__ import annotations
 import re
 import subprocess
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+from idcpilot.deploy.paths import repo_root
+from idcpilot.policy.registry import policy_dir
+from idcpilot.policy.thresholds import Thresholds, load
 
 
 @lru_cache(maxsize=None)
 def role_defaults(role: str) -> dict[str, Any]:
-    return yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text()) or {}
+    return yaml.safe_load((repo_root() / "roles" / role / "defaults" / "main.yml").read_text()) or {}
 
 
 @lru_cache(maxsize=1)
+def thresholds() -> Thresholds:
+    """policy/thresholds.yaml, read by the gate's own loader: the numbers the gate judged against."""
+    return load(policy_dir() / "thresholds.yaml")
+
+
 def mlps_limits() -> dict[str, dict[str, Any]]:
-    data = yaml.safe_load((REPO / "policy" / "thresholds.yaml").read_text())
-    return data["thresholds"]["mlps3"]["variables"]
+    return thresholds().get("mlps3.variables")
 
 
 def mlps_high_risk_ports() -> list[int]:
-    data = yaml.safe_load((REPO / "policy" / "thresholds.yaml").read_text())
-    return [int(p) for p in data["thresholds"]["mlps3"]["highRiskPorts"]]
+    return [int(p) for p in thresholds().get("mlps3.highRiskPorts")]
 
 
 def setting(hostvars: dict[str, Any], name: str, role: str = "baseline") -> Any:
