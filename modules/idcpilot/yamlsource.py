@@ -41,10 +41,10 @@ PathKey = tuple[str | int, ...]
 # --------------------------------------------------------------------------- limits
 #
 # Generous for real files: the synthetic 100,000-host estate of bench/bench_catalogue.py is
-# 4.9 MB, about 630,000 values plus 400,000 more through its ~100,000 aliases (PyYAML writes
-# shared host role lists as anchors), nested 8 deep; a Kubernetes manifest nests about 15 deep
-# and a ConfigMap holds at most 1 MiB. Tight enough that reading a file within them takes
-# seconds and well under 1 GiB of memory (about 300 bytes per value with positions).
+# 4.9 MB, about 830,000 values with its ~100,000 aliases expanded (PyYAML writes shared host role
+# lists as anchors), nested 8 deep; a Kubernetes manifest nests about 15 deep and a ConfigMap
+# holds at most 1 MiB. Tight enough that reading a file within them takes seconds (building
+# 800,000 values from one alias bomb: about 3 CPU seconds) and well under 1 GiB of memory.
 
 #: Size of one file, in bytes (checked before it is read).
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -75,6 +75,7 @@ def check_limits(data: str | bytes) -> None:
     sizes: dict[str, tuple[int, int]] = {}  # anchor -> (values, height) it stands for
     # per open collection: [anchor, values counted before it, height of its tallest child]
     open_: list[list[Any]] = []
+    enclosing: dict[str, int] = {}  # anchors of the open collections (how many times each is open)
     scalar, alias, doc_start = ev.ScalarEvent, ev.AliasEvent, ev.DocumentStartEvent
     starts, ends = (ev.MappingStartEvent, ev.SequenceStartEvent), (ev.MappingEndEvent, ev.SequenceEndEvent)
     while True:
@@ -94,11 +95,16 @@ def check_limits(data: str | bytes) -> None:
             if len(open_) >= MAX_DEPTH:
                 raise depth_error(e.start_mark)
             open_.append([e.anchor, nodes, 0])
+            if e.anchor is not None:
+                enclosing[e.anchor] = enclosing.get(e.anchor, 0) + 1
         elif cls in ends:
             anchor, before, tallest = open_.pop()
             height = tallest + 1
             if anchor is not None:
                 sizes[anchor] = (nodes - before + 1, height)
+                enclosing[anchor] -= 1
+                if not enclosing[anchor]:
+                    del enclosing[anchor]
             if open_ and open_[-1][2] < height:
                 open_[-1][2] = height
         elif cls is alias:
@@ -106,7 +112,7 @@ def check_limits(data: str | bytes) -> None:
             if aliases > MAX_ALIASES:
                 raise LimitError(problem=f"alias limit exceeded: more than {MAX_ALIASES:,} aliases (*name) in one file",
                                  problem_mark=e.start_mark)
-            if any(o[0] == e.anchor for o in open_):
+            if e.anchor in enclosing:
                 raise LimitError(problem=f"alias {excerpt(e.anchor)} inside its own anchor (a structure that contains "
                                          "itself has no end)", problem_mark=e.start_mark)
             count, height = sizes.get(e.anchor, (1, 0))
@@ -259,6 +265,9 @@ class _Converter:
             for key_node, value_node in node.value:
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     self.problems.append(self._at(key_node, path, "YAML merge keys (<<) are not supported"))
+                    continue
+                if not isinstance(key_node, yaml.ScalarNode):  # refused before it is built (an alias bomb as a key)
+                    self.problems.append(self._at(key_node, path, "mapping keys must be plain scalars"))
                     continue
                 key = self.convert(key_node, path)
                 if not isinstance(key, (str, int, float, bool)) or key is None:
