@@ -75,6 +75,18 @@ def test_billion_laughs_in_metadata_labels_is_refused_by_validate(example):
     refused(out, f"{shown}:12:", "size limit exceeded")
 
 
+@pytest.mark.slow
+def test_an_alias_bomb_just_within_the_limits_is_read_within_the_memory_limit(example):
+    """Six aliases to a 12**5 anchor: 1.99 million values, just under MAX_NODES; building them takes
+    about 5 CPU seconds and 500 MB, and the catalogue refuses lists where text belongs."""
+    shown = in_estate(example, "labels", billion_laughs(5, 12)[:-1] + ", m: [*l5, *l5, *l5, *l5, *l5, *l5]}")
+    start = time.perf_counter()
+    proc = run(["prlimit", f"--as={ADDRESS_SPACE}", IDCPILOT, "validate", str(example.root)], timeout=600)
+    assert time.perf_counter() - start < 600
+    assert proc.returncode == 2
+    refused(output(proc), f"{shown}:12:", "metadata.labels")
+
+
 @pytest.mark.parametrize("depth", [1_000, 100_000], ids=["1000-deep", "100000-deep"])
 def test_deep_nesting_in_the_estate_is_refused_not_a_crash(example, depth):
     shown = in_estate(example, "labels", deep_flow(depth))
