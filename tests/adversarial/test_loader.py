@@ -154,20 +154,15 @@ def test_a_python_object_tag_in_thresholds_is_refused_and_runs_nothing(example):
 # --------------------------------------------------------------------------- manifests
 
 
-def test_billion_laughs_in_a_manifest_is_refused_by_check_manifests(example, planned, tmp_path):
-    root, shown = manifests_with(planned, tmp_path, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\n"
-                                                    f"  labels: {billion_laughs()}\n")
+@pytest.mark.parametrize("text, line, limit", [
+    (f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\n  labels: {billion_laughs()}\n", 5, "size limit exceeded"),
+    (f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: deep}}\ndata: {deep_flow(100_000)}\n", 4, "nesting limit exceeded"),
+], ids=["billion-laughs-in-labels", "100000-deep-data"])
+def test_a_manifest_beyond_a_limit_is_refused_by_check_manifests(example, planned, tmp_path, text, line, limit):
+    root, shown = manifests_with(planned, tmp_path, text)
     code, out = idcpilot_limited("check", example.root, "--manifests", root)
     assert code == 2
-    refused(out, f"{shown}:5:", "size limit exceeded")
-
-
-def test_deep_nesting_in_a_manifest_is_refused_by_check_manifests(example, planned, tmp_path):
-    root, shown = manifests_with(planned, tmp_path, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\n"
-                                                    f"data: {deep_flow(100_000)}\n")
-    code, out = idcpilot_limited("check", example.root, "--manifests", root)
-    assert code == 2
-    refused(out, f"{shown}:4:", "nesting limit exceeded")
+    refused(out, f"{shown}:{line}:", limit)
 
 
 PRIVILEGED = ("--- {apiVersion: v1, kind: Pod, metadata: {name: evil, namespace: edge}, spec: {hostPID: true, "
