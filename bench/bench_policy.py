@@ -16,7 +16,7 @@
 Whole-process figures are the best of ``--runs`` wall-clock runs (the run least disturbed by
 other work on the machine), as ``timing.best_of`` does for the in-process figures.
 
-    .venv/bin/python bench/bench_policy.py [--runs 3] [--no-checkov]
+    .venv/bin/python bench/bench_policy.py [--runs 3] [--no-checkov] [--only-k8s] [--before DIR]
 """
 
 from __future__ import annotations
@@ -50,9 +50,10 @@ GROUP_VARS = {
 }
 
 
-def run_once(cmd: list[str], ok: tuple[int, ...] = (0, 1), cwd: Path = REPO) -> tuple[float, subprocess.CompletedProcess]:
+def run_once(cmd: list[str], ok: tuple[int, ...] = (0, 1), cwd: Path = REPO,
+             env: dict[str, str] | None = None) -> tuple[float, subprocess.CompletedProcess]:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, **env} if env else None)
     took = time.perf_counter() - start
     if proc.returncode not in ok:
         raise SystemExit(f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
@@ -143,7 +144,7 @@ def bench_gate(tmp: Path, runs: int) -> None:
     print(f"   baseline: PyYAML C parse   {floor:7.3f} s   (ratio {gate / floor:.1f}x the bare parse)")
 
 
-def bench_k8s(tmp: Path, runs: int, with_checkov: bool) -> None:
+def bench_k8s(tmp: Path, runs: int, with_checkov: bool, before: Path | None = None) -> None:
     env = tmp / "small"
     synthetic.write(env, sites=3, hosts=30, clusters=3)
     cluster = yaml.safe_load((env / "estate.yaml").read_text())["spec"]["clusters"][0]["name"]
@@ -157,13 +158,19 @@ def bench_k8s(tmp: Path, runs: int, with_checkov: bool) -> None:
     exe = ensure_checkov() if with_checkov else None
     theirs_cmd = [str(exe), "-d", str(mdir), "--framework", "kubernetes", "--quiet", "--compact", "-o", "json",
                   "--skip-download"] if exe else None
-    # Interleaved, so that load from elsewhere on the machine falls on both tools alike; best of N each.
+    # An earlier version of idcpilot (--before DIR: a checkout or export with modules/ and policy/),
+    # run on the same command line with its own package and rules.
+    before_env = {"PYTHONPATH": str(before / "modules"), "IDCPILOT_POLICY_DIR": str(before / "policy")} if before else None
+    # Interleaved, so that load from elsewhere on the machine falls on every tool alike; best of N each.
     ours_t: list[float] = []
     theirs_t: list[float] = []
+    before_t: list[float] = []
     proc = None
     for i in range(runs):
         took, proc = run_once(ours_cmd)
         ours_t.append(took)
+        if before_env:
+            before_t.append(run_once(ours_cmd, env=before_env)[0])
         if theirs_cmd and i < max(1, min(runs, 3)):
             theirs_t.append(run_once(theirs_cmd, ok=(0, 1))[0])
     assert proc is not None
@@ -184,7 +191,9 @@ def bench_k8s(tmp: Path, runs: int, with_checkov: bool) -> None:
     print(f"   idcpilot check --only K8S  {ours:7.3f} s   whole process, best of {runs} "
           f"(median {statistics.median(ours_t):.3f} s; {fails} failing findings)")
     print(f"     of which CLI start-up    {start:7.3f} s   (idcpilot --version)")
-    print(f"   in-process (load + schema + rules) {inproc:7.3f} s   (files read by this process and a forked worker)")
+    print(f"   in-process (load + schema + rules) {inproc:7.3f} s   (best of {runs})")
+    if before_t:
+        print(f"   before ({before}): {min(before_t):7.3f} s   whole process, best of {runs} (median {statistics.median(before_t):.3f} s)")
     if not with_checkov:
         print("   checkov: skipped (--no-checkov)")
         return
@@ -205,11 +214,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-checkov", action="store_true")
+    parser.add_argument("--before", type=Path, help="an earlier idcpilot tree (modules/, policy/) to time beside this one")
+    parser.add_argument("--only-k8s", action="store_true", help="the K8S comparison alone")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="idcpilot-bench-policy-"))
     try:
-        bench_gate(tmp, args.runs)
-        bench_k8s(tmp, args.runs, not args.no_checkov)
+        if not args.only_k8s:
+            bench_gate(tmp, args.runs)
+        bench_k8s(tmp, args.runs, not args.no_checkov, args.before)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

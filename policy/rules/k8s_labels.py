@@ -1,7 +1,7 @@
 """K8S-LABELS: every namespace and workload carries data classification and data domain labels."""
 
+from idcpilot.errors import excerpt
 from idcpilot.policy import Rule
-from idcpilot.policy.k8s import WORKLOAD_KINDS
 from idcpilot.policy.k8srule import K8sResult, run
 
 RULE = Rule(
@@ -17,7 +17,7 @@ PER_RESOURCE = True
 
 def check_manifests(manifests, env):
     for m in manifests:
-        if m.kind != "Namespace" and m.kind not in WORKLOAD_KINDS:
+        if m.kind != "Namespace" and not m.pods:  # workloads: anything that runs pods, found by shape
             continue
         if m.kind == "Namespace" and m.name in env.system_namespaces:
             continue
@@ -28,11 +28,11 @@ def check_manifests(manifests, env):
         if not cls:
             problems.append(f"no {env.label_classification} label")
         elif cls not in env.classifications:
-            problems.append(f"{env.label_classification}={cls} is not one of {', '.join(env.classifications)}")
+            problems.append(f"{env.label_classification}={excerpt(cls)} is not one of {', '.join(env.classifications)}")
         if not dom:
             problems.append(f"no {env.label_domain} label")
         elif env.domains and dom not in env.domains:
-            problems.append(f"{env.label_domain}={dom} is not a data domain of the estate")
+            problems.append(f"{env.label_domain}={excerpt(dom)} is not a data domain of the estate")
         if problems:
             yield K8sResult(m, False, f"{m.kind} {m.name}: {'; '.join(problems)}", ("metadata", "labels") if labels else ("metadata",))
         else:

@@ -1,7 +1,7 @@
 """K8S-REGISTRY: every image comes from the estate's approved private registry."""
 
+from idcpilot.errors import excerpt
 from idcpilot.policy import Rule
-from idcpilot.policy.k8s import containers
 from idcpilot.policy.k8srule import K8sResult, run
 
 RULE = Rule(
@@ -18,14 +18,14 @@ PER_RESOURCE = True
 def check_manifests(manifests, env):
     prefix = (env.registry or "").rstrip("/") + "/"
     for m in manifests:
-        for c, path in containers(m.body):
+        for c, path in m.containers():
             image = str(c.get("image") or "")
             if not env.registry:
                 yield K8sResult(m, False, "no approved registry configured; cannot accept any image", path + ("image",))
             elif not image.startswith(prefix):
-                yield K8sResult(m, False, f"container {c.get('name')} image {image or '(none)'} is not from {env.registry}", path + ("image",))
+                yield K8sResult(m, False, f"container {excerpt(c.get('name'))} image {excerpt(image) if image else '(none)'} is not from {env.registry}", path + ("image",))
             else:
-                yield K8sResult(m, True, f"container {c.get('name')} from {env.registry}")
+                yield K8sResult(m, True, f"container {excerpt(c.get('name'))} from {env.registry}")
 
 
 def check(ctx):

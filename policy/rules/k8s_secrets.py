@@ -3,9 +3,10 @@
 import re
 
 from idcpilot.catalogue.load import display_name
+from idcpilot.errors import excerpt
 from idcpilot.policy import Location, Rule
 from idcpilot.yamlsource import load_yaml_file
-from idcpilot.policy.k8s import containers, is_plain_secret
+from idcpilot.policy.k8s import is_plain_secret
 from idcpilot.policy.k8srule import K8sResult, run
 
 RULE = Rule(
@@ -25,7 +26,7 @@ def check_manifests(manifests, env):
             for key in ("stringData", "data"):
                 for name, value in (m.body.get(key) or {}).items():
                     if is_plain_secret(value):
-                        yield K8sResult(m, False, f"Secret {m.name} holds {key}.{name} in plaintext (not a Pulumi secret)", (key, name))
+                        yield K8sResult(m, False, f"Secret {excerpt(m.name)} holds {key}.{excerpt(name)} in plaintext (not a Pulumi secret)", (key, name))
                         break
                 else:
                     continue
@@ -35,11 +36,11 @@ def check_manifests(manifests, env):
         elif m.kind == "ConfigMap":
             leaked = [k for k, v in (m.body.get("data") or {}).items() if env.secret_key.search(k) and is_plain_secret(v)]
             if leaked:
-                yield K8sResult(m, False, f"ConfigMap {m.name} holds secret-like key(s) {', '.join(leaked)} in plaintext", ("data", leaked[0]))
-        for c, path in containers(m.body):
+                yield K8sResult(m, False, f"ConfigMap {excerpt(m.name)} holds secret-like key(s) {excerpt(', '.join(map(str, leaked)))} in plaintext", ("data", leaked[0]))
+        for c, path in m.containers():
             for j, var in enumerate(c.get("env") or []):
                 if isinstance(var, dict) and env.secret_key.search(str(var.get("name", ""))) and is_plain_secret(var.get("value")):
-                    yield K8sResult(m, False, f"container {c.get('name')} sets {var.get('name')} as a literal; use a secretKeyRef",
+                    yield K8sResult(m, False, f"container {excerpt(c.get('name'))} sets {excerpt(var.get('name'))} as a literal; use a secretKeyRef",
                                     path + ("env", j, "value"))
 
 

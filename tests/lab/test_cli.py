@@ -38,6 +38,6 @@ def test_deploy_refuses_when_the_gate_fails_and_touches_nothing(tmp_path: Path) 
 
 
 def test_lab_ssh_unknown_host_names_the_hosts() -> None:
-    out = cli("lab", "ssh", "no-such-host", "--", "true")
+    out = cli("lab", "ssh", "no-such-host", "inventories/lab", "--", "true")
     assert out.returncode == 1
     assert "no host 'no-such-host'" in out.stderr and "lab-bj-gw01" in out.stderr

@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 import pytest
+import yaml
 
 from idcpilot import catalogue, ipam
 from idcpilot.deploy.options import DeployOptions, cmdline, forks_for, option_problems, parse_listing
@@ -225,3 +226,17 @@ def test_lab_raises_inotify_limits_and_never_lowers_them(tmp_path: Path) -> None
     assert int((ino / "max_user_instances").read_text()) == want > 128
     assert (ino / "max_user_watches").read_text() == "1048576\n"  # higher than needed: left alone
     assert raise_kernel_limits(7, proc_sys=tmp_path) == []
+
+
+def test_lab_ssh_binds_to_the_lab_bridge(lab_plan) -> None:
+    """A lab address must never be reached by the machine's default route (when the lab is
+    down, the connection fails here instead): every client reads the lab's ssh_config."""
+    from idcpilot.lab.lifecycle import ssh_base_args, ssh_config_text
+
+    text = ssh_config_text(lab_plan)
+    assert f"BindInterface {lab_plan.bridge}\n" in text
+    args = ssh_base_args(lab_plan)
+    assert args[:2] == ["-F", str(lab_plan.layout.ssh_config)]
+    group_vars = yaml.safe_load((REPO / "inventories/lab/group_vars/all/lab.yml").read_text())
+    assert group_vars["ansible_ssh_common_args"].startswith("-F {{ idcpilot_lab_state_dir }}/ssh_config ")
+    assert lab_plan.layout.ssh_config.parent == lab_plan.layout.key_file.parent

@@ -18,7 +18,8 @@ from idcpilot.cli.main import app
 from idcpilot.cli.plan import tree
 from idcpilot.components import EdgeCluster
 from idcpilot.errors import UserInputError
-from idcpilot.plan import Validators, plan_estate
+from idcpilot import k8sschema
+from idcpilot.plan import plan_estate, schemas
 from idcpilot.plan.manifests import manifests as to_manifests
 from idcpilot.plan.manifests import to_yaml
 from idcpilot.plan.stacks import find_project, read_stack_file
@@ -130,23 +131,24 @@ def test_broken_inputs_fail_the_rules(spec_of, example):
 def test_broken_input_fails_schema_validation(spec_of):
     spec = spec_of("bj-core-k8s")
     manifests = _plan_broken(spec, port="eighty")
-    validators = Validators()
-    problems = [p for m in manifests["bj-core-k8s"] for p in validators.check("bj-core-k8s", "1.30.4", m)]
-    assert any(p.kind == "Service" and p.path == "spec.ports.0.port" for p in problems)
+    problems = [p for m in manifests["bj-core-k8s"] for p in schemas.check("bj-core-k8s", "1.30.4", m)]
+    assert any(p.kind == "Service" and p.path == "spec.ports[0].port" for p in problems)
     assert any(p.kind == "Deployment" and p.path.endswith("containerPort") for p in problems)
     nameless = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"labels": {}}, "data": {"a": "b"}, "bogus": 1}
-    found = validators.check("c", "1.30.4", nameless)
+    found = schemas.check("c", "1.30.4", nameless)
     assert any(p.path == "metadata.name" for p in found) and any("bogus" in p.message for p in found)  # strict
 
 
-def test_one_validator_per_kind(example_plan):
-    validators = Validators()
+def test_one_compiled_validator_per_kind_and_version(example_plan):
     docs = example_plan.manifests["bj-core-k8s"]
+    k8sschema.validator.cache_clear()
     for doc in docs * 3:
-        assert validators.check("bj-core-k8s", "1.30.4", doc) == []
+        assert schemas.check("bj-core-k8s", "1.30.4", doc) == []
     kinds = {(d["apiVersion"], d["kind"]) for d in docs}
-    assert len(validators._validators) == len(kinds)
-    assert validators.schema_version("1.29.8") == "1.29.0" and validators.schema_version("1.30.4") == "1.30.0"
+    assert k8sschema.validator.cache_info().currsize == len(kinds)
+    assert k8sschema.schema_dir("1.29.8") == "v1.29.0-local-strict" and k8sschema.schema_dir("1.30.4") == "v1.30.0-local-strict"
+    with pytest.raises(k8sschema.UnsupportedVersion, match="available: 1.25"):
+        schemas.check("bj-core-k8s", "1.10.0", docs[0])
 
 
 def test_cli_plan_all_out_writes_valid_yaml(tmp_path):
@@ -156,12 +158,11 @@ def test_cli_plan_all_out_writes_valid_yaml(tmp_path):
     assert "idcpilot:edge:Cluster bj-core-k8s" in result.output and "pass strict schema validation" in result.output
     files = sorted(tmp_path.glob("*/manifests.yaml"))
     assert [f.parent.name for f in files] == sorted(["bj-core-k8s", "sh-core-k8s", "gz-edge-k8s", "cd-edge-k8s", "hz-edge-k8s"])
-    validators = Validators()
     for f in files:
         text = f.read_text()
         assert ": null" not in text and "PRIVATE KEY" not in text
         docs = list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
-        assert all(validators.check(f.parent.name, "1.30.4" if "core" in f.parent.name or "hz" in f.parent.name else "1.29.8", d) == [] for d in docs)
+        assert all(schemas.check(f.parent.name, "1.30.4" if "core" in f.parent.name or "hz" in f.parent.name else "1.29.8", d) == [] for d in docs)
     # rerun replaces its own files; a file it did not write is never overwritten
     assert runner.invoke(app, ["plan", "inventories/example", "-s", "hz-edge-k8s", "--out", str(tmp_path)]).exit_code == 0
     (tmp_path / "hz-edge-k8s" / "manifests.yaml").write_text("# mine\n")

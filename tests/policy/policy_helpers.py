@@ -18,6 +18,8 @@ FIXTURES = HERE / "fixtures"
 BASE_ESTATE = (FIXTURES / "estate.yaml").read_text(encoding="utf-8")
 BASE_MANIFESTS = (FIXTURES / "manifests.yaml").read_text(encoding="utf-8")
 TODAY = dt.date(2026, 11, 27)
+#: the day policy/waivers.yaml was last approved: its waivers expire within maxDays of it
+REPO_WAIVERS_DAY = dt.date(2026, 12, 6)
 MARK = "# FAIL"
 
 

@@ -50,7 +50,7 @@ def struct(data: dict) -> struct_pb2.Struct:
     return s
 
 
-def deployment(image: str, limits: bool = True, labels: bool = True) -> dict:
+def deployment(image: str, limits: bool = True, labels: bool = True, privileged: bool = False) -> dict:
     res = {"requests": {"cpu": "100m", "memory": "128Mi"}}
     if limits:
         res["limits"] = {"cpu": "1", "memory": "256Mi"}
@@ -60,7 +60,11 @@ def deployment(image: str, limits: bool = True, labels: bool = True) -> dict:
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
             "spec": {"selector": {"matchLabels": {"app": "web"}},
                      "template": {"metadata": {"labels": {"app": "web"}},
-                                  "spec": {"containers": [{"name": "web", "image": image, "resources": res}]}}}}
+                                  "spec": {"securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                                           "hostPID": privileged,
+                                           "containers": [{"name": "web", "image": image, "resources": res, "securityContext": {
+                                               "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                               "privileged": privileged}}]}}}}
 
 
 def namespace(enforce: str | None = "restricted") -> dict:
@@ -97,6 +101,11 @@ def test_analyze_reports_k8s_violations(analyzer):
     assert policies == {"k8s-registry", "k8s-limits", "k8s-labels"}
     assert any("[K8S-REGISTRY]" in m and "docker.io/library/nginx" in m for _, m in diags)
     assert {p for p, _ in analyze(analyzer, "kubernetes:core/v1:Namespace", namespace("baseline"))} == {"k8s-psa"}
+    evil = deployment(f"{REGISTRY}/hy/web:1.0", privileged=True)
+    del evil["metadata"]["namespace"]  # lands in default: judged there, by its own pod spec
+    diags = analyze(analyzer, "kubernetes:apps/v1:Deployment", evil)
+    assert {p for p, _ in diags} == {"k8s-psa"}
+    assert any("namespace default" in m and "hostPID" in m and "privileged" in m for _, m in diags), diags
 
 
 def test_analyze_tells_pulumi_secrets_from_plaintext(analyzer):
@@ -124,3 +133,15 @@ def test_analyze_stack_reports_a_namespace_without_default_deny(analyzer):
     assert "no default-deny NetworkPolicy for ingress and egress" in bad[0].message
     good = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=[ns, deny]), timeout=30).diagnostics
     assert list(good) == []
+
+
+def test_namespace_less_resources_land_in_the_provider_namespace():
+    from types import SimpleNamespace
+
+    from idcpilot.policy.crossguard import manifest_of, provider_namespace
+
+    pod = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}
+    assert provider_namespace(None) == "default"
+    assert provider_namespace(SimpleNamespace(props={"namespace": "team"})) == "team"
+    m = manifest_of("kubernetes:core/v1:Pod", pod, "c1", provider_namespace(SimpleNamespace(props={})))
+    assert m.namespace == "default" and m.target == "k8s/c1/default/Pod/p"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from policy_helpers import TODAY, check
+from policy_helpers import REPO_WAIVERS_DAY, TODAY, check
 from idcpilot import catalogue
 from idcpilot.errors import UserInputError
 from idcpilot.inventory import build
@@ -166,8 +166,6 @@ def test_role_defaults_agree_with_thresholds(repo):
     import yaml
 
     defaults_file = repo / "roles" / "baseline" / "defaults" / "main.yml"
-    if not defaults_file.exists():
-        pytest.skip("roles/baseline is not in this tree yet (issue 6)")
     defaults = yaml.safe_load(defaults_file.read_text()) or {}
     variables = load_thresholds(repo / "policy" / "thresholds.yaml").get("mlps3.variables")
     missing = [n for n in variables if n.startswith("baseline_") and n not in defaults]
@@ -189,11 +187,27 @@ def test_gate_api(make_env):
     result = gate(cat, plan=False, today=TODAY, waivers_file=env.root / "none.yaml")
     assert not result.passed and [f.rule.id for f in result.blocking] == ["PILOT-SDWAN-ENCRYPT"]
     assert "FAILED" in result.summary() and "PILOT-SDWAN-ENCRYPT" in str(result)
-    assert gate(cat, plan=False, today=TODAY, fail_on="critical", skip=["PILOT-SDWAN"]).passed
+
+
+def test_deploy_gate_cannot_be_narrowed():
+    """deploy runs the full gate: gate() takes no --only/--skip/--fail-on."""
+    import inspect
+
+    params = set(inspect.signature(gate).parameters)
+    assert not params & {"only", "skip", "fail_on", "kwargs"}, params
+
+
+def test_a_medium_failure_refuses_the_deploy_gate(make_env):
+    """PILOT-EMERGENCY is medium: before, gate() passed it (its floor was high) and deploy went on."""
+    env = make_env(estate_edits=[("escalation: [ops-director], targetHours: 1.5}", "escalation: [ops-director], targetHours: 3}")])
+    result = gate(catalogue.load(env.root), plan=False, today=TODAY, waivers_file=env.root / "none.yaml")
+    assert not result.passed and [(f.rule.id, f.severity) for f in result.blocking] == [("PILOT-EMERGENCY", "medium")]
+    assert result.summary().startswith("policy gate FAILED") and "passed" not in result.summary()
 
 
 def test_lab_gate_passes_through_waivers(repo):
-    result = gate(catalogue.load(repo / "inventories" / "lab"), plan=False)
+    # the day the repo's lab waiver was last approved: it holds for at most maxDays after that
+    result = gate(catalogue.load(repo / "inventories" / "lab"), plan=False, today=REPO_WAIVERS_DAY)
     assert result.passed, result.summary()
     assert {f.rule.id for f in result.findings if f.status == "waived"} == {"PILOT-CDN-NODES"}
 

@@ -27,6 +27,7 @@ EXPIRED_WAIVER = """\
 waivers:
   - rule: PILOT-PUE
     target: site/gz-edge-1
+    estate: example
     justification: chiller replacement in Q1
     approver: ops director
     expires: 2026-03-31

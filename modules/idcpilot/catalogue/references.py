@@ -12,6 +12,7 @@ import netaddr
 
 from idcpilot.catalogue import role_variables
 from idcpilot.errors import Problem, excerpt
+from idcpilot.k8sschema import version_problem
 from idcpilot.yamlsource import PathKey
 
 if TYPE_CHECKING:
@@ -110,6 +111,8 @@ def check_references(cat: "Catalogue", unreadable: frozenset[str] = frozenset())
 
     for ci, cluster in enumerate(spec.clusters):
         base = ("spec", "clusters", ci)
+        if unsupported := version_problem(cluster.kubernetes_version):  # plan and check validate against it
+            c.add(base + ("kubernetesVersion",), unsupported)
         if c.exists(base + ("site",), cluster.site, sites, "site"):
             c.members(base + ("nodes",), cluster.nodes, "k8s_node", cluster.site)
             c.members(base + ("controlPlane",), cluster.control_plane, "k8s_control_plane", cluster.site)

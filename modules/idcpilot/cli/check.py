@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import enum
 import sys
-from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -42,12 +41,43 @@ def _split(values: list[str] | None) -> list[str]:
     return [v for item in values or [] for v in item.split(",") if v.strip()]
 
 
-def render_table(report: Report, fail_on: str, verbose: bool) -> None:
-    from rich.table import Table
-
+def lint_lines(report: Report, verbose: bool) -> list[str]:
+    """Findings one per line, ``file:line:col: RULE-ID severity: message`` (the compiler and
+    linter convention CI logs and editors parse); a finding without a location of its own
+    points at the estate file. Failures and waived findings; passes too with ``verbose``."""
     from idcpilot.policy.model import sorted_findings
 
+    lines = []
+    for f in sorted_findings(report.findings):
+        if not verbose and f.status in ("pass", "not-applicable"):
+            continue
+        where = str(f.location) if f.location else f"{report.estate_file or report.estate}:1:1"
+        status = "" if f.status == "fail" else f"{f.status}: "
+        message = " ".join(f"{f.target}: {f.message}".split())  # one line, whatever the message held
+        if f.waiver:
+            message += f" [waived until {f.waiver['expires']} by {f.waiver['approver']}]"
+        lines.append(f"{where}: {f.rule.id} {f.severity}: {status}{message}")
+    return lines
+
+
+def render_table(report: Report, fail_on: str | None, verbose: bool) -> None:
+    """A Rich table on a terminal; anywhere else (a CI log, a pipe) one unwrapped line per finding."""
+    from idcpilot.policy.model import Verdict, sorted_findings
+
     console, err_console = common.console, common.err_console
+    verdict = Verdict(report, fail_on)
+    if not console.is_terminal:
+        text = "\n".join([*lint_lines(report, verbose), verdict.sentence()]) + "\n"
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        for w in report.warnings:
+            sys.stderr.write(f"warning: {' '.join(w.split())}\n")
+        for n in report.notes:
+            sys.stderr.write(f"note: {' '.join(n.split())}\n")
+        return
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(show_lines=False, pad_edge=False)
     for col in ("status", "rule", "severity"):
         table.add_column(col, no_wrap=True)
@@ -61,80 +91,18 @@ def render_table(report: Report, fail_on: str, verbose: bool) -> None:
         message = f.message
         if f.waiver:
             message += f" [waived until {f.waiver['expires']} by {f.waiver['approver']}]"
-        table.add_row(f"[{STATUS_STYLE[f.status]}]{f.status}[/]", f.rule.id, f.severity, f.target, message,
-                      str(f.location) if f.location else "")
+        # values from the estate are Text, never Rich markup
+        table.add_row(Text(f.status, style=STATUS_STYLE[f.status]), f.rule.id, f.severity, Text(f.target), Text(message),
+                      Text(str(f.location)) if f.location else "")
     if shown:
         console.print(table)
     for w in report.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {w}", markup=True, highlight=False, soft_wrap=True)
+        err_console.print(f"warning: {w}", style="yellow", markup=False, highlight=False, soft_wrap=True)
     for n in report.notes:
         err_console.print(f"note: {n}", markup=False, highlight=False, soft_wrap=True)
-    s = report.summary()
-    blocking = report.failures(fail_on)
-    mark = "[red]✘ policy gate failed[/red]" if blocking else "[green]✔ policy gate passed[/green]"
-    console.print(f"{mark} for estate [bold]{report.estate}[/bold]: {s['pass']} pass, {s['fail']} fail, "
-                  f"{s['waived']} waived, {s['not-applicable']} not applicable "
-                  f"({len(blocking)} failure(s) at or above {fail_on}; -v lists passes)")
-
-
-_prefetched: dict[tuple[Path, str | None], Any] = {}
-#: check's options that take no value (every other option takes one)
-_FLAGS = ("--plan", "--no-plan", "-v", "--verbose", "-h", "--help")
-
-
-def prefetch(args: list[str]) -> None:
-    """Start reading ``--manifests DIR`` from the raw command line, before typer parses it (typer
-    imports pydantic to coerce the options): the worker then overlaps all of the start-up. The
-    command uses the reader only if typer parses the same DIR and --cluster; anything unusual on
-    the command line (an option given twice, a ``--``) means no prefetch."""
-    seen: dict[str, str] = {}
-    positional: list[str] = []
-    unsure = False  # combined short options (-vf json): where the estate argument is, typer knows
-    it = iter(args)
-    for arg in it:
-        if arg == "--":
-            return
-        name, eq, value = arg.partition("=")
-        if name in ("--manifests", "--cluster"):
-            if name in seen:
-                return
-            seen[name] = value if eq else next(it, "")
-        elif arg in _FLAGS:
-            continue
-        elif arg.startswith("--"):
-            if not eq:
-                next(it, None)  # the option's value
-        elif arg in ("-f", "-o"):
-            next(it, None)
-        elif arg.startswith("-") and arg != "-":
-            unsure = True
-        else:
-            positional.append(arg)
-    if not seen.get("--manifests"):
-        return
-    import atexit
-
-    from idcpilot.policy.k8s import ManifestReader
-
-    # The estate only lets the worker schema-check what it reads against the versions written
-    # there; the command uses that only where the loaded catalogue agrees.
-    estate = None if unsure or len(positional) > 1 else Path(positional[0] if positional else "inventories/example")
-    reader = ManifestReader(Path(seen["--manifests"]), seen.get("--cluster"), estate)
-    atexit.register(reader.close)  # typer refused the command line, or the command never asked
-    _prefetched[(Path(seen["--manifests"]), seen.get("--cluster"))] = reader
-
-
-def _reader(manifests: Path | None, cluster: str | None, env: Path) -> Any:
-    """The reader for --manifests: the one prefetch() started for the same arguments, or a new one."""
-    from idcpilot.policy.k8s import ManifestReader
-
-    if manifests is None:
-        return nullcontext()
-    early = _prefetched.pop((manifests, cluster), None)
-    for other in _prefetched.values():
-        other.close()
-    _prefetched.clear()
-    return early or ManifestReader(manifests, cluster, env)
+    style = "green" if verdict.passed else "red" if verdict.failures else "yellow"
+    mark = "✔" if verdict.passed else "✘"
+    console.print(f"{mark} {verdict.sentence()} (-v lists passes)", style=style, markup=False, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -142,7 +110,10 @@ def register(app: typer.Typer) -> None:
     def check(
         env: Path = EnvArg,
         fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", "-f", help="table, json, sarif, junit or markdown"),
-        fail_on: FailOn = typer.Option(FailOn.high, "--fail-on", help="exit 1 when a failure at or above this severity remains"),
+        fail_on: Optional[FailOn] = typer.Option(
+            None, "--fail-on",
+            help="local opt-out: exit 0 while only failures below this severity remain (the verdict line names what it ignores; "
+                 "by default every failing rule fails the gate, and `deploy` always runs the full gate)"),
         only: Optional[list[str]] = typer.Option(None, "--only", help="rule ids or prefixes to run (repeat or comma-separate)"),
         skip: Optional[list[str]] = typer.Option(None, "--skip", help="rule ids or prefixes to leave out"),
         plan: bool = typer.Option(True, "--plan/--no-plan", help="plan the Kubernetes stacks for the K8S-* rules (--no-plan skips)"),
@@ -156,14 +127,18 @@ def register(app: typer.Typer) -> None:
         """Check the estate against every plan-stage rule of the pilot specification."""
         from idcpilot.errors import UserInputError
 
-        # Many manifest files are read by a forked worker while this process imports the
-        # catalogue model and the engine, the other half of a pull request's gate.
-        with user_errors(), _reader(manifests, cluster, env) as reader:
+        with user_errors():
             from idcpilot import catalogue
             from idcpilot.policy import engine
 
             cat = catalogue.load(env)
-            planned = reader.result() if reader else None
+            planned = None
+            if cluster is not None and manifests is None:
+                raise UserInputError.single("--cluster", "names the cluster of files directly in --manifests DIR; give --manifests too")
+            if manifests is not None:
+                from idcpilot.policy.k8s import load_manifest_dir
+
+                planned = load_manifest_dir(manifests, cluster, clusters=cat.clusters)
             if thresholds and not thresholds.exists():
                 raise UserInputError.single(str(thresholds), "thresholds file not found")
             if waivers and not waivers.exists():
@@ -171,17 +146,20 @@ def register(app: typer.Typer) -> None:
             report = engine.run(cat, manifests=planned, plan=plan, only=_split(only), skip=_split(skip),
                                 thresholds_file=thresholds, waivers_file=waivers)
         from idcpilot.policy import formats
+        from idcpilot.policy.model import Verdict
 
-        code = EXIT_FAIL if report.failures(fail_on.value) else EXIT_OK
+        floor = fail_on.value if fail_on else None
+        verdict = Verdict(report, floor)
+        code = EXIT_FAIL if verdict.exit_failed else EXIT_OK
         if fmt is CheckFormat.table and output is None:
-            render_table(report, fail_on.value, verbose)
+            render_table(report, floor, verbose)
             raise typer.Exit(code)
         text = {
-            CheckFormat.table: lambda: _plain(report),
-            CheckFormat.json: lambda: formats.to_json(report),
+            CheckFormat.table: lambda: "\n".join([*lint_lines(report, True), verdict.sentence()]) + "\n",
+            CheckFormat.json: lambda: formats.to_json(report, floor),
             CheckFormat.sarif: lambda: formats.to_sarif(report),
             CheckFormat.junit: lambda: formats.to_junit(report),
-            CheckFormat.markdown: lambda: formats.to_markdown(report, fail_on.value),
+            CheckFormat.markdown: lambda: formats.to_markdown(report, floor),
         }[fmt]()
         if output:
             try:
@@ -192,15 +170,8 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(EXIT_INPUT) from None
             for w in report.warnings:
                 common.err_console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
+            common.err_console.print(verdict.sentence(), markup=False, highlight=False, soft_wrap=True)
         else:
             sys.stdout.write(text)
         raise typer.Exit(code)
 
-
-def _plain(report: Report) -> str:
-    from idcpilot.policy.model import sorted_findings
-
-    lines = []
-    for f in sorted_findings(report.findings):
-        lines.append(f"{f.status}\t{f.rule.id}\t{f.severity}\t{f.target}\t{f.message}\t{f.location or ''}")
-    return "\n".join(lines) + "\n"

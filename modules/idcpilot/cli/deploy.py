@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from idcpilot import catalogue
-from idcpilot.cli.common import EXIT_FAIL, EXIT_INPUT, EnvArg, Format, FormatOpt, console, err_console, print_json, user_errors
+from idcpilot.cli.common import EXIT_FAIL, EXIT_INPUT, RequiredEnvArg, Format, FormatOpt, console, err_console, print_json, user_errors
 from idcpilot.deploy import DeployOptions, GateRefused, Tracker, deploy as run_deploy
 from idcpilot.deploy.options import option_problems
 from idcpilot.deploy.view import View, host_table
@@ -16,7 +16,7 @@ from idcpilot.deploy.view import View, host_table
 def register(app: typer.Typer) -> None:
     @app.command()
     def deploy(
-        env: Path = EnvArg,
+        env: Path = RequiredEnvArg,
         limit: str = typer.Option(None, "--limit", "-l", help="only these hosts/groups (Ansible pattern)"),
         tags: str = typer.Option(None, "--tags", "-t", help="only tasks with these tags (e.g. a rule id)"),
         skip_tags: str = typer.Option(None, "--skip-tags", help="skip tasks with these tags"),

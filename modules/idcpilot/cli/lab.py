@@ -10,14 +10,13 @@ import typer
 from rich.table import Table
 
 from idcpilot import catalogue, ipam
-from idcpilot.cli.common import EXIT_FAIL, Format, FormatOpt, console, err_console, print_json, user_errors
+from idcpilot.cli.common import EXIT_FAIL, Format, FormatOpt, RequiredEnvArg, console, err_console, print_json, user_errors
 from idcpilot.lab import LabError, LabPlan, plan_lab
 from idcpilot.lab import lifecycle
 from idcpilot.lab.layout import PROXY_PORT
 
 app = typer.Typer(help="Local lab: one systemd-nspawn Debian host per estate host, on a private bridge.", no_args_is_help=True)
 
-LabEnvArg = typer.Argument(Path("inventories/lab"), help="environment directory inventories/<env> (or its estate.yaml)")
 
 
 def load_plan(env: Path) -> LabPlan:
@@ -52,7 +51,7 @@ def _status_table(plan: LabPlan, rows: list[lifecycle.HostStatus]) -> Table:
 
 @app.command()
 def up(
-    env: Path = LabEnvArg,
+    env: Path = RequiredEnvArg,
     host: list[str] = typer.Option([], "--host", help="only (re)start these hosts (repeatable)"),
 ) -> None:
     """Boot the lab (idempotent: a running lab is left alone, a half-started one is repaired)."""
@@ -68,7 +67,7 @@ def up(
 
 @app.command()
 def down(
-    env: Path = LabEnvArg,
+    env: Path = RequiredEnvArg,
     purge: bool = typer.Option(False, "--purge", help="also delete the lab SSH key of this estate"),
 ) -> None:
     """Stop every host and remove everything the lab created (processes, mounts, bridge, nft table)."""
@@ -85,7 +84,7 @@ def down(
 
 
 @app.command()
-def stop(env: Path = LabEnvArg, host: list[str] = typer.Option(..., "--host", help="host to power off (repeatable)")) -> None:
+def stop(env: Path = RequiredEnvArg, host: list[str] = typer.Option(..., "--host", help="host to power off (repeatable)")) -> None:
     """Power off some hosts (their disks stay; `lab up` boots them again)."""
     plan = load_plan(env)
     try:
@@ -95,7 +94,7 @@ def stop(env: Path = LabEnvArg, host: list[str] = typer.Option(..., "--host", he
 
 
 @app.command()
-def status(env: Path = LabEnvArg, fmt: Format = FormatOpt) -> None:
+def status(env: Path = RequiredEnvArg, fmt: Format = FormatOpt) -> None:
     """Which hosts run and answer SSH. Exit 1 unless every host is up."""
     plan = load_plan(env)
     rows = lifecycle.host_status(plan)
@@ -112,13 +111,10 @@ def status(env: Path = LabEnvArg, fmt: Format = FormatOpt) -> None:
 def ssh(
     ctx: typer.Context,
     host: str = typer.Argument(..., help="lab host name"),
-    env: Path = LabEnvArg,
+    env: Path = RequiredEnvArg,
 ) -> None:
-    """Open an SSH session (as the automation account) on a lab host; `-- CMD` runs a command."""
+    """Open an SSH session (as the automation account) on a lab host; `lab ssh HOST ENV -- CMD` runs a command."""
     command = list(ctx.args)
-    if not env.exists():  # `lab ssh HOST -- CMD`: the first word of CMD landed in ENV
-        command.insert(0, str(env))
-        env = Path("inventories/lab")
     plan = load_plan(env)
     try:
         h = plan.host(host)

@@ -10,13 +10,13 @@ commands that are not running. ``idcpilot check`` in a pull request is mostly st
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
 from idcpilot import __version__
+from idcpilot.cli.common import run_guarded
 
 COMMANDS = [
     "validate",
@@ -82,14 +82,8 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 
 def run() -> None:
-    args = sys.argv[1:]
-    if args and args[0] in COMMANDS:
-        # a command may start slow input work from the raw arguments before typer parses them
-        # (``check --manifests DIR`` reads DIR in a forked worker); the command checks they agree
-        early = getattr(importlib.import_module(f"idcpilot.cli.{args[0]}"), "prefetch", None)
-        if early is not None:
-            early(args[1:])
-    app()
+    """The console script: the command line under the exit-code contract (common.run_guarded)."""
+    run_guarded(app)
 
 
 if __name__ == "__main__":

@@ -127,8 +127,10 @@ def register(app: typer.Typer) -> None:
             for file in written:
                 console.print(f"wrote {file}")
             if result.validated and not result.problems:
-                n = sum(len(m) for m in result.manifests.values())
+                n = sum(f"{m.get('apiVersion')}/{m.get('kind')}" not in result.unchecked for ms in result.manifests.values() for m in ms)
                 console.print(f"[green]✔[/green] {n} manifests pass strict schema validation for their cluster's Kubernetes version")
+            for kind in result.unchecked:
+                err_console.print(f"note: no Kubernetes schema for custom resource {kind}; not schema-checked", markup=False)
         for problem in result.problems:
             err_console.print(f"schema: {problem}", style="red", markup=False, highlight=False)
         if result.problems:

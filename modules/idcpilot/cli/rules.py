@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from idcpilot.cli.common import Format, FormatOpt, console, print_json, user_errors
-from idcpilot.policy import registry
-from idcpilot.policy.waivers import WAIVER_RULE
+from idcpilot.policy import registry, thresholds
+from idcpilot.policy.waivers import WAIVER_RULE, WaiverBounds
 
 
 def register(app: typer.Typer) -> None:
@@ -28,17 +28,20 @@ def register(app: typer.Typer) -> None:
 
                 raise UserInputError.single("--only", f"no rule matches {', '.join(bad)}")
             chosen = registry.select(loaded, pats)
+            # whether a waiver may cover the rule's failures (thresholds waivers.rules)
+            unwaivable = WaiverBounds.from_thresholds(thresholds.load(registry.policy_dir() / "thresholds.yaml")).unwaivable
         data = [{**lr.rule.as_dict(), "file": str(lr.file.relative_to(registry.REPO)) if lr.file.is_relative_to(registry.REPO) else str(lr.file),
-                 "crossguard": "resource" if lr.per_resource else ("stack" if lr.check_manifests else None)} for lr in chosen]
+                 "crossguard": "resource" if lr.per_resource else ("stack" if lr.check_manifests else None),
+                 "waivable": lr.rule.id not in unwaivable} for lr in chosen]
         if not pats:
-            data.append({**WAIVER_RULE.as_dict(), "file": "modules/idcpilot/policy/waivers.py", "crossguard": None})
+            data.append({**WAIVER_RULE.as_dict(), "file": "modules/idcpilot/policy/waivers.py", "crossguard": None, "waivable": False})
         if fmt is Format.json:
             print_json({"rules": data})
             return
         table = Table(pad_edge=False)
-        for col in ("id", "severity", "stage", "title", "clause", "file"):
+        for col in ("id", "severity", "waivable", "stage", "title", "clause", "file"):
             table.add_column(col, overflow="fold")
         for r in data:
-            table.add_row(r["id"], r["severity"], ",".join(r["stage"]), r["title"], r["clause"], r["file"])
+            table.add_row(r["id"], r["severity"], "yes" if r["waivable"] else "no", ",".join(r["stage"]), r["title"], r["clause"], r["file"])
         console.print(table)
         console.print(f"{len(data)} rules")

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from idcpilot.cli.common import EXIT_FAIL, EnvArg, console, err_console, print_json, user_errors
+from idcpilot.cli.common import EXIT_FAIL, RequiredEnvArg, console, err_console, print_json, user_errors
 from idcpilot.verify.run import VerifyError, VerifyOptions, verify as run_verify
 
 
@@ -32,7 +32,7 @@ def _table(title: str, rows: dict[str, dict[str, int]], key: str) -> Table:
 def register(app: typer.Typer) -> None:
     @app.command()
     def verify(
-        env: Path = EnvArg,
+        env: Path = RequiredEnvArg,
         fmt: VerifyFormat = typer.Option(VerifyFormat.table, "--format", "-f", help="table, json (contract) or junit (XML)"),
         limit: str = typer.Option(None, "--limit", "-l", help="hosts or groups, comma-separated"),
         rule: list[str] = typer.Option([], "--rule", "-r", help="only tests of this rule id (repeatable)"),

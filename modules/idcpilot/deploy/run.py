@@ -60,7 +60,8 @@ class DeployResult:
 
 
 def run_gate(cat: Catalogue) -> Any:
-    from idcpilot import policy  # the gate of issue 3
+    """The full policy gate (every rule, the repo's waivers): a deploy cannot narrow it."""
+    from idcpilot import policy  # the engine and the rules load only when a deploy runs
 
     return policy.gate(cat)
 

@@ -75,6 +75,11 @@ class LabLayout:
         return self.state_dir / "known_hosts"
 
     @property
+    def ssh_config(self) -> Path:
+        """How every SSH client reaches this lab's hosts (written by ``lab up``)."""
+        return self.state_dir / "ssh_config"
+
+    @property
     def run_dir(self) -> Path:
         return self.run_root / self.estate
 

@@ -50,6 +50,7 @@ def ensure_key(plan: LabPlan) -> str:
 
 def ssh_base_args(plan: LabPlan, batch: bool = True) -> list[str]:
     args = [
+        "-F", str(plan.layout.ssh_config),
         "-i", str(plan.layout.key_file),
         "-o", f"UserKnownHostsFile={plan.layout.known_hosts}",
         "-o", "StrictHostKeyChecking=yes",
@@ -85,6 +86,26 @@ def host_status(plan: LabPlan) -> list[HostStatus]:
 def _write_known_hosts(plan: LabPlan, keys: dict[str, str]) -> None:
     lines = [f"{plan.host(name).address},{name} {key}" for name, key in sorted(keys.items())]
     plan.layout.known_hosts.write_text("\n".join(lines) + "\n")
+
+
+def ssh_config_text(plan: LabPlan) -> str:
+    """Every SSH client of the lab (``lab ssh``, the tests, Ansible through the lab estate's
+    group_vars) binds to the lab bridge: when the bridge is gone, a connection to a lab address
+    fails on this machine instead of leaving it by the default route."""
+    return (
+        "# Written by `idcpilot lab up`; removed by `idcpilot lab down`.\n"
+        "Host *\n"
+        f"    BindInterface {plan.bridge}\n"
+        f"    IdentityFile {plan.layout.key_file}\n"
+        f"    UserKnownHostsFile {plan.layout.known_hosts}\n"
+        "    StrictHostKeyChecking yes\n"
+        "    ServerAliveInterval 15\n"
+        "    ServerAliveCountMax 4\n"
+    )
+
+
+def _write_ssh_config(plan: LabPlan) -> None:
+    plan.layout.ssh_config.write_text(ssh_config_text(plan))
 
 
 def _wait_ssh(plan: LabPlan, host: LabHost, deadline: float) -> None:
@@ -138,6 +159,7 @@ def up(plan: LabPlan, log: Log = lambda _m: None, only: list[str] | None = None)
             hosts.start(plan, h, dirs)
             started.append(h)
     _write_known_hosts(plan, keys)
+    _write_ssh_config(plan)
     log(f"lab {plan.name}: booting {len(started)} host(s) on {plan.bridge} ({', '.join(plan.bridge_addresses)})")
     deadline = time.monotonic() + SSH_TIMEOUT
     with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
@@ -184,7 +206,7 @@ def down(plan: LabPlan, log: Log = lambda _m: None, purge: bool = False) -> None
             pass
     shutil.rmtree(layout.run_dir, ignore_errors=True)
     shutil.rmtree(layout.hosts_dir, ignore_errors=True)
-    for f in (record, layout.known_hosts):
+    for f in (record, layout.known_hosts, layout.ssh_config):
         f.unlink(missing_ok=True)
     if purge:
         shutil.rmtree(layout.state_dir, ignore_errors=True)

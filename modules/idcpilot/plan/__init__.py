@@ -18,10 +18,12 @@ from idcpilot import ipam
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.components import program as stack_program
 from idcpilot.errors import UserInputError
+from idcpilot.k8sschema import UnsupportedVersion
 from idcpilot.plan.manifests import manifests as to_manifests
 from idcpilot.plan.recorder import REDACTED, Recorded
 from idcpilot.plan.runner import ProgramError, Run, run_callable, run_program
-from idcpilot.plan.schemas import SchemaProblem, Validators
+from idcpilot.plan import schemas
+from idcpilot.plan.schemas import SchemaProblem
 from idcpilot.plan.stacks import Project, StackConfig, find_project, stacks_for
 
 
@@ -56,10 +58,23 @@ class PlanResult:
     manifests: dict[str, list[dict[str, Any]]]
     problems: list[SchemaProblem] = field(default_factory=list)
     validated: bool = False
+    #: kinds no bundled schema describes (custom resources): not schema-checked
+    unchecked: list[str] = field(default_factory=list)
 
     @property
     def resource_count(self) -> int:
         return sum(len(s.resources) for s in self.stacks)
+
+    def default_namespaces(self) -> dict[str, str]:
+        """Per cluster, the namespace its Kubernetes provider puts namespace-less objects in, where
+        the stack sets one (otherwise they land in ``default``)."""
+        out: dict[str, str] = {}
+        for s in self.stacks:
+            for r in s.resources:
+                ns = r.inputs.get("namespace") if r.type == "pulumi:providers:kubernetes" else None
+                if isinstance(ns, str) and ns:
+                    out[s.cluster] = ns
+        return out
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +85,7 @@ class PlanResult:
                 "manifests": sum(len(m) for m in self.manifests.values()),
                 "schemaProblems": len(self.problems),
                 "validated": self.validated,
+                "notSchemaChecked": self.unchecked,
             },
             "stacks": [s.to_json() for s in self.stacks],
             "schemaProblems": [p.__dict__ for p in self.problems],
@@ -139,12 +155,20 @@ def plan_estate(cat: Catalogue, stacks: Iterable[str] | None = None, *, validate
         gc.unfreeze()
     result = PlanResult(cat.name, plans, {p.cluster: to_manifests(p.resources) for p in plans})
     if validate:
-        validators = Validators(strict=True)
+        unchecked: set[str] = set()
         for p in plans:
             for m in result.manifests[p.cluster]:
-                result.problems.extend(validators.check(p.cluster, p.kubernetes_version, m))
+                try:
+                    found = schemas.check(p.cluster, p.kubernetes_version, m)
+                except UnsupportedVersion as exc:
+                    raise UserInputError.single(cat.file, f"cluster {p.cluster}: {exc}", "spec.clusters") from None
+                if found is None:
+                    unchecked.add(f"{m.get('apiVersion')}/{m.get('kind')}")
+                else:
+                    result.problems.extend(found)
+        result.unchecked = sorted(unchecked)
         result.validated = True
     return result
 
 
-__all__ = ["ProgramError", "run_callable", "PlanResult", "StackPlan", "plan_estate", "plan_stack", "REDACTED", "SchemaProblem", "Validators"]
+__all__ = ["ProgramError", "run_callable", "PlanResult", "StackPlan", "plan_estate", "plan_stack", "REDACTED", "SchemaProblem"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from idcpilot.policy import registry
-from idcpilot.policy.k8s import PULUMI_SECRET_SIG, Manifest
+from idcpilot.policy.k8s import DEFAULT_NAMESPACE, PULUMI_SECRET_SIG, Manifest
 from idcpilot.policy.k8srule import K8sEnv
 from idcpilot.policy.thresholds import Thresholds, load as load_thresholds
 
@@ -71,7 +71,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def manifest_of(resource_type: str, props: Mapping[str, Any], cluster: str) -> Manifest | None:
+def provider_namespace(provider: Any) -> str:
+    """Where the resource's Kubernetes provider puts objects without a namespace (its ``namespace``
+    input, else ``default``)."""
+    props = getattr(provider, "props", None)
+    namespace = props.get("namespace") if isinstance(props, Mapping) else None
+    return namespace if isinstance(namespace, str) and namespace else DEFAULT_NAMESPACE
+
+
+def manifest_of(resource_type: str, props: Mapping[str, Any], cluster: str,
+                default_namespace: str = DEFAULT_NAMESPACE) -> Manifest | None:
     """A Kubernetes manifest from a Pulumi kubernetes resource (``kubernetes:apps/v1:Deployment``)."""
     parts = resource_type.split(":")
     if len(parts) != 3 or parts[0] != "kubernetes" or "/" not in parts[1]:
@@ -82,7 +91,7 @@ def manifest_of(resource_type: str, props: Mapping[str, Any], cluster: str) -> M
     body = _plain(props)
     body.setdefault("apiVersion", version if group == "core" else f"{group}/{version}")
     body.setdefault("kind", parts[2])
-    return Manifest(cluster, body)
+    return Manifest(cluster, body, default_namespace=default_namespace)
 
 
 def _resolve_env(thresholds: Thresholds) -> K8sEnv:
@@ -129,7 +138,8 @@ def build_policies(thresholds: Thresholds | None = None) -> list[Any]:
         description = f"{rule.title}. {rule.clause}. Fix: {rule.remediation}"
         if lr.per_resource:
             def validate(args: ResourceValidationArgs, report: ReportViolation, _check=check_manifests, _id=rule.id) -> None:
-                m = manifest_of(args.resource_type, args.props, args.stack_tags.get("idcpilot:cluster", "stack"))
+                m = manifest_of(args.resource_type, args.props, args.stack_tags.get("idcpilot:cluster", "stack"),
+                                provider_namespace(args.provider))
                 if m is None:
                     return
                 for r in _check([m], env_for(args.get_config())):
@@ -144,7 +154,8 @@ def build_policies(thresholds: Thresholds | None = None) -> list[Any]:
                 by_urn: dict[int, str] = {}
                 manifests: list[Manifest] = []
                 for res in args.resources:
-                    m = manifest_of(res.resource_type, res.props, args.stack_tags.get("idcpilot:cluster", "stack"))
+                    m = manifest_of(res.resource_type, res.props, args.stack_tags.get("idcpilot:cluster", "stack"),
+                                    provider_namespace(res.provider))
                     if m is not None:
                         by_urn[id(m)] = res.urn
                         manifests.append(m)

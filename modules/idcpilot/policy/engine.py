@@ -3,33 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from idcpilot.catalogue.estate import Catalogue
+from idcpilot.catalogue.load import display_name
+from idcpilot.errors import UserInputError
 from idcpilot.policy import registry, thresholds as th, waivers as wv
 from idcpilot.policy.context import Context
 from idcpilot.policy.k8s import ManifestSet, schema_problems
-from idcpilot.policy.model import SEVERITY_RANK, Finding, Report, sorted_findings
-from idcpilot.errors import UserInputError
+from idcpilot.policy.model import Finding, Report, Verdict, sorted_findings
 
 
-def planned_manifests(cat: Catalogue) -> tuple[ManifestSet | None, str]:
-    """Manifests from ``idcpilot.plan.plan_estate`` (issue 4), or None and the reason."""
-    try:
-        plan_mod = importlib.import_module("idcpilot.plan")
-    except ImportError:
-        return None, "planning is not available in this installation (idcpilot.plan missing); K8S rules not run"
-    plan_estate = getattr(plan_mod, "plan_estate", None)
-    if plan_estate is None:
-        return None, "idcpilot.plan.plan_estate is not available yet; K8S rules not run"
-    try:
-        result = plan_estate(cat, validate=False)  # the gate validates the schema itself
-    except TypeError:
-        result = plan_estate(cat)
-    return ManifestSet.from_plan(result.manifests), ""
+def planned_manifests(cat: Catalogue) -> ManifestSet:
+    """The manifests the estate's Kubernetes stacks would apply, for the K8S rules. The plan
+    skips its own schema validation: the engine validates them (exit 2 with file and line)."""
+    from idcpilot.plan import plan_estate  # planning imports Pulumi: only when a K8S rule runs
+
+    result = plan_estate(cat, validate=False)
+    return ManifestSet.from_plan(result.manifests, result.default_namespaces())
 
 
 def run(
@@ -43,8 +36,13 @@ def run(
     waivers_file: Path | None = None,
     today: dt.date | None = None,
     schema_check: bool = True,
+    waivers_approved_by: dt.date | None = None,
 ) -> Report:
-    """Run every selected rule on the estate and apply the waivers."""
+    """Run every selected rule on the estate and apply the waivers.
+
+    ``today`` is the day the estate is judged on (waiver expiry, drill windows);
+    ``waivers_approved_by`` the day from which a waiver may reach at most maxDays ahead, today
+    unless a report judges a past day with the waivers approved since."""
     today = today or dt.date.today()
     pdir = registry.policy_dir()
     only, skip = list(only), list(skip)
@@ -53,16 +51,15 @@ def run(
     if bad:
         raise UserInputError.single("--only/--skip", f"no rule matches {', '.join(bad)} (see `idcpilot rules`)")
     thresholds = th.load(Path(thresholds_file) if thresholds_file else pdir / "thresholds.yaml")
-    waivers = wv.load(Path(waivers_file) if waivers_file else pdir / "waivers.yaml", rule_ids)
+    waivers = wv.load(Path(waivers_file) if waivers_file else pdir / "waivers.yaml", rule_ids,
+                      wv.WaiverBounds.from_thresholds(thresholds), waivers_approved_by or today)
 
     notes: list[str] = []
     note = "no planned Kubernetes manifests"
     if isinstance(manifests, dict):
         manifests = ManifestSet.from_plan(manifests)
     if manifests is None and plan and any(r.rule.family == "K8S" for r in selected):
-        manifests, note = planned_manifests(cat)
-        if note:
-            notes.append(note)
+        manifests = planned_manifests(cat)
     elif manifests is None:
         note = "planning skipped (--no-plan); K8S rules judged on the catalogue only"
         if any(r.rule.family == "K8S" for r in selected):
@@ -80,22 +77,35 @@ def run(
         for outcome in lr.check(ctx):
             findings.append(Finding(lr.rule, outcome.status, outcome.target, outcome.message, outcome.location))
     ran = {lr.rule.id for lr in selected}
-    extra, warnings = ([], [])
+    extra: list[Finding] = []
+    warnings: list[str] = []
     if not any(s.upper() == wv.WAIVER_RULE.id for s in skip):
-        extra, warnings = wv.apply(findings, waivers, cat.name, today, ran)
-    hv = ctx.__dict__.get("hostvars")
+        extra, warnings = wv.apply(findings, waivers, cat.name, today, ran, declared_targets(cat))
+    hv = ctx.__dict__.get("hostvars")  # computed only if a rule asked for the host variables
     if hv is not None:
         warnings += hv.skipped
     rules = [lr.rule for lr in selected] + [wv.WAIVER_RULE]
-    return Report(cat.name, sorted_findings(findings + extra), rules, warnings, notes)
+    not_run = sorted(set(rule_ids) - ran)
+    return Report(cat.name, sorted_findings(findings + extra), rules, warnings, notes, not_run, display_name(cat.file))
+
+
+def declared_targets(cat: Catalogue) -> list[str]:
+    """Targets the estate declares, named as findings name them: a glob waiver must stay
+    narrower than any of these kinds even where the rules reported only a few of them."""
+    return [f"estate/{cat.name}", *(f"host/{h}" for h in cat.hosts), *(f"site/{s}" for s in cat.sites),
+            *(f"cluster/{c}" for c in cat.clusters)]
 
 
 @dataclass
 class GateResult:
-    """The verdict ``idcpilot deploy`` asks for before it touches any host."""
+    """The verdict ``idcpilot deploy`` asks for before it touches any host: the full gate,
+    every rule, no severity floor. Any failing rule refuses the deploy."""
 
     report: Report
-    fail_on: str = "high"
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict(self.report)
 
     @property
     def findings(self) -> list[Finding]:
@@ -103,20 +113,14 @@ class GateResult:
 
     @property
     def blocking(self) -> list[Finding]:
-        return self.report.failures(self.fail_on)
+        return self.verdict.blocking
 
     @property
     def passed(self) -> bool:
-        return not self.blocking
+        return self.verdict.passed
 
     def summary(self) -> str:
-        s = self.report.summary()
-        head = (
-            f"policy gate {'PASSED' if self.passed else 'FAILED'} for estate {self.report.estate}: "
-            f"{s['pass']} pass, {s['fail']} fail, {s['waived']} waived, {s['not-applicable']} not applicable "
-            f"(blocking: failures at or above {self.fail_on})"
-        )
-        lines = [head]
+        lines = [self.verdict.sentence()]
         for f in self.blocking:
             where = f" ({f.location})" if f.location else ""
             lines.append(f"  {f.rule.id} [{f.severity}] {f.target}: {f.message}{where}")
@@ -125,8 +129,8 @@ class GateResult:
     __str__ = summary
 
 
-def gate(cat: Catalogue, *, fail_on: str = "high", **kwargs: Any) -> GateResult:
-    """Run the policy gate; ``.passed`` is False when a failure at or above ``fail_on`` remains."""
-    if fail_on not in SEVERITY_RANK:
-        raise ValueError(f"fail_on must be one of {sorted(SEVERITY_RANK)}")
-    return GateResult(run(cat, **kwargs), fail_on)
+def gate(cat: Catalogue, *, thresholds_file: Path | None = None, waivers_file: Path | None = None,
+         today: dt.date | None = None, plan: bool = True) -> GateResult:
+    """The full policy gate: every rule, planned manifests for the K8S rules, the repo's waivers.
+    Nothing here narrows it (no --only/--skip/--fail-on): ``deploy`` runs exactly this."""
+    return GateResult(run(cat, plan=plan, thresholds_file=thresholds_file, waivers_file=waivers_file, today=today))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from idcpilot import __version__
-from idcpilot.policy.model import SEVERITY_RANK, Finding, Report, Rule, sorted_findings
+from idcpilot.policy.model import Finding, Report, Rule, Verdict, sorted_findings
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
@@ -15,8 +15,13 @@ SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low":
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0"}
 
 
-def to_json(report: Report) -> str:
-    return json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n"
+def to_json(report: Report, fail_on: str | None = None) -> str:
+    """The report, with the verdict CI reads: ``passed`` is the pilot's (no rule fails);
+    ``exitFailed`` what this run's exit code says (--fail-on may have ignored some failures)."""
+    v = Verdict(report, fail_on)
+    verdict = {"passed": v.passed, "exitFailed": v.exit_failed, "failOn": fail_on, "failures": len(v.failures),
+               "ignoredByFailOn": len(v.ignored), "partial": v.partial, "text": v.sentence()}
+    return json.dumps({**report.as_dict(), "verdict": verdict}, indent=2, ensure_ascii=False) + "\n"
 
 
 def _uri(file: str) -> str:
@@ -139,13 +144,13 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def to_markdown(report: Report, fail_on: str = "high") -> str:
+def to_markdown(report: Report, fail_on: str | None = None) -> str:
     """A pull-request comment: verdict and summary, failures first, then waivers, passes folded."""
     s = report.summary()
-    blocking = report.failures(fail_on)
-    verdict = "❌ **Policy gate failed**" if blocking else "✅ **Policy gate passed**"
+    v = Verdict(report, fail_on)
+    mark = "✅ **Policy gate passed**" if v.passed else "❌ **Policy gate failed**" if v.failures else "⚠️ **Partial policy run**"
     out = [f"## idcpilot policy check — estate `{report.estate}`", "",
-           f"{verdict} ({len(blocking)} failure(s) at or above `{fail_on}`)", "",
+           f"{mark}: {_md(v.sentence())}", "",
            "| pass | fail | waived | not applicable |", "|---:|---:|---:|---:|",
            f"| {s['pass']} | {s['fail']} | {s['waived']} | {s['not-applicable']} |", ""]
     fails = [f for f in sorted_findings(report.findings) if f.status == "fail"]
@@ -172,4 +177,4 @@ def to_markdown(report: Report, fail_on: str = "high") -> str:
     return "\n".join(out)
 
 
-__all__ = ["to_json", "to_sarif", "to_junit", "to_markdown", "SEVERITY_RANK"]
+__all__ = ["to_json", "to_sarif", "to_junit", "to_markdown"]

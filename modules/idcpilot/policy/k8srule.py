@@ -66,6 +66,8 @@ def run(ctx: Any, check_manifests: CheckManifests, what: str) -> Iterator[Outcom
     if not clusters:
         yield ctx.na(ctx.estate_target, "no planned Kubernetes manifests")
         return
+    for cluster in sorted(set(ctx.cat.clusters) - set(clusters)):  # --manifests DIR for some clusters only
+        yield ctx.na(f"cluster/{cluster}", f"no manifests given for this cluster; its {what} were not checked")
     for cluster, items in sorted(clusters.items()):
         checked = failed = 0
         for r in check_manifests(items, env):

@@ -10,7 +10,9 @@ Status = Literal["pass", "fail", "waived", "not-applicable"]
 
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
 STATUSES: tuple[Status, ...] = ("pass", "fail", "waived", "not-applicable")
-#: Higher is worse; used for --fail-on and for sorting.
+#: Higher is worse. Severity orders the output and gives ``check --fail-on`` its floor; it never
+#: decides on its own whether the gate passes: every failing rule fails the gate. The one table of
+#: ranks in the project (the report and the formats import it).
 SEVERITY_RANK: dict[str, int] = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 
 
@@ -109,9 +111,16 @@ class Report:
     rules: list[Rule]
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: rules of the pack that --only/--skip left out: a partial run is not the pilot's verdict
+    not_run: list[str] = field(default_factory=list)
+    #: the estate file, where a finding without a location of its own points
+    estate_file: str = ""
 
-    def failures(self, at_least: str = "low") -> list[Finding]:
-        floor = SEVERITY_RANK.get(at_least, 99)
+    def failures(self, at_least: str | None = None) -> list[Finding]:
+        """Failing findings, every severity; ``at_least`` keeps those at or above a severity."""
+        if at_least is not None and at_least not in SEVERITY_RANK:
+            raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, not {at_least!r}")
+        floor = SEVERITY_RANK[at_least] if at_least else 0
         return [f for f in self.findings if f.status == "fail" and SEVERITY_RANK[f.severity] >= floor]
 
     def summary(self) -> dict[str, Any]:
@@ -130,6 +139,8 @@ class Report:
             "summary": self.summary(),
             "findings": [f.as_dict() for f in sorted_findings(self.findings)],
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
+            "rulesNotRun": list(self.not_run),
         }
 
 
@@ -139,3 +150,83 @@ STATUS_ORDER = {"fail": 0, "waived": 1, "pass": 2, "not-applicable": 3}
 def sorted_findings(findings: list[Finding]) -> list[Finding]:
     """Failures first, worst severity first, then by rule and target."""
     return sorted(findings, key=lambda f: (STATUS_ORDER[f.status], -SEVERITY_RANK[f.severity], f.rule.id, f.target))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's verdict on a report, and the one sentence every output format prints for it.
+
+    Every failing rule fails the gate whatever its severity. ``fail_on`` is the local opt-out
+    of ``check --fail-on``: failures below it stop counting for the exit code, and the sentence
+    says so, so that a log never reads as the pilot's verdict when it is not one. The sentence
+    never contains "passed" while a rule fails.
+    """
+
+    report: Report
+    fail_on: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.fail_on is not None and self.fail_on not in SEVERITY_RANK:
+            raise ValueError(f"fail_on must be one of {', '.join(SEVERITIES)}, not {self.fail_on!r}")
+
+    @property
+    def failures(self) -> list[Finding]:
+        return self.report.failures()
+
+    @property
+    def blocking(self) -> list[Finding]:
+        """The failures that decide the exit code."""
+        return self.report.failures(self.fail_on)
+
+    @property
+    def ignored(self) -> list[Finding]:
+        """Failures that only the --fail-on opt-out keeps from failing the run."""
+        floor = SEVERITY_RANK[self.fail_on] if self.fail_on else 0
+        return [f for f in self.failures if SEVERITY_RANK[f.severity] < floor]
+
+    @property
+    def partial(self) -> bool:
+        """--only/--skip left rules out: whatever they would say is unknown."""
+        return bool(self.report.not_run)
+
+    @property
+    def passed(self) -> bool:
+        """The pilot's verdict: every rule ran and none fails (waived findings do not fail)."""
+        return not self.failures and not self.partial
+
+    @property
+    def exit_failed(self) -> bool:
+        """Whether the run exits 1: a blocking failure remains (every failure unless --fail-on)."""
+        return bool(self.blocking)
+
+    def counts(self) -> str:
+        s = self.report.summary()
+        return f"{s['pass']} pass, {s['fail']} fail, {s['waived']} waived, {s['not-applicable']} not applicable"
+
+    def _ignored_words(self) -> str:
+        by_sev: dict[str, int] = {}
+        for f in self.ignored:
+            by_sev[f.severity] = by_sev.get(f.severity, 0) + 1
+        parts = [f"{n} {sev}" for sev, n in sorted(by_sev.items(), key=lambda kv: -SEVERITY_RANK[kv[0]])]
+        total = len(self.ignored)
+        return f"{' and '.join(parts)} failure{'s' if total != 1 else ''}"
+
+    def sentence(self) -> str:
+        """One line: passed / FAILED / PARTIAL, the counts, and every reason the run is not the
+        full gate. "passed" only when every rule ran and none fails."""
+        r = self.report
+        n = len(r.not_run)
+        left_out = f"{n} rule{'s' if n != 1 else ''} left out by --only/--skip"
+        if self.passed:
+            return f"policy gate passed for estate {r.estate}: {self.counts()}"
+        if not self.failures:
+            return (f"policy gate PARTIAL run for estate {r.estate}: {self.counts()}; no failure among the rules run, "
+                    f"{left_out}: NOT the pilot's verdict")
+        head = f"policy gate FAILED for estate {r.estate}: {self.counts()}"
+        if self.ignored and not self.blocking:
+            head += f"; exit 0 ONLY because --fail-on {self.fail_on} ignores {self._ignored_words()}: NOT the pilot's verdict"
+        elif self.ignored:
+            head += f"; --fail-on {self.fail_on} also ignores {self._ignored_words()}"
+        if n:
+            head += f"; PARTIAL run: {left_out}"
+        return head

@@ -553,7 +553,7 @@ def build_report(cat: Catalogue, th: ThresholdSource, inputs: Inputs, *, as_of: 
     previous = apply_history(kpi_list, inputs.history, cat.name, as_of)
     rows = build_rows(cat, th, inputs, raw, as_of)
     findings = inputs.findings.findings if inputs.findings else []
-    blocking = [f for f in findings if f["status"] == "fail" and SEVERITY_RANK.get(f.get("severity") or "", 0) >= SEVERITY_RANK["high"]]
+    blocking = [f for f in findings if f["status"] == "fail"]  # every failing rule fails the gate, whatever its severity
     statuses = [r["status"] for r in rows]
     return {
         "schemaVersion": SCHEMA_VERSION,

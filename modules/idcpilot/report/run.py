@@ -53,6 +53,8 @@ def gather(cat: Catalogue, sources: Sources, as_of: dt.date, out_dir: Path | Non
 
     thresholds_path, waivers_path = _policy_paths(sources)
     thresholds = th_mod.load(thresholds_path)
+    # waivers reach at most maxDays past the day they are read, not past a report's --as-of day
+    approved_by = max(as_of, dt.date.today())
     notes: list[str] = []
     if sources.findings_file is not None:
         findings = inp.load_findings(sources.findings_file)
@@ -60,7 +62,7 @@ def gather(cat: Catalogue, sources: Sources, as_of: dt.date, out_dir: Path | Non
         from idcpilot.policy.k8s import load_manifest_dir
 
         planned = load_manifest_dir(sources.manifests_dir) if sources.manifests_dir is not None else None
-        report = run_policy(cat, today=as_of, plan=sources.plan, manifests=planned,
+        report = run_policy(cat, today=as_of, plan=sources.plan, manifests=planned, waivers_approved_by=approved_by,
                             thresholds_file=sources.thresholds_file, waivers_file=sources.waivers_file)
         findings = inp.findings_from_document(report.as_dict(), "policy engine (idcpilot check)")
         notes += list(report.notes)
@@ -69,7 +71,8 @@ def gather(cat: Catalogue, sources: Sources, as_of: dt.date, out_dir: Path | Non
         from idcpilot.policy.registry import load_rules
 
         known = [r.rule.id for r in load_rules()]
-        waivers = [w.as_dict() for w in wv.load(waivers_path, known) if w.in_scope(cat.name)]
+        bounds = wv.WaiverBounds.from_thresholds(thresholds)
+        waivers = [w.as_dict() for w in wv.load(waivers_path, known, bounds, approved_by) if w.in_scope(cat.name)]
     verify = inp.load_verify(sources.verify_file) if sources.verify_file is not None else None
     inp.check_estate(cat.name, findings, verify)
     history_dir = sources.history_dir
