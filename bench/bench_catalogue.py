@@ -21,6 +21,7 @@ import synthetic  # noqa: E402
 from timing import best_of  # noqa: E402
 
 from idcpilot import catalogue, ipam  # noqa: E402
+from idcpilot import inventory as inv  # noqa: E402
 
 
 def main() -> None:
@@ -46,5 +47,68 @@ def main() -> None:
               f"{(load + alloc_t) / floor:>7.1f}x {'ok' if whole < 2.0 else 'MISSED':>7}")
 
 
+def _process(*args: str) -> float:
+    """Wall time of one ``idcpilot`` process (it must succeed)."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "idcpilot.cli.main", *args], capture_output=True, text=True, check=False)
+    took = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return took
+
+
+def ipam_apply() -> None:
+    """`idcpilot ipam apply` on 1,000 sites / 100,000 hosts: a fresh lock, then one more host into
+    the full lock (which is read, checked against the pools and the catalogue, and rewritten).
+    Floor: PyYAML's C loader parsing the estate (and the lock) the command reads. Target: 10 s."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        env = Path(tmp) / "ipam-100k"
+        path = synthetic.write(env, sites=1_000, hosts=100_000, clusters=1_000)
+        estate_text = path.read_text()
+        floor = best_of(lambda: yaml.load(estate_text, Loader=yaml.CSafeLoader), runs=2)
+        rows.append(("fresh lock", floor, _process("ipam", "apply", str(env))))
+        lock_text = (env / ipam.LOCK_FILE).read_text()
+        grown = synthetic.estate(sites=1_000, hosts=100_000, clusters=1_000)
+        grown["spec"]["sites"][0]["hosts"].append({"name": "s000-extra"})
+        path.write_text(yaml.safe_dump(grown, sort_keys=False, width=200))
+        floor = best_of(lambda: (yaml.load(estate_text, Loader=yaml.CSafeLoader), yaml.load(lock_text, Loader=yaml.CSafeLoader)), runs=1)
+        rows.append(("one host added", floor, _process("ipam", "apply", str(env))))
+        rows.append(("plan, no change", floor, _process("ipam", "plan", str(env), "--detailed-exitcode")))
+    print(f"\n{'ipam apply, 100,000 hosts':<26} {'yaml floor':>10} {'process':>9} {'x floor':>8} {'target':>7}")
+    for label, floor, whole in rows:
+        print(f"{label:<26} {floor:>9.3f}s {whole:>8.3f}s {whole / floor:>7.1f}x {'ok' if whole < 10.0 else 'MISSED':>7}")
+
+
+def inventory_host() -> None:
+    """`idcpilot inventory --host H` on 100,000 hosts (1,000 sites): one host's variables are
+    computed for that host alone. Target under 2 s for the whole process; the floor is the same
+    YAML floor as above, and the stages (load, address plan, the one host) are shown in-process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = Path(tmp) / "inventory-host"
+        path = synthetic.write(env, sites=1_000, hosts=100_000, clusters=1_000)
+        text = path.read_text()
+        floor = best_of(lambda: yaml.load(text, Loader=yaml.CSafeLoader))
+        cat = catalogue.load(env)
+        alloc = ipam.plan(cat)
+        host = "s500-wan"  # an SD-WAN edge: the most derived variables (peers, prefixes of every site)
+        one = best_of(lambda: inv.one_host(cat, alloc, host))
+        load = best_of(lambda: catalogue.load(env), runs=1)
+        plan = best_of(lambda: ipam.plan(cat), runs=1)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "idcpilot.cli.main", "inventory", str(env), "--host", host],
+                                  capture_output=True, text=True, check=False)
+            times.append(time.perf_counter() - start)
+            assert proc.returncode == 0, proc.stderr
+        whole = min(times)
+    print(f"\n{'inventory --host':<18} {'hosts':>7} {'yaml floor':>10} {'load':>7} {'ipam':>7} {'one host':>9} "
+          f"{'process':>8} {'x floor':>8} {'target':>7}")
+    print(f"{'one of 100,000':<18} {len(cat.hosts):>7} {floor:>9.3f}s {load:>6.3f}s {plan:>6.3f}s {one:>8.3f}s "
+          f"{whole:>7.3f}s {whole / floor:>7.1f}x {'ok' if whole < 2.0 else 'MISSED':>7}")
+
+
 if __name__ == "__main__":
     main()
+    ipam_apply()
+    inventory_host()

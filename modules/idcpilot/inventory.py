@@ -3,18 +3,62 @@
 One function builds the inventory as Ansible's ``--list`` JSON; the inventory plugin
 (``ansible_plugins/inventory/idcpilot_estate.py``) and ``idcpilot inventory`` both use it,
 so plain ``ansible-inventory`` and the CLI always agree.
+
+The catalogue is untrusted input: its strings are data, never templates (the plugin hands them
+to Ansible as unsafe values), and a catalogue host's ``vars:`` may set only the variables the
+roles document in ``meta/argument_specs.yml`` — never Ansible's own ``ansible_*`` connection,
+become or interpreter variables, nor the ``idcpilot_*`` facts computed here.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from pathlib import Path
 from typing import Any
 
+import yaml
+
+import idcpilot
 from idcpilot.catalogue.estate import Catalogue, Host
 from idcpilot.edge_services import edge_vars
+from idcpilot.errors import Problem, UserInputError, excerpt
 from idcpilot.ipam import Allocation
 from idcpilot.ipam.blocks import Block
 from idcpilot.sdwan import sdwan_vars
+from idcpilot.sdwan.vars import Overlay, overlay
+
+#: The roles whose documented variables a catalogue host may set.
+ROLES_DIR = Path(idcpilot.__file__).resolve().parents[2] / "roles"
+
+
+@functools.lru_cache(maxsize=4)
+def role_variables(roles_dir: Path = ROLES_DIR) -> frozenset[str]:
+    """Every variable a role documents in ``meta/argument_specs.yml`` (any entry point)."""
+    names: set[str] = set()
+    for spec_file in sorted(roles_dir.glob("*/meta/argument_specs.yml")):
+        specs = (yaml.safe_load(spec_file.read_text(encoding="utf-8")) or {}).get("argument_specs") or {}
+        for entry in specs.values():
+            names.update((entry or {}).get("options") or {})
+    return frozenset(n for n in names if not n.startswith(("ansible_", "idcpilot_")))
+
+
+def host_var_problems(cat: Catalogue, hosts: list[Host] | None = None) -> list[Problem]:
+    """Catalogue host ``vars:`` that are not documented role variables, at their place in estate.yaml."""
+    allowed = role_variables()
+    out: list[Problem] = []
+    seen: set[tuple] = set()
+    for host in cat.hosts.values() if hosts is None else hosts:
+        for key in host.vars:
+            where = (*host.path, "vars", key)
+            if key in allowed or where in seen:  # a host group's hosts share one vars: mapping
+                continue
+            seen.add(where)
+            why = ("Ansible connection, become and interpreter variables cannot be set from the catalogue"
+                   if str(key).startswith("ansible_") else
+                   "only the variables documented in roles/*/meta/argument_specs.yml can be set here")
+            out.append(cat.source.problem(where, f"{excerpt(key)} is not a role variable: {why}"))
+    return out
 
 
 def group_name(prefix: str, name: str) -> str:
@@ -40,7 +84,11 @@ def estate_vars(cat: Catalogue) -> dict[str, Any]:
     }
 
 
-def host_vars(cat: Catalogue, alloc: Allocation, host: Host) -> dict[str, Any]:
+def host_vars(cat: Catalogue, alloc: Allocation, host: Host, shared: Overlay | None = None) -> dict[str, Any]:
+    """The variables of ``host``; ``shared`` is the SD-WAN overlay when the caller computed it once."""
+    problems = host_var_problems(cat, [host])
+    if problems:
+        raise UserInputError(problems)
     site = cat.sites[host.site]
     addresses = alloc.host(host.name)
     prefixes = alloc.lock.sites.get(host.site, {})
@@ -63,8 +111,34 @@ def host_vars(cat: Catalogue, alloc: Allocation, host: Host) -> dict[str, Any]:
     if site.bastion is not None:
         out["idcpilot_bastion"] = site.bastion.host
     out.update(edge_vars(cat, host))
-    out.update(sdwan_vars(cat, alloc, host))
+    out.update(sdwan_vars(cat, alloc, host, shared))
     out.update(host.vars)
+    return out
+
+
+def memberships(cat: Catalogue) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Which clusters each host is a node of, and the gateway it serves (the last one listing it)."""
+    clusters: dict[str, list[str]] = {}
+    gateways: dict[str, str] = {}
+    for cluster in cat.estate.spec.clusters:
+        for h in cat.members(cluster.nodes):
+            clusters.setdefault(h.name, []).append(cluster.name)
+    for gateway in cat.estate.spec.gateways:
+        for h in cat.members(gateway.hosts):
+            gateways[h.name] = gateway.name
+    return clusters, gateways
+
+
+def one_host(cat: Catalogue, alloc: Allocation, name: str) -> dict[str, Any]:
+    """Every variable of one host (estate-wide ones included), as ``ansible-inventory --host`` shows
+    them, computed for that host alone. KeyError when the estate has no such host."""
+    host = cat.hosts[name]
+    clusters, gateways = memberships(cat)
+    out = {**estate_vars(cat), **host_vars(cat, alloc, host)}
+    if name in clusters:
+        out["idcpilot_clusters"] = clusters[name]
+    if name in gateways:
+        out["idcpilot_gateway"] = gateways[name]
     return out
 
 
@@ -75,10 +149,19 @@ def build(cat: Catalogue, alloc: Allocation) -> dict[str, Any]:
     def member(group: str, host: str) -> None:
         groups.setdefault(group, {"hosts": []}).setdefault("hosts", []).append(host)
 
+    problems = host_var_problems(cat)
+    if problems:
+        raise UserInputError(problems)
+    shared = overlay(cat, alloc)
+    clusters, gateways = memberships(cat)
     hostvars: dict[str, dict[str, Any]] = {}
     for host in cat.hosts.values():
         site = cat.sites[host.site]
-        hostvars[host.name] = host_vars(cat, alloc, host)
+        hostvars[host.name] = host_vars(cat, alloc, host, shared)
+        if host.name in clusters:
+            hostvars[host.name]["idcpilot_clusters"] = clusters[host.name]
+        if host.name in gateways:
+            hostvars[host.name]["idcpilot_gateway"] = gateways[host.name]
         member(group_name("site", site.name), host.name)
         member(group_name("tier", site.tier), host.name)
         member(group_name("region", site.region), host.name)
@@ -92,13 +175,11 @@ def build(cat: Catalogue, alloc: Allocation) -> dict[str, Any]:
     for cluster in cat.estate.spec.clusters:
         for h in cat.members(cluster.nodes):
             member(group_name("cluster", cluster.name), h.name)
-            hostvars[h.name].setdefault("idcpilot_clusters", []).append(cluster.name)
         for h in cat.members(cluster.control_plane):
             member(group_name("cluster_cp", cluster.name), h.name)
     for gateway in cat.estate.spec.gateways:
         for h in cat.members(gateway.hosts):
             member(group_name("gateway", gateway.name), h.name)
-            hostvars[h.name]["idcpilot_gateway"] = gateway.name
     groups["all"]["children"] = sorted(g for g in groups if g != "all")
     return {**groups, "_meta": {"hostvars": hostvars}}
 

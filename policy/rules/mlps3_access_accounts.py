@@ -12,8 +12,6 @@ RULE = Rule(
     remediation="Use a dedicated, non-root automation account and keep umask 027.",
 )
 
-VARIABLES = ("baseline_umask",)
-
 
 def check(ctx):
     forbidden = ctx.thresholds.get("mlps3.forbiddenAccounts")
@@ -23,4 +21,4 @@ def check(ctx):
         yield ctx.fail(ctx.estate_target, f"automation account {account!r} is a default/shared account; use a dedicated one", path)
     else:
         yield ctx.ok(ctx.estate_target, f"dedicated automation account {account!r} (the only NOPASSWD exception)", path)
-    yield from check_variables(ctx, VARIABLES)
+    yield from check_variables(ctx, RULE.id)

@@ -12,13 +12,6 @@ RULE = Rule(
     remediation="Keep journald MaxRetentionSec >= 6month, logrotate >= 180 days, forwarding to the central log store over TLS.",
 )
 
-VARIABLES = (
-    "baseline_journald_max_retention",
-    "baseline_logrotate_days",
-    "baseline_log_forward_tls",
-    "idcpilot_audit_retention_days",
-)
-
 
 def check(ctx):
     store = ctx.spec.audit.log_store
@@ -28,4 +21,4 @@ def check(ctx):
         yield ctx.fail(ctx.estate_target, f"log forwarding to {store.host} is not over TLS", ("spec", "audit", "logStore", "tls"))
     else:
         yield ctx.ok(ctx.estate_target, f"forwarding to {store.host}:{store.port} over TLS", ("spec", "audit", "logStore"))
-    yield from check_variables(ctx, VARIABLES)
+    yield from check_variables(ctx, RULE.id)

@@ -1,4 +1,4 @@
-"""MLPS3-AUTH-LOCKOUT: no group_vars / host_vars / catalogue vars: value weakens the MLPS3 default."""
+"""MLPS3-AUTH-LOCKOUT: no group_vars / host_vars / catalogue vars value weakens the MLPS3 default."""
 
 from idcpilot.policy import Rule
 from idcpilot.policy.baseline import check_variables
@@ -12,8 +12,6 @@ RULE = Rule(
     remediation="Keep pam_faillock deny <= 5 with unlock_time >= 900 and sshd MaxAuthTries <= 5.",
 )
 
-VARIABLES = ("baseline_faillock_deny", "baseline_faillock_unlock_time", "baseline_ssh_max_auth_tries")
-
 
 def check(ctx):
-    yield from check_variables(ctx, VARIABLES)
+    yield from check_variables(ctx, RULE.id)

@@ -1,4 +1,4 @@
-"""MLPS3-AUTH-PASSWORD: no group_vars / host_vars / catalogue vars: value weakens the MLPS3 default."""
+"""MLPS3-AUTH-PASSWORD: no group_vars / host_vars / catalogue vars value weakens the MLPS3 default."""
 
 from idcpilot.policy import Rule
 from idcpilot.policy.baseline import check_variables
@@ -12,8 +12,6 @@ RULE = Rule(
     remediation="Remove the override or restore the default (pwquality minlen 12, minclass 3, enforce_for_root; PASS_MAX_DAYS 90, PASS_MIN_DAYS 1, PASS_WARN_AGE 7; pwhistory remember 5).",
 )
 
-VARIABLES = ("baseline_pass_max_days", "baseline_pass_min_days", "baseline_pass_warn_age", "baseline_pwquality_minlen", "baseline_pwquality_minclass", "baseline_pwquality_enforce_for_root", "baseline_pwhistory_remember")
-
 
 def check(ctx):
-    yield from check_variables(ctx, VARIABLES)
+    yield from check_variables(ctx, RULE.id)

@@ -12,14 +12,6 @@ RULE = Rule(
     remediation="Keep PermitRootLogin no, PasswordAuthentication no and the strong Ciphers/MACs/KexAlgorithms lists.",
 )
 
-VARIABLES = (
-    "baseline_ssh_permit_root_login",
-    "baseline_ssh_password_authentication",
-    "baseline_ssh_ciphers",
-    "baseline_ssh_macs",
-    "baseline_ssh_kex",
-)
-
 
 def check(ctx):
-    yield from check_variables(ctx, VARIABLES)
+    yield from check_variables(ctx, RULE.id)

@@ -1,4 +1,4 @@
-"""MLPS3-AUTH-TIMEOUT: no group_vars / host_vars / catalogue vars: value weakens the MLPS3 default."""
+"""MLPS3-AUTH-TIMEOUT: no group_vars / host_vars / catalogue vars value weakens the MLPS3 default."""
 
 from idcpilot.policy import Rule
 from idcpilot.policy.baseline import check_variables
@@ -12,8 +12,6 @@ RULE = Rule(
     remediation="Keep TMOUT <= 600, ClientAliveInterval <= 300 and ClientAliveCountMax >= 1.",
 )
 
-VARIABLES = ("baseline_tmout", "baseline_ssh_client_alive_interval", "baseline_ssh_client_alive_count_max")
-
 
 def check(ctx):
-    yield from check_variables(ctx, VARIABLES)
+    yield from check_variables(ctx, RULE.id)

@@ -1,4 +1,4 @@
-"""MLPS3-BANNER: no group_vars / host_vars / catalogue vars: value weakens the MLPS3 default."""
+"""MLPS3-BANNER: no group_vars / host_vars / catalogue vars value weakens the MLPS3 default."""
 
 from idcpilot.policy import Rule
 from idcpilot.policy.baseline import check_variables
@@ -12,8 +12,6 @@ RULE = Rule(
     remediation="Keep baseline_banner_enabled: true.",
 )
 
-VARIABLES = ("baseline_banner_enabled",)
-
 
 def check(ctx):
-    yield from check_variables(ctx, VARIABLES)
+    yield from check_variables(ctx, RULE.id)

@@ -3,6 +3,7 @@
 import ipaddress
 
 from idcpilot.policy import Rule
+from idcpilot.policy.baseline import check_variables
 
 RULE = Rule(
     id="MLPS3-MGMT-ACL",
@@ -10,7 +11,7 @@ RULE = Rule(
     severity="high",
     stage=("plan", "verify"),
     clause="GB/T 22239-2019 8.1.4.4 c) restrict management terminals by address",
-    remediation="List only the management networks in managementCidrs (never 0.0.0.0/0), and do not widen idcpilot_management_cidrs.",
+    remediation="List only the management networks in managementCidrs (never 0.0.0.0/0); role variables naming management networks stay inside them.",
 )
 
 
@@ -36,14 +37,5 @@ def check(ctx):
         yield ctx.fail(ctx.estate_target, f"managementCidrs: {msg}", ("spec", "managementCidrs"))
     if not issues:
         yield ctx.ok(ctx.estate_target, f"management from {', '.join(ctx.spec.management_cidrs)}", ("spec", "managementCidrs"))
-    name = "idcpilot_management_cidrs"
-    if ctx.hostvars.defines_any([name]):
-        bad = {}
-        for members, values in ctx.hostvars.by_source([name]):
-            val = values.get(name)
-            if val is not None and val.scope != "estate":
-                msgs = _problems(val.value, min_prefix)
-                if msgs:
-                    bad.setdefault((val.location, val.scope, "; ".join(msgs)), []).extend(h.name for h in members)
-        for (loc, scope, msg), hosts in bad.items():
-            yield ctx.fail(scope.replace("catalogue ", ""), f"{name} override: {msg}; reaches {len(hosts)} host(s)", loc)
+    # baseline_management_cidrs, idcpilot_management_cidrs, ... set outside the catalogue
+    yield from check_variables(ctx, RULE.id)

@@ -12,8 +12,6 @@ RULE = Rule(
     remediation="Do not declare cleartext/legacy service ports, keep the high-risk package list and the drop input policy.",
 )
 
-VARIABLES = ("baseline_high_risk_packages", "baseline_firewall_input_policy")
-
 
 def check(ctx):
     risky = {int(k): v for k, v in ctx.thresholds.get("mlps3.highRiskPorts").items()}
@@ -30,4 +28,4 @@ def check(ctx):
                                f"declares port {port} ({risky[port]}), a high-risk service", h.path + ("ports", j))
     if not bad:
         yield ctx.ok(ctx.estate_target, "no high-risk service port declared", ("spec", "sites"))
-    yield from check_variables(ctx, VARIABLES)
+    yield from check_variables(ctx, RULE.id)

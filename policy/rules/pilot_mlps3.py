@@ -12,8 +12,6 @@ RULE = Rule(
     remediation="Give every host the baseline role and never set baseline_audit_only: true outside a trial.",
 )
 
-VARIABLES = ("baseline_audit_only",)
-
 
 def check(ctx):
     without = [h for h in ctx.cat.hosts.values() if not h.has("baseline")]
@@ -25,4 +23,4 @@ def check(ctx):
         yield ctx.fail(f"host/{h.name}" if h.group is None else f"hostgroup/{h.group}", "no baseline role (MLPS3 hardening)", h.path)
     if not without:
         yield ctx.ok(ctx.estate_target, f"all {len(ctx.cat.hosts)} hosts carry the baseline role", ("spec", "sites"))
-    yield from check_variables(ctx, VARIABLES)
+    yield from check_variables(ctx, RULE.id)

@@ -185,10 +185,11 @@ def test_sarif_validates_against_the_2_1_0_schema(failing_env):
 
 def test_sarif_reports_waived_findings_as_suppressed(make_env, monkeypatch):
     pin_today(monkeypatch, TODAY)
-    env = make_env(estate_edits=[("count: 48, namePattern: \"bj-core-1-cdn", "count: 10, namePattern: \"bj-core-1-cdn")],
-                   files={"w.yaml": "waivers:\n  - {rule: PILOT-CDN-NODES, target: estate/policy-fixture, estate: policy-fixture,"
-                                    " justification: build-out, approver: ciso, expires: 2027-01-01}\n"})
-    result = invoke(str(env.root), "--no-plan", "-f", "sarif", "--waivers", str(env.root / "w.yaml"))
+    env = make_env(estate_edits=[("count: 48, namePattern: \"bj-core-1-cdn", "count: 10, namePattern: \"bj-core-1-cdn")])
+    waivers = env.root.parent / "w.yaml"  # beside the estate directory: inside it Ansible would read it as inventory
+    waivers.write_text("waivers:\n  - {rule: PILOT-CDN-NODES, target: estate/policy-fixture, estate: policy-fixture,"
+                       " justification: build-out, approver: ciso, expires: 2027-01-01}\n")
+    result = invoke(str(env.root), "--no-plan", "-f", "sarif", "--waivers", str(waivers))
     assert result.exit_code == 0
     [r] = [r for r in json.loads(result.stdout)["runs"][0]["results"] if r["ruleId"] == "PILOT-CDN-NODES"]
     assert r["suppressions"][0]["kind"] == "external" and "build-out" in r["suppressions"][0]["justification"]

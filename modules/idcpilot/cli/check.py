@@ -123,15 +123,20 @@ def register(app: typer.Typer) -> None:
         waivers: Optional[Path] = typer.Option(None, "--waivers", help="waivers file (default policy/waivers.yaml)"),
         output: Optional[Path] = typer.Option(None, "--output", "-o", help="write the report here instead of stdout"),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="table: list passing checks too"),
+        playbook: str = typer.Option("playbooks/site.yml", "--playbook", help="the playbook deploy runs (relative to the repository): its group_vars/ and host_vars/ are read too"),
+        extra_vars: Optional[list[str]] = typer.Option(None, "--extra-vars", "-e", help="the -e values deploy will pass (KEY=VALUE, JSON/YAML, or @FILE): judged like group_vars"),
+        vault_id: Optional[list[str]] = typer.Option(None, "--vault-id", help="vault identity [label@]password-file-or-script to read encrypted group_vars/host_vars (as deploy; repeatable)"),
+        vault_password_file: Optional[list[str]] = typer.Option(None, "--vault-password-file", help="file or script giving the ansible-vault password (as deploy; repeatable)"),
     ) -> None:
         """Check the estate against every plan-stage rule of the pilot specification."""
         from idcpilot.errors import UserInputError
 
         with user_errors():
-            from idcpilot import catalogue
+            from idcpilot import catalogue, ipam
             from idcpilot.policy import engine
 
             cat = catalogue.load(env)
+            ipam.plan(cat)  # the gate refuses a lock that collides or strays from its pools (exit 2)
             planned = None
             if cluster is not None and manifests is None:
                 raise UserInputError.single("--cluster", "names the cluster of files directly in --manifests DIR; give --manifests too")
@@ -143,8 +148,13 @@ def register(app: typer.Typer) -> None:
                 raise UserInputError.single(str(thresholds), "thresholds file not found")
             if waivers and not waivers.exists():
                 raise UserInputError.single(str(waivers), "waivers file not found")
+            from idcpilot.policy.hostvars import playbook_dir
+            from idcpilot.policy.vault import VaultOptions
+
             report = engine.run(cat, manifests=planned, plan=plan, only=_split(only), skip=_split(skip),
-                                thresholds_file=thresholds, waivers_file=waivers)
+                                thresholds_file=thresholds, waivers_file=waivers,
+                                vault=VaultOptions(tuple(vault_id or ()), tuple(vault_password_file or ())),
+                                playbook_dir=playbook_dir(playbook), extra_vars=tuple(extra_vars or ()))
         from idcpilot.policy import formats
         from idcpilot.policy.model import Verdict
 

@@ -78,7 +78,7 @@ def _crash_file() -> Path:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     name = f"crash-{stamp}-{os.getpid()}.txt"
     try:
-        from idcpilot.deploy.paths import state_root
+        from idcpilot.paths import state_root
 
         folder = state_root() / "crashes"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)

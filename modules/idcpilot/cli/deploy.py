@@ -11,6 +11,7 @@ from idcpilot.cli.common import EXIT_FAIL, EXIT_INPUT, RequiredEnvArg, Format, F
 from idcpilot.deploy import DeployOptions, GateRefused, Tracker, deploy as run_deploy
 from idcpilot.deploy.options import option_problems
 from idcpilot.deploy.view import View, host_table
+from idcpilot.errors import UserInputError
 
 
 def register(app: typer.Typer) -> None:
@@ -64,6 +65,11 @@ def register(app: typer.Typer) -> None:
         except GateRefused:
             err_console.print("deploy refused: the policy gate failed; no host was touched (fix the findings or add a waiver)", style="red")
             raise typer.Exit(EXIT_FAIL) from None
+        except UserInputError as exc:  # the gate cannot read a variables file or vault: fail closed
+            for problem in exc.problems:
+                err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+            err_console.print("deploy refused: the policy gate cannot read its input; no host was touched", style="red")
+            raise typer.Exit(EXIT_INPUT) from None
         if fmt is Format.json:
             print_json(result.as_dict())
         else:

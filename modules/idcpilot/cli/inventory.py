@@ -8,7 +8,8 @@ import typer
 
 from idcpilot import catalogue, ipam
 from idcpilot import inventory as inv
-from idcpilot.cli.common import EnvArg, print_json, user_errors
+from idcpilot.cli.common import EnvArg, fail_input, print_json, user_errors
+from idcpilot.errors import excerpt
 
 
 def register(app: typer.Typer) -> None:
@@ -21,14 +22,15 @@ def register(app: typer.Typer) -> None:
         """Print the Ansible inventory derived from the catalogue (JSON like ansible-inventory --list)."""
         with user_errors():
             cat = catalogue.load(env)
-            data = inv.build(cat, ipam.plan(cat))
+            if host is not None and host not in cat.hosts:
+                raise fail_input(f"{cat.file}: no host {excerpt(host)} in the estate")
+            alloc = ipam.plan(cat)
+            if host is not None:
+                # one host's variables are computed for that host alone, not for the whole estate
+                print_json(inv.one_host(cat, alloc, host))
+                return
+            data = inv.build(cat, alloc)
         if graph:
             typer.echo(inv.graph(data))
-        elif host is not None:
-            if host not in data["_meta"]["hostvars"]:
-                from idcpilot.cli.common import fail_input
-
-                raise fail_input(f"{cat.file}: no host {host!r} in the estate")
-            print_json({**data["all"]["vars"], **data["_meta"]["hostvars"][host]})
         else:
             print_json(data)

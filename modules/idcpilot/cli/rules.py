@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
             chosen = registry.select(loaded, pats)
             # whether a waiver may cover the rule's failures (thresholds waivers.rules)
             unwaivable = WaiverBounds.from_thresholds(thresholds.load(registry.policy_dir() / "thresholds.yaml")).unwaivable
-        data = [{**lr.rule.as_dict(), "file": str(lr.file.relative_to(registry.REPO)) if lr.file.is_relative_to(registry.REPO) else str(lr.file),
+        root = registry.policy_dir().resolve().parent
+        data = [{**lr.rule.as_dict(), "file": str(lr.file.relative_to(root)) if lr.file.is_relative_to(root) else str(lr.file),
                  "crossguard": "resource" if lr.per_resource else ("stack" if lr.check_manifests else None),
                  "waivable": lr.rule.id not in unwaivable} for lr in chosen]
         if not pats:

@@ -34,7 +34,7 @@ def summary(cat: Catalogue, alloc: ipam.Allocation) -> dict[str, Any]:
         "apps": len(spec.apps),
         "dataStores": len(spec.data_stores),
         "services": len(spec.services),
-        "ipam": {"pending": sum(c.action == "add" for c in alloc.changes), "orphaned": sum(c.action == "orphan" for c in alloc.changes)},
+        "ipam": {"pending": sum(c.action in ("add", "move") for c in alloc.changes), "orphaned": sum(c.action == "orphan" for c in alloc.changes)},
     }
 
 

@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import idcpilot
+from idcpilot.paths import repo_root, state_root
 
-
-def repo_root() -> Path:
-    """The checkout holding ansible.cfg, playbooks/ and roles/ (the package is installed from it)."""
-    for cand in (Path.cwd(), Path(idcpilot.__file__).resolve().parents[2]):
-        if (cand / "ansible.cfg").is_file() and (cand / "playbooks").is_dir():
-            return cand.resolve()
-    raise FileNotFoundError("cannot find the idcpilot checkout (ansible.cfg, playbooks/): run from the repository root")
-
-
-def state_root() -> Path:
-    """$IDCPILOT_STATE_DIR, else $XDG_STATE_HOME/idcpilot (~/.local/state/idcpilot)."""
-    if os.environ.get("IDCPILOT_STATE_DIR"):
-        return Path(os.environ["IDCPILOT_STATE_DIR"])
-    xdg = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(xdg) / "idcpilot"
+__all__ = ["facts_dir", "repo_root", "runs_dir", "state_root"]
 
 
 def runs_dir(estate: str) -> Path:

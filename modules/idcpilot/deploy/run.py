@@ -59,11 +59,18 @@ class DeployResult:
         }
 
 
-def run_gate(cat: Catalogue) -> Any:
-    """The full policy gate (every rule, the repo's waivers): a deploy cannot narrow it."""
+def run_gate(cat: Catalogue, opts: DeployOptions | None = None) -> Any:
+    """The full policy gate (every rule, the repo's waivers): a deploy cannot narrow it. It sees every
+    variable the playbook run gets: vaults opened with its secrets, its playbook's group_vars/host_vars
+    and its -e extra vars."""
     from idcpilot import policy  # the engine and the rules load only when a deploy runs
+    from idcpilot.policy.hostvars import playbook_dir
+    from idcpilot.policy.vault import VaultOptions
 
-    return policy.gate(cat)
+    if opts is None:
+        return policy.gate(cat)
+    return policy.gate(cat, vault=VaultOptions(opts.vault_ids, opts.vault_password_files), playbook_dir=playbook_dir(opts.playbook),
+                       extra_vars=opts.extra_vars)
 
 
 def _bin_dir() -> str:
@@ -122,7 +129,7 @@ def deploy(
     repo = repo_root()
     env = ansible_env(cat.name, repo, fact_cache)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        gate_f = pool.submit(run_gate, cat)
+        gate_f = pool.submit(run_gate, cat, opts)
         listing_f = pool.submit(listing, opts, env_dir, repo, env)
         gate = gate_f.result()
         if on_gate:

@@ -6,7 +6,7 @@ from typing import Any
 
 from idcpilot.catalogue.estate import Catalogue, Host
 from idcpilot.catalogue.model import Origin
-from idcpilot.edge_services.urls import parse_endpoint
+from idcpilot.edge_services.urls import check_path, parse_endpoint
 from idcpilot.errors import UserInputError
 
 
@@ -44,6 +44,11 @@ def cdn_vars(cat: Catalogue, host: Host) -> dict[str, Any]:
             continue
         entry["backup"] = bool(origins)
         origins.append(entry)
+    for index, rule in enumerate(cdn.rules):
+        try:
+            check_path(rule.path_prefix)
+        except ValueError as exc:
+            raise UserInputError([cat.source.problem(("spec", "cdn", "rules", index, "pathPrefix"), str(exc))]) from None
     rules = sorted(
         ({"path_prefix": r.path_prefix, "ttl_seconds": r.ttl_seconds} for r in cdn.rules),
         key=lambda r: (-len(r["path_prefix"]), r["path_prefix"]),

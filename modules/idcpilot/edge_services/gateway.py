@@ -70,6 +70,8 @@ def gateway_vars(cat: Catalogue, host: Host) -> dict[str, Any] | None:
     spec = cat.estate.spec
     members = [m.name for m in cat.members(gateway.hosts)]
     feeds = [f for f in spec.threat_intel if not f.targets or gateway.name in f.targets]
+    for feed in feeds:  # fetched by the gateway's sync job: a plain http(s) URL, nothing else
+        _endpoint(cat, ("spec", "threatIntel", spec.threat_intel.index(feed), "url"), feed.url)
     return {
         "gateway": gateway.name,
         "site": gateway.site,

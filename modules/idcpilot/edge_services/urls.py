@@ -1,11 +1,31 @@
-"""Parsing of the endpoint strings the catalogue accepts (URLs and host:port)."""
+"""Parsing of the endpoint strings the catalogue accepts (URLs and host:port).
+
+What comes out is written into nginx and other configuration files, so every part is checked
+against a narrow grammar here (defence in depth behind the catalogue's own types): a DNS host
+name or an IP address, a path of URL path characters only, no query or fragment, no blank or
+control character anywhere.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from idcpilot.errors import excerpt
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST = re.compile(r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
+#: URL path characters that no configuration syntax the roles write treats specially.
+_PATH = re.compile(r"^(?:/[A-Za-z0-9._~%+,=@:-]*)*$")
+
+
+def check_path(value: str) -> str:
+    """A URL path ('/static/'): '/'-separated letters, digits and ``. _ ~ % + , = @ : -`` only."""
+    if not value.startswith("/") or not _PATH.match(value):
+        raise ValueError(f"{excerpt(value)} is not a plain URL path (letters, digits, '/' and . _ ~ % + , = @ : - only)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -27,15 +47,30 @@ class Endpoint:
 def parse_endpoint(value: str, default_scheme: str = "http") -> Endpoint:
     """'http://10.0.0.1:8081/x' or '127.0.0.1:9301' -> Endpoint. Raises ValueError on junk."""
     text = value.strip()
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise ValueError(f"blank or control character in {excerpt(value)}")
     if "://" not in text:
         text = f"{default_scheme}://{text}"
     parts = urlsplit(text)
     if parts.scheme not in DEFAULT_PORTS:
-        raise ValueError(f"unsupported scheme {parts.scheme!r} in {value!r} (use http or https)")
+        raise ValueError(f"unsupported scheme {excerpt(parts.scheme)} in {excerpt(value)} (use http or https)")
     if not parts.hostname:
-        raise ValueError(f"no host in {value!r}")
+        raise ValueError(f"no host in {excerpt(value)}")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"credentials in {excerpt(value)}: endpoints carry no user or password")
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise ValueError(f"query or fragment in {excerpt(value)}: give a host, port and path only")
+    host = parts.hostname
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not _HOST.match(host):
+            raise ValueError(f"{excerpt(host)} in {excerpt(value)} is not a DNS host name or an IP address") from None
     try:
         port = parts.port or DEFAULT_PORTS[parts.scheme]
     except ValueError as exc:  # port out of range / not a number
-        raise ValueError(f"bad port in {value!r}") from exc
-    return Endpoint(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
+        raise ValueError(f"bad port in {excerpt(value)}") from exc
+    path = parts.path.rstrip("/")
+    if path:
+        check_path(path)
+    return Endpoint(parts.scheme, host, port, path)

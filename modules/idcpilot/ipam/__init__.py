@@ -8,9 +8,15 @@ from pathlib import Path as _Path
 from idcpilot.catalogue.estate import Catalogue as _Catalogue
 
 
+def lock_display(cat: _Catalogue) -> str:
+    """The lock file as messages show it: beside estate.yaml, as the user named that."""
+    return str(_Path(cat.source.file).with_name(LOCK_FILE))
+
+
 def plan(cat: _Catalogue, prune: bool = False) -> Allocation:
-    """Allocation for the catalogue against the lock file beside it."""
-    return allocate(cat, read_lock(cat.root, str(_Path(cat.file).with_name(LOCK_FILE))), prune=prune)
+    """Allocation for the catalogue against the lock file beside it. The lock is checked against
+    itself, the pools and the catalogue on every read: UserInputError (exit 2) on any collision."""
+    return allocate(cat, read_lock(cat.root, lock_display(cat)), prune=prune)
 
 
-__all__ = ["Allocation", "Change", "Lock", "LOCK_FILE", "allocate", "host_kinds", "plan", "read_lock", "write_lock"]
+__all__ = ["Allocation", "Change", "Lock", "LOCK_FILE", "allocate", "host_kinds", "lock_display", "plan", "read_lock", "write_lock"]

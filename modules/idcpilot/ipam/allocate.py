@@ -1,10 +1,16 @@
 """Deterministic, stable address allocation from the estate's supernets.
 
 Rules (the property tests hold the code to them):
-- what the lock file records is kept, byte for byte: nothing is ever renumbered;
+- the lock is checked first (``lockcheck``): a lock with a collision, a stray or a malformed
+  value is an error, never a source of addresses;
+- what the lock records is kept, byte for byte: nothing is renumbered, except a host whose
+  ``managementAddress`` pin says otherwise (shown in the plan as a move, or refused with why);
+- every kept prefix of every kind is taken for every pool, so moving or reshaping the pools can
+  never hand out a prefix that overlaps one already held;
 - new owners are allocated in natural name order, first fit, so the result does not depend on
   the order of the catalogue;
-- owners that left the catalogue stay reserved until ``prune=True``;
+- owners that left the catalogue (and addresses of a kind a host no longer needs) stay reserved
+  until ``prune=True``;
 - pools must not overlap one another, pinned prefixes must sit inside their pool, and a pool or
   a site prefix that runs out is an error naming the site.
 """
@@ -15,12 +21,11 @@ import re
 from dataclasses import dataclass, field
 
 from idcpilot.catalogue.estate import Catalogue, Host
-from idcpilot.errors import Problem, UserInputError
+from idcpilot.errors import Problem, UserInputError, excerpt
 from idcpilot.ipam.blocks import Block, UsedSet, address, parse_address
 from idcpilot.ipam.lock import Lock
+from idcpilot.ipam.lockcheck import CLUSTER_KINDS, SITE_KINDS, Live, Pools, check_lock
 
-SITE_KINDS = ("management", "service", "overlay", "loopback")
-CLUSTER_KINDS = ("pod", "serviceCidr")
 POOL_FIELDS = {"management": "management", "service": "service", "overlay": "overlay",
                "loopback": "loopback", "pod": "pod", "serviceCidr": "service_cidr"}
 
@@ -40,18 +45,21 @@ def natural_key(name: str) -> list[object]:
 
 
 def host_kinds(host: Host) -> list[str]:
-    return [k for k, roles in HOST_KINDS.items() if roles is None or roles & set(host.roles)]
+    return [k for k, roles in HOST_KINDS.items() if roles is None or not roles.isdisjoint(host.roles)]
 
 
 @dataclass
 class Change:
-    action: str  # add | orphan | release
+    action: str  # add | move | orphan | release
     section: str  # sites | clusters | hosts
     owner: str
     kind: str
     value: str
+    old: str | None = None  # move: the address it had
 
     def __str__(self) -> str:
+        if self.action == "move":
+            return f"* {self.section[:-1]}/{self.owner} {self.kind} {self.old} -> {self.value} (managementAddress pin)"
         sign = {"add": "+", "orphan": "~", "release": "-"}[self.action]
         return f"{sign} {self.section[:-1]}/{self.owner} {self.kind} {self.value}"
 
@@ -65,7 +73,7 @@ class Allocation:
 
     @property
     def pending(self) -> bool:
-        return any(c.action in ("add", "release") for c in self.changes)
+        return any(c.action in ("add", "move", "release") for c in self.changes)
 
     def site(self, name: str, kind: str) -> str:
         return self.lock.sites[name][kind]
@@ -77,112 +85,117 @@ class Allocation:
         return self.lock.hosts.get(name, {})
 
 
+def read_pools(cat: Catalogue) -> tuple[Pools, dict[str, int], list[Problem]]:
+    """The estate's pools (each checked to parse, fit its prefix length and overlap no other)."""
+    supernets = cat.estate.spec.supernets
+    problems: list[Problem] = []
+    seen: list[tuple[Block, str, tuple]] = []
+    blocks: dict[str, list[Block]] = {}
+    where: dict[str, str] = {}
+    prefixlen: dict[str, int] = {}
+    for kind, attr in POOL_FIELDS.items():
+        spec = getattr(supernets, attr)
+        prefixlen[kind] = spec.prefix_length
+        line, _ = cat.source.locate(("spec", "supernets", kind, "cidrs"))
+        where[kind] = f"{cat.source.file}:{line}"
+        blocks[kind] = []
+        for i, text in enumerate(spec.cidrs):
+            path = ("spec", "supernets", kind, "cidrs", i)
+            try:
+                block = Block.parse(text)
+            except ValueError as exc:
+                problems.append(cat.source.problem(path, str(exc)))
+                continue
+            for other, other_kind, other_path in seen:
+                if block.overlaps(other):
+                    other_line, _ = cat.source.locate(other_path)
+                    problems.append(cat.source.problem(path, f"{block} overlaps {other_kind} pool {other} (line {other_line})"))
+            if block.prefixlen > spec.prefix_length:
+                problems.append(cat.source.problem(("spec", "supernets", kind, "prefixLength"),
+                                                   f"/{spec.prefix_length} prefixes do not fit in {block}"))
+            seen.append((block, kind, path))
+            blocks[kind].append(block)
+        blocks[kind].sort()
+    return Pools(blocks, where), prefixlen, problems
+
+
+def live_owners(cat: Catalogue) -> Live:
+    kinds: dict[tuple[str, ...], frozenset[str]] = {}
+    hosts = {}
+    for host in cat.hosts.values():
+        needed = kinds.get(host.roles)
+        if needed is None:
+            needed = kinds[host.roles] = frozenset(host_kinds(host))
+        hosts[host.name] = (host.site, needed)
+    return Live(frozenset(cat.sites), frozenset(cat.clusters), hosts)
+
+
 class _Allocator:
-    def __init__(self, cat: Catalogue, old: Lock, prune: bool):
+    def __init__(self, cat: Catalogue, old: Lock, pools: Pools, prefixlen: dict[str, int]):
         self.cat = cat
         self.old = old
-        self.prune = prune
-        self.new = Lock()
+        self.pools = pools
+        self.prefixlen = prefixlen
+        self.new = Lock(source=old.source)
         self.changes: list[Change] = []
         self.problems: list[Problem] = []
-        self.pools: dict[str, list[Block]] = {}
-        self.prefixlen: dict[str, int] = {}
-        self.used: dict[str, UsedSet] = {k: UsedSet() for k in POOL_FIELDS}
-        self.orphan_addresses: dict[str, set[int]] = {k: set() for k in HOST_KINDS}
+        #: every kept prefix of every kind, with its owner: no pool hands out what overlaps one
+        self.used = UsedSet()
+        #: kind -> address -> owner, for every kept host address
+        self.taken: dict[str, dict[int, str]] = {k: {} for k in HOST_KINDS}
 
     def problem(self, path: tuple, message: str) -> None:
         self.problems.append(self.cat.source.problem(path, message))
 
-    # ------------------------------------------------------------ pools
+    def keep(self, lock: Lock, prune: bool, live: Live) -> None:
+        """Everything the lock holds stays as it is (orphans too, unless pruning)."""
+        checked = check_lock(lock, self.pools, live, prune)
+        self.problems += checked.problems
+        for e in checked.released:
+            self.changes.append(Change("release", e.section, e.owner, e.kind, e.value))
+        for e in checked.prefixes:
+            self.new.section(e.section).setdefault(e.owner, {})[e.kind] = e.value
+            self.used.add(e.block, f"the {e.kind} prefix of {e.section[:-1]} {e.owner} ({lock.line(e.section, e.owner, e.kind)})")
+        hosts = self.new.hosts
+        for e in checked.addresses:
+            kinds = hosts.get(e.owner)
+            if kinds is None:
+                kinds = hosts[e.owner] = {}
+            kinds[e.kind] = e.value
+            self.taken[e.kind][e.first] = e.owner
+        self.changes += [Change("orphan", e.section, e.owner, e.kind, e.value)
+                         for e in checked.prefixes + checked.addresses if not e.live]
 
-    def read_pools(self) -> None:
-        supernets = self.cat.estate.spec.supernets
-        seen: list[tuple[Block, str, tuple]] = []
-        for kind, attr in POOL_FIELDS.items():
-            spec = getattr(supernets, attr)
-            self.prefixlen[kind] = spec.prefix_length
-            blocks = []
-            for i, text in enumerate(spec.cidrs):
-                path = ("spec", "supernets", kind, "cidrs", i)
-                try:
-                    block = Block.parse(text)
-                except (ValueError, TypeError) as exc:
-                    self.problem(path, str(exc))
-                    continue
-                for other, other_kind, other_path in seen:
-                    if block.overlaps(other):
-                        line, _ = self.cat.source.locate(other_path)
-                        self.problem(path, f"{block} overlaps {other_kind} pool {other} (line {line})")
-                if block.prefixlen > spec.prefix_length:
-                    self.problem(("spec", "supernets", kind, "prefixLength"),
-                                 f"/{spec.prefix_length} prefixes do not fit in {block}")
-                seen.append((block, kind, path))
-                blocks.append(block)
-            self.pools[kind] = sorted(blocks)
-
-    def in_pool(self, kind: str, block: Block) -> bool:
-        return any(p.contains(block) for p in self.pools[kind])
-
-    # ------------------------------------------------------------ owners
-
-    def reserve_locked(self) -> None:
-        """Everything in the old lock stays reserved (orphans too, unless pruning)."""
-        live = {"sites": set(self.cat.sites), "clusters": set(self.cat.clusters), "hosts": set(self.cat.hosts)}
-        for section in ("sites", "clusters"):
-            for owner, kinds in self.old.section(section).items():
-                orphan = owner not in live[section]
-                for kind, value in kinds.items():
-                    if orphan:
-                        self.changes.append(Change("release" if self.prune else "orphan", section, owner, kind, value))
-                        if self.prune:
-                            continue
-                    if kind not in self.used:
-                        continue
-                    try:
-                        block = Block.parse(value)
-                    except (ValueError, TypeError):
-                        self.problems.append(Problem("ipam.lock.yaml", 1, 1, f"{section}.{owner}.{kind}", f"not a prefix: {value!r}"))
-                        continue
-                    self.used[kind].add(block)
-                    self.new.section(section).setdefault(owner, {})[kind] = value
-        for owner, kinds in self.old.hosts.items():
-            if owner not in live["hosts"]:
-                for kind, value in kinds.items():
-                    self.changes.append(Change("release" if self.prune else "orphan", "hosts", owner, kind, value))
-                if not self.prune:
-                    self.new.hosts[owner] = dict(kinds)
-                    for kind, value in kinds.items():
-                        if kind in self.orphan_addresses:
-                            self.orphan_addresses[kind].add(parse_address(value))
+    # ------------------------------------------------------------ prefixes
 
     def allocate_prefix(self, section: str, owner: str, kind: str, pin: str | None, path: tuple) -> Block | None:
-        locked = self.old.section(section).get(owner, {}).get(kind)
+        locked = self.new.section(section).get(owner, {}).get(kind)
         if locked is not None:
             block = Block.parse(locked)
-            if pin is not None and Block.parse(pin) != block:
-                self.problem(path, f"pinned to {pin} but ipam.lock.yaml holds {locked} for {owner}: "
+            if pin is not None and pin != locked:
+                self.problem(path, f"pinned to {excerpt(pin)} but {self.old.line(section, owner, kind)} holds {locked} for {owner}: "
                                    f"remove the owner, run `idcpilot ipam apply --prune`, then re-add it to renumber")
             return block
         if pin is not None:
             try:
                 block = Block.parse(pin)
-            except (ValueError, TypeError) as exc:
+            except ValueError as exc:
                 self.problem(path, str(exc))
                 return None
-            if not self.in_pool(kind, block):
-                self.problem(path, f"{block} is outside the {kind} pool ({', '.join(map(str, self.pools[kind]))})")
+            if not any(p.contains(block) for p in self.pools.blocks[kind]):
+                self.problem(path, f"{block} is outside the {kind} pool ({', '.join(map(str, self.pools.blocks[kind]))})")
                 return None
-            clash = self.used[kind].overlapping(block)
+            clash = self.used.overlapping(block)
             if clash is not None:
-                self.problem(path, f"{block} overlaps {clash}, already allocated")
+                self.problem(path, f"{block} overlaps {clash[0]}, {clash[1]}")
                 return None
         else:
-            block = self.used[kind].first_fit(self.pools[kind], self.prefixlen[kind])
+            block = self.used.first_fit(self.pools.blocks[kind], self.prefixlen[kind])
             if block is None:
-                self.problem(path, f"the {kind} pool ({', '.join(map(str, self.pools[kind]))}) is exhausted: "
-                                   f"no free /{self.prefixlen[kind]} for {section[:-1]} {owner!r}")
+                self.problem(path, f"the {kind} pool ({', '.join(map(str, self.pools.blocks[kind]))}) is exhausted: "
+                                   f"no free /{self.prefixlen[kind]} for {section[:-1]} {owner!r} ({self.pools.where[kind]})")
                 return None
-        self.used[kind].add(block)
+        self.used.add(block, f"the {kind} prefix of {section[:-1]} {owner} (added by this plan)")
         self.new.section(section).setdefault(owner, {})[kind] = str(block)
         self.changes.append(Change("add", section, owner, kind, str(block)))
         return block
@@ -208,7 +221,9 @@ class _Allocator:
             for kind in CLUSTER_KINDS:
                 self.allocate_prefix("clusters", name, kind, None, path)
 
-    def hosts(self, site_blocks: dict[str, dict[str, Block]]) -> None:
+    # ------------------------------------------------------------ host addresses
+
+    def hosts(self, site_blocks: dict[str, dict[str, Block]], live: Live) -> None:
         for site_name, hosts in self.cat.hosts_by_site.items():
             blocks = site_blocks.get(site_name, {})
             si = self.cat.site_index[site_name]
@@ -216,74 +231,79 @@ class _Allocator:
                 block = blocks.get(kind)
                 if block is None:
                     continue
-                self.hosts_in(site_name, si, kind, block, hosts)
+                want = [h for h in hosts if kind in live.hosts[h.name][1]]
+                self.hosts_in(site_name, si, kind, block, want)
 
     def hosts_in(self, site: str, si: int, kind: str, block: Block, hosts: list[Host]) -> None:
-        taken: set[int] = set()
-        want: list[Host] = []
-        needs = HOST_KINDS[kind]
+        taken = self.taken[kind]
+        rest: list[Host] = []
         for host in hosts:
-            if needs is not None and needs.isdisjoint(host.roles):
-                continue
-            locked = self.old.hosts.get(host.name, {}).get(kind)
-            if locked is not None:
-                value = parse_address(locked)
-                if not block.first <= value <= block.last:
-                    self.problem(host.path, f"host {host.name!r}: locked {kind} address {locked} is outside site prefix {block}")
-                taken.add(value)
-                self.new.hosts.setdefault(host.name, {})[kind] = locked
-            else:
-                want.append(host)
-        # orphaned hosts keep their addresses reserved too
-        taken.update(a for a in self.orphan_addresses[kind] if block.first <= a <= block.last)
-        pinned = [h for h in want if kind == "management" and h.management_address]
-        for host in pinned:
-            try:
-                value = parse_address(host.management_address or "")
-            except (ValueError, TypeError) as exc:
-                self.problem(host.path + ("managementAddress",), f"not an IPv4 address: {exc}")
-                continue
-            if not block.first < value < block.last:
-                self.problem(host.path + ("managementAddress",), f"{address(value)} is outside site {site!r} management prefix {block}")
-                continue
-            if value in taken:
-                self.problem(host.path + ("managementAddress",), f"{address(value)} is already allocated")
-                continue
-            taken.add(value)
-            self._assign(host, kind, value)
-        free_from = block.first + RESERVED_LOW[kind] if block.size > 4 else block.first
-        last = block.last - 1 if block.size > 2 else block.last
-        rest = sorted((h for h in want if h not in pinned), key=lambda h: natural_key(h.name))
-        candidate = free_from
+            locked = self.new.hosts.get(host.name, {}).get(kind)
+            pin = host.management_address if kind == "management" else None
+            if pin is not None and pin != locked:
+                self.pin(host, site, block, pin, locked)
+            elif locked is None:
+                rest.append(host)
+        low, high = block.usable
+        start = max(low, block.first + RESERVED_LOW[kind]) if block.size > 4 else low
+        candidate = start
+        rest.sort(key=lambda h: natural_key(h.name))
         for n, host in enumerate(rest):
-            while candidate in taken and candidate <= last:
+            while candidate in taken and candidate <= high:
                 candidate += 1
-            if candidate > last:
-                capacity = max(0, last - free_from + 1)
+            if candidate > high:
+                capacity = max(0, high - start + 1)
                 self.problem(("spec", "sites", si, "hosts"),
                              f"site {site!r} {kind} prefix {block} is exhausted: {len(rest) - n} more host(s) "
                              f"need addresses ({capacity} usable); lower supernets.{kind}.prefixLength "
                              f"(each step down doubles a site's prefix) or pin a larger prefix")
                 return
-            taken.add(candidate)
-            self._assign(host, kind, candidate)
+            self._assign(host, kind, candidate, None)
+            candidate += 1
 
-    def _assign(self, host: Host, kind: str, value: int) -> None:
+    def pin(self, host: Host, site: str, block: Block, pin: str, locked: str | None) -> None:
+        """A ``managementAddress`` the lock does not hold yet: a new host, or a move."""
+        path = host.path + ("managementAddress",)
+        try:
+            value = parse_address(pin)
+        except ValueError as exc:
+            self.problem(path, str(exc))
+            return
+        low, high = block.usable
+        if not low <= value <= high:
+            what = "the network address of" if value == block.first else "the broadcast address of" if value == block.last else "outside"
+            self.problem(path, f"{address(value)} is {what} site {site!r} management prefix {block}")
+            return
+        holder = self.taken["management"].get(value)
+        if holder is not None:
+            where = f" ({self.old.line('hosts', holder, 'management')})" if holder in self.old.hosts else ""
+            self.problem(path, f"{address(value)} is already the management address of host {holder}{where}: "
+                               f"release or renumber that host first")
+            return
+        self._assign(host, "management", value, locked)
+
+    def _assign(self, host: Host, kind: str, value: int, old: str | None) -> None:
         text = address(value)
+        self.taken[kind][value] = host.name
         self.new.hosts.setdefault(host.name, {})[kind] = text
-        self.changes.append(Change("add", "hosts", host.name, kind, text))
+        self.changes.append(Change("move" if old else "add", "hosts", host.name, kind, text, old))
 
 
 def allocate(cat: Catalogue, old: Lock | None = None, prune: bool = False) -> Allocation:
-    """The complete allocation for ``cat``, keeping everything in ``old``; raises UserInputError."""
-    alloc = _Allocator(cat, old or Lock(), prune)
-    alloc.read_pools()
+    """The complete allocation for ``cat``, keeping everything in ``old``; raises UserInputError
+    listing every problem of the pools, the lock and the allocation."""
+    old = old or Lock()
+    pools, prefixlen, problems = read_pools(cat)
+    if problems:
+        raise UserInputError(problems)
+    live = live_owners(cat)
+    alloc = _Allocator(cat, old, pools, prefixlen)
+    alloc.keep(old, prune, live)
     if alloc.problems:
         raise UserInputError(alloc.problems)
-    alloc.reserve_locked()
     site_blocks = alloc.sites()
     alloc.clusters()
-    alloc.hosts(site_blocks)
+    alloc.hosts(site_blocks, live)
     if alloc.problems:
         raise UserInputError(alloc.problems)
     return Allocation(alloc.new, alloc.changes)

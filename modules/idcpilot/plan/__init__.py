@@ -20,7 +20,8 @@ from idcpilot.components import program as stack_program
 from idcpilot.errors import UserInputError
 from idcpilot.k8sschema import UnsupportedVersion
 from idcpilot.plan.manifests import manifests as to_manifests
-from idcpilot.plan.recorder import REDACTED, Recorded
+from idcpilot.plan.recorder import Recorded
+from idcpilot.redaction import REDACTED
 from idcpilot.plan.runner import ProgramError, Run, run_callable, run_program
 from idcpilot.plan import schemas
 from idcpilot.plan.schemas import SchemaProblem

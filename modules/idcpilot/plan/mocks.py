@@ -16,7 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
-_SIG = "4dabf18193072939515e22adb298388d"
+from idcpilot.redaction import PULUMI_SIG_KEY
+
+_SIG = PULUMI_SIG_KEY
 
 
 def _plain(value: Any) -> Any:

@@ -17,7 +17,8 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _sync_await
 from google.protobuf import empty_pb2
 
-REDACTED = "[secret]"
+from idcpilot.redaction import REDACTED
+
 COMPUTED = "[computed]"
 _SIG = rpc._special_sig_key
 _SECRET = rpc._special_secret_sig

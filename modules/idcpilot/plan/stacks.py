@@ -14,6 +14,7 @@ from typing import Any
 
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.errors import Problem, UserInputError
+from idcpilot.paths import repo_root
 from idcpilot.yamlsource import load_yaml_file
 
 PROJECT_FILE = "Pulumi.yaml"
@@ -41,9 +42,12 @@ class StackConfig:
 
 
 def find_project(start: Path | None = None) -> Project:
-    """The project whose Pulumi.yaml is at or above ``start`` (default: this repository)."""
+    """The project whose Pulumi.yaml is at or above ``start`` (default: the idcpilot project)."""
     candidates = [start] if start else []
-    candidates.append(Path(__file__).resolve().parents[3])
+    try:
+        candidates.append(repo_root())
+    except FileNotFoundError:
+        pass
     for base in candidates:
         base = base.resolve()
         for d in [base, *base.parents]:

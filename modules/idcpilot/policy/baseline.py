@@ -1,18 +1,33 @@
-"""Does a variable weaken an MLPS3 default? Constraints come from ``policy/thresholds.yaml``.
+"""Does a role variable weaken a control? Deny by default, classification in ``policy/thresholds.yaml``.
 
-Each entry under ``mlps3.variables`` names a baseline role variable, its default and the
-constraint a value must keep: ``min``, ``max``, ``equals``, ``oneOf``, ``subsetOf`` (only these
-items allowed), ``supersetOf`` (these items must stay), ``umaskBits`` (these bits stay masked),
-``minDays`` (a systemd time span at least this long), ``allow`` (extra values that are fine).
+Every role variable (``roles/*/meta/argument_specs.yml``, and ``idcpilot_*``) is classified under
+``thresholds.variables``: ``tunable`` (no security effect), or the rule id it can weaken with the
+constraints a value other than the role default must keep: ``min``, ``max``, ``equals``, ``oneOf``,
+``subsetOf`` (only these items), ``supersetOf`` (these items stay), ``umaskBits`` (these bits stay
+masked), ``minDays`` (a systemd time span at least this long), ``minItems``, ``cidrsWithin``
+(every CIDR inside the estate's management networks), ``subsetOfEstate`` (items of an estate list),
+``allow`` (further literal values that are fine), ``vaulted`` (a secret: only from a vault). A rule
+with no constraint keeps its default.
+
+A value that group_vars / host_vars / catalogue host vars set is judged in every layer that reaches a
+host. A Jinja template fails unless it is the default or an allowed literal (the gate cannot show
+what it renders to). A role variable missing from the classification fails PILOT-MLPS3.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import re
 from collections import defaultdict
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
+from idcpilot.errors import excerpt
 from idcpilot.policy.model import Location, Outcome
+from idcpilot.policy.rolevars import role_vars
+
+#: The rule that unclassified role variables, and templated tunables, fail.
+UNCLASSIFIED_RULE = "PILOT-MLPS3"
 
 _SPAN = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)")
 _UNITS = {
@@ -26,6 +41,7 @@ _UNITS = {
 }
 _TRUE = {True, "yes", "true", "True", "on"}
 _FALSE = {False, "no", "false", "False", "off"}
+_TEMPLATE = re.compile(r"\{\{|\{%|\{#")
 
 
 def timespan_days(value: Any) -> float | None:
@@ -52,34 +68,74 @@ def timespan_days(value: Any) -> float | None:
     return total / 86400
 
 
+def _hashable_bool(v: Any) -> bool:
+    try:
+        return v in _TRUE or v in _FALSE
+    except TypeError:  # unhashable (a list or mapping)
+        return False
+
+
 def _same(a: Any, b: Any) -> bool:
     if a == b and type(a) is type(b):
         return True
-    if b in _TRUE or b in _FALSE:  # YAML 1.1 reads an unquoted no as False
+    if isinstance(a, (list, dict)) or isinstance(b, (list, dict)):
+        return a == b
+    if _hashable_bool(b) and _hashable_bool(a):  # YAML 1.1 reads an unquoted no as False
         return (a in _TRUE and b in _TRUE) or (a in _FALSE and b in _FALSE)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return False
     return str(a) == str(b)
 
 
+_NUMERAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
 def _number(value: Any) -> float | None:
+    """A finite number, or a string that is only a plain numeral (what a config file would get)."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, str):
+        value = value if _NUMERAL.fullmatch(value) else None
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        n = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
         return None
+    return n if math.isfinite(n) else None
 
 
-def weakness(value: Any, spec: dict[str, Any]) -> str | None:
-    """Why ``value`` weakens the default described by ``spec``; None when it does not."""
-    if isinstance(value, str) and ("{{" in value or "{%" in value):
-        return "is a Jinja template; the plan cannot show it keeps the MLPS3 default (use a literal)"
+def templated(value: Any) -> bool:
+    """Does a Jinja template appear anywhere in the value (strings, list items, mapping keys and values)?"""
+    if isinstance(value, str):
+        return bool(_TEMPLATE.search(value))
+    if isinstance(value, list):
+        return any(templated(v) for v in value)
+    if isinstance(value, dict):
+        return any(templated(k) or templated(v) for k, v in value.items())
+    return False
+
+
+def _items(value: Any) -> list[Any] | None:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return None
+
+
+def weakness(value: Any, spec: dict[str, Any], default: Any = None, estate: dict[str, list[str]] | None = None) -> str | None:
+    """Why ``value`` (not the role default) breaks ``spec``; None when it keeps the control."""
     for extra in spec.get("allow", []):
         if _same(value, extra):
             return None
+    if templated(value):
+        return "is a Jinja template; the gate cannot show what it renders to (use a literal)"
+    constraints = [k for k in spec if k not in ("rule", "tunable", "allow")]  # vaulted counts: judged by the caller
+    if not constraints:
+        return "may not be set to anything but the role default (policy/thresholds.yaml allows no other value)"
     if "equals" in spec and not _same(value, spec["equals"]):
         return f"must be {spec['equals']!r}"
     if "oneOf" in spec and not any(_same(value, v) for v in spec["oneOf"]):
-        return f"must be one of {spec['oneOf']}"
+        return f"must be one of {', '.join(map(str, spec['oneOf']))}"
     if "min" in spec or "max" in spec:
         n = _number(value)
         if n is None:
@@ -94,19 +150,28 @@ def weakness(value: Any, spec: dict[str, Any]) -> str | None:
             return "is not a time span (e.g. 6month, 180d)"
         if days < spec["minDays"]:
             return f"keeps {days:g} days; must keep >= {spec['minDays']} days"
-    if "subsetOf" in spec:
-        items = value if isinstance(value, list) else str(value).split(",")
-        extra = [i for i in items if str(i).strip() not in spec["subsetOf"]]
-        if extra:
-            return f"allows weak algorithms {extra}"
-        if not items:
-            return "must list at least one algorithm"
-    if "supersetOf" in spec:
+    if "minItems" in spec:
         if not isinstance(value, list):
             return "must be a list"
-        missing = [i for i in spec["supersetOf"] if i not in value]
+        if len(value) < spec["minItems"]:
+            return f"must list at least {spec['minItems']} item(s)"
+    if "subsetOf" in spec:
+        allowed = default if spec["subsetOf"] == "default" else spec["subsetOf"]
+        items = _items(value)
+        if items is None:
+            return "must be a list"
+        extra = [i for i in items if not any(_same(i, a) for a in (allowed or []))]
+        if extra:
+            return f"adds {excerpt(extra)}, not in the allowed list"
+        if not items:
+            return "must list at least one item"
+    if "supersetOf" in spec:
+        needed = default if spec["supersetOf"] == "default" else spec["supersetOf"]
+        if not isinstance(value, list):
+            return "must be a list"
+        missing = [i for i in (needed or []) if not any(_same(i, v) for v in value)]
         if missing:
-            return f"drops {missing} from the list"
+            return f"drops {excerpt(missing)} from the list"
     if "umaskBits" in spec:
         try:
             bits = int(str(value), 8)
@@ -115,36 +180,118 @@ def weakness(value: Any, spec: dict[str, Any]) -> str | None:
         need = int(str(spec["umaskBits"]), 8)
         if bits & need != need:
             return f"must mask at least {spec['umaskBits']} (e.g. {spec['umaskBits']})"
+    if "cidrsWithin" in spec:
+        why = _cidrs_within(value, (estate or {}).get(spec["cidrsWithin"], []), spec["cidrsWithin"])
+        if why:
+            return why
+    if "subsetOfEstate" in spec:
+        allowed = (estate or {}).get(spec["subsetOfEstate"], [])
+        items = value if isinstance(value, list) else None
+        if items is None:
+            return "must be a list"
+        extra = [i for i in items if str(i) not in allowed]
+        if extra:
+            return f"lists {excerpt(extra)}, not in the estate's {spec['subsetOfEstate']}"
     return None
 
 
-def check_variables(ctx: Any, names: Iterable[str], scope_role: str = "baseline") -> Iterator[Outcome]:
-    """Every host in scope: does any variable that reaches it weaken an MLPS3 default?
+def _cidrs_within(value: Any, allowed: list[str], field: str) -> str | None:
+    if not isinstance(value, list) or not value:
+        return "must be a non-empty list of networks"
+    nets = []
+    for a in allowed:
+        try:
+            nets.append(ipaddress.ip_network(str(a), strict=False))
+        except ValueError:
+            continue
+    for item in value:
+        try:
+            net = ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            return f"{excerpt(item)} is not a network"
+        if not any(net.version == n.version and net.subnet_of(n) for n in nets):  # type: ignore[arg-type]
+            return f"{net} is not inside the estate's {field} ({', '.join(map(str, nets)) or 'none'})"
+    return None
 
-    One failing outcome per place a weakening value is written (with the hosts it reaches),
-    and one passing outcome for the estate when nothing weakens the defaults.
-    """
-    names = tuple(names)
-    specs = {n: ctx.thresholds.get(f"mlps3.variables.{n}") for n in names}
-    parts = ctx.hostvars.partitions(scope_role)
-    count = sum(len(p) for p in parts)
-    if not count:
-        yield Outcome("not-applicable", f"estate/{ctx.cat.name}", "no host in scope (role baseline)")
-        return
-    if not ctx.hostvars.defines_any(names):
-        yield Outcome("pass", f"estate/{ctx.cat.name}",
-                      f"{count} host(s) keep the MLPS3 defaults of {', '.join(names)}", ctx.location(("spec",)))
-        return
-    bad: dict[tuple[str, Location | None, str, str], list[str]] = defaultdict(list)
-    for members, values in ctx.hostvars.by_source(names, scope_role):
-        for name, val in values.items():
-            why = weakness(val.value, specs[name])
-            if why:
-                bad[(name, val.location, val.scope, why + f" (got {val.value!r})")].extend(h.name for h in members)
-    for (name, location, scope, why), members in sorted(bad.items(), key=lambda kv: (str(kv[0][1]), kv[0][0])):
-        shown = ", ".join(members[:5]) + (f" and {len(members) - 5} more" if len(members) > 5 else "")
+
+def _summary(spec: dict[str, Any]) -> str:
+    """The constraint of a classification, in words that quote only policy/thresholds.yaml."""
+    parts = [f"{k} {excerpt(v)}" for k, v in spec.items() if k not in ("rule", "tunable")]
+    return "its classification in policy/thresholds.yaml (" + ("; ".join(parts) or "keep the role default") + ")"
+
+
+def _estate_lists(ctx: Any) -> dict[str, list[str]]:
+    spec = ctx.spec
+    return {"managementCidrs": [str(c) for c in spec.management_cidrs], "ntpServers": [str(s) for s in spec.ntp_servers]}
+
+
+def _judge_all(ctx: Any) -> dict[str, list[Outcome]]:
+    """rule id -> failing outcomes, over every variable every layer sets (computed once per context)."""
+    cached = ctx.__dict__.get("_variable_failures")
+    if cached is not None:
+        return cached
+    classes = ctx.thresholds.get("variables")
+    roles = role_vars()
+    estate = _estate_lists(ctx)
+    bad: dict[tuple[str, str, str, str, Location | None, str], int] = defaultdict(int)
+    for name, val, layer in ctx.hostvars.sets():
+        spec = classes.get(name)
+        if spec is None:
+            if not roles.is_role_variable(name):
+                continue
+            rule, why = UNCLASSIFIED_RULE, ("is not classified in policy/thresholds.yaml (variables:): the gate refuses a "
+                                            "role, inventory or connection variable it cannot judge")
+        else:
+            default = roles.default(name)
+            if roles.has_default(name) and _same(val.value, default) and not (val.literal and templated(default)):
+                continue  # the default itself (an !unsafe copy of a templated default is a literal, not the default)
+            spec = {"tunable": True} if spec == "tunable" else spec
+            if spec.get("tunable"):  # any literal; a template could run code or hide what it sets
+                if not templated(val.value) or any(_same(val.value, a) for a in spec.get("allow", [])):
+                    continue
+                rule, why = UNCLASSIFIED_RULE, "is a Jinja template; even a tunable variable takes a literal value"
+            else:
+                rule = spec["rule"]
+                why = weakness(val.value, spec, default, estate)
+                if why is None and spec.get("vaulted") and not val.secret:
+                    why = "is a secret: keep it in an ansible-vault (an encrypted file or !vault), never in plain text"
+                if why is None:
+                    continue
+        if val.secret:  # the reason may quote part of the value: say which constraint instead
+            why = f"breaks {_summary(spec)}" if spec is not None else why
+            shown = "(from a vault: value not shown)"
+        elif isinstance(spec, dict) and spec.get("vaulted"):
+            shown = "(a secret: value not shown)"
+        else:
+            shown = f"(got {excerpt(val.value)})"
+        bad[(rule, name, why, shown, val.location, val.scope)] += layer.reach
+    out: dict[str, list[Outcome]] = defaultdict(list)
+    for (rule, name, why, shown, location, scope), reach in sorted(bad.items(), key=lambda kv: (kv[0][0], str(kv[0][4]), kv[0][1])):
         target = scope.replace("catalogue ", "")
-        yield Outcome("fail", target, f"{name} {why}; reaches {len(members)} host(s): {shown}", location)
-    if not bad:
+        out[rule].append(Outcome("fail", target, f"{name} {why} {shown}; reaches {reach} host(s)", location))
+    ctx.__dict__["_variable_failures"] = out
+    return out
+
+
+def unreported_failures(ctx: Any, rule_id: str) -> list[Outcome]:
+    """Failures of ``rule_id``'s variables when its check did not report them itself (the engine
+    adds these to every rule, so no classified variable escapes a rule that forgot to ask)."""
+    if rule_id in ctx.__dict__.get("_variables_reported", ()):
+        return []
+    return list(_judge_all(ctx).get(rule_id, []))
+
+
+def check_variables(ctx: Any, rule_id: str) -> Iterator[Outcome]:
+    """The role variables that rule ``rule_id`` owns: one failure per place a weakening value is
+    written (with the hosts it reaches), else one pass for the estate."""
+    ctx.__dict__.setdefault("_variables_reported", set()).add(rule_id)
+    failures = _judge_all(ctx).get(rule_id, [])
+    yield from failures
+    if not failures:
+        classes = ctx.thresholds.get("variables")
+        owned = sorted(n for n, s in classes.items() if isinstance(s, dict) and s.get("rule") == rule_id)
+        what = f"{len(owned)} role variable(s)" if owned else "role variables"
+        if rule_id == UNCLASSIFIED_RULE:
+            what += " and every unclassified one"
         yield Outcome("pass", f"estate/{ctx.cat.name}",
-                      f"{count} host(s): no variable weakens {', '.join(names)}", ctx.location(("spec",)))
+                      f"no group_vars / host_vars / catalogue vars value weakens {what} of {rule_id}", ctx.location(("spec",)))

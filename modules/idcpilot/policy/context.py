@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from idcpilot.catalogue.estate import Catalogue
@@ -12,6 +13,7 @@ from idcpilot.catalogue.load import display_name
 from idcpilot.policy.k8s import Manifest, ManifestSet
 from idcpilot.policy.model import Location, Outcome
 from idcpilot.policy.thresholds import Thresholds
+from idcpilot.policy.vault import Vault
 from idcpilot.yamlsource import PathKey
 
 if TYPE_CHECKING:  # the inventory and group_vars machinery, imported by the rules that read host variables
@@ -26,6 +28,12 @@ class Context:
     #: why there are no manifests (planning skipped / not available)
     manifests_note: str = "no planned Kubernetes manifests"
     today: dt.date = field(default_factory=dt.date.today)
+    #: the vault secrets deploy is given, to read encrypted group_vars / host_vars
+    vault: Vault = field(default_factory=Vault)
+    #: the directory of the playbook deploy runs (its group_vars/ and host_vars/ reach the hosts too)
+    playbook_dir: Path | None = None
+    #: ansible-playbook -e values deploy passes (the highest precedence)
+    extra_vars: tuple[str, ...] = ()
 
     @property
     def spec(self) -> Any:
@@ -35,7 +43,7 @@ class Context:
     def hostvars(self) -> HostVars:
         from idcpilot.policy.hostvars import HostVars
 
-        return HostVars(self.cat)
+        return HostVars(self.cat, vault=self.vault, playbook_dir=self.playbook_dir, extra_vars=self.extra_vars)
 
     @cached_property
     def _file(self) -> str:

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from idcpilot.policy import registry
-from idcpilot.policy.k8s import DEFAULT_NAMESPACE, PULUMI_SECRET_SIG, Manifest
+from idcpilot.policy.k8s import DEFAULT_NAMESPACE, Manifest
+from idcpilot.redaction import PULUMI_SECRET_SIG, PULUMI_SIG_KEY
 from idcpilot.policy.k8srule import K8sEnv
 from idcpilot.policy.thresholds import Thresholds, load as load_thresholds
 
 PACK_NAME = "idcpilot-pilot-spec"
-PULUMI_SECRET_MARK = {PULUMI_SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270"}
+PULUMI_SECRET_MARK = {PULUMI_SIG_KEY: PULUMI_SECRET_SIG}
 CONFIG_SCHEMA = {"registry": {"type": "string", "description": "approved private registry host[:port] (K8S-REGISTRY)"}}
 
 

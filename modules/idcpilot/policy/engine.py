@@ -11,9 +11,11 @@ from idcpilot.catalogue.estate import Catalogue
 from idcpilot.catalogue.load import display_name
 from idcpilot.errors import UserInputError
 from idcpilot.policy import registry, thresholds as th, waivers as wv
+from idcpilot.policy.baseline import unreported_failures
 from idcpilot.policy.context import Context
 from idcpilot.policy.k8s import ManifestSet, schema_problems
 from idcpilot.policy.model import Finding, Report, Verdict, sorted_findings
+from idcpilot.policy.vault import Vault, VaultOptions
 
 
 def planned_manifests(cat: Catalogue) -> ManifestSet:
@@ -37,6 +39,9 @@ def run(
     today: dt.date | None = None,
     schema_check: bool = True,
     waivers_approved_by: dt.date | None = None,
+    vault: VaultOptions | None = None,
+    playbook_dir: Path | None = None,
+    extra_vars: Iterable[str] = (),
 ) -> Report:
     """Run every selected rule on the estate and apply the waivers.
 
@@ -50,7 +55,7 @@ def run(
     bad = registry.unknown_selectors(rule_ids, only + skip)
     if bad:
         raise UserInputError.single("--only/--skip", f"no rule matches {', '.join(bad)} (see `idcpilot rules`)")
-    thresholds = th.load(Path(thresholds_file) if thresholds_file else pdir / "thresholds.yaml")
+    thresholds = th.load(Path(thresholds_file) if thresholds_file else pdir / "thresholds.yaml", rule_ids)
     waivers = wv.load(Path(waivers_file) if waivers_file else pdir / "waivers.yaml", rule_ids,
                       wv.WaiverBounds.from_thresholds(thresholds), waivers_approved_by or today)
 
@@ -71,19 +76,18 @@ def run(
         if problems:
             raise UserInputError(problems)
 
-    ctx = Context(cat, thresholds, manifests, note, today)
+    ctx = Context(cat, thresholds, manifests, note, today, Vault(vault), playbook_dir, tuple(extra_vars))
+    ctx.hostvars  # every variable file read (and every vault opened) before any rule: unreadable is exit 2
     findings: list[Finding] = []
     for lr in selected:
-        for outcome in lr.check(ctx):
+        for outcome in [*lr.check(ctx), *unreported_failures(ctx, lr.rule.id)]:
             findings.append(Finding(lr.rule, outcome.status, outcome.target, outcome.message, outcome.location))
     ran = {lr.rule.id for lr in selected}
     extra: list[Finding] = []
     warnings: list[str] = []
     if not any(s.upper() == wv.WAIVER_RULE.id for s in skip):
         extra, warnings = wv.apply(findings, waivers, cat.name, today, ran, declared_targets(cat))
-    hv = ctx.__dict__.get("hostvars")  # computed only if a rule asked for the host variables
-    if hv is not None:
-        warnings += hv.skipped
+    warnings += ctx.hostvars.skipped
     rules = [lr.rule for lr in selected] + [wv.WAIVER_RULE]
     not_run = sorted(set(rule_ids) - ran)
     return Report(cat.name, sorted_findings(findings + extra), rules, warnings, notes, not_run, display_name(cat.file))
@@ -130,7 +134,10 @@ class GateResult:
 
 
 def gate(cat: Catalogue, *, thresholds_file: Path | None = None, waivers_file: Path | None = None,
-         today: dt.date | None = None, plan: bool = True) -> GateResult:
+         today: dt.date | None = None, plan: bool = True, vault: VaultOptions | None = None,
+         playbook_dir: Path | None = None, extra_vars: Iterable[str] = ()) -> GateResult:
     """The full policy gate: every rule, planned manifests for the K8S rules, the repo's waivers.
-    Nothing here narrows it (no --only/--skip/--fail-on): ``deploy`` runs exactly this."""
-    return GateResult(run(cat, plan=plan, thresholds_file=thresholds_file, waivers_file=waivers_file, today=today))
+    Nothing here narrows it (no --only/--skip/--fail-on): ``deploy`` runs exactly this, seeing the
+    variables its playbook run gets (vault secrets, the playbook's directory, -e extra vars)."""
+    return GateResult(run(cat, plan=plan, thresholds_file=thresholds_file, waivers_file=waivers_file, today=today,
+                          vault=vault, playbook_dir=playbook_dir, extra_vars=extra_vars))

@@ -18,15 +18,14 @@ from types import ModuleType
 from typing import Any, Callable, Iterable
 
 from idcpilot.errors import UserInputError
+from idcpilot.paths import repo_root
 from idcpilot.policy.model import Rule
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 def policy_dir() -> Path:
-    """``$IDCPILOT_POLICY_DIR`` or the repository's ``policy/``."""
+    """``$IDCPILOT_POLICY_DIR`` (a configured policy directory), else the project's ``policy/``."""
     env = os.environ.get("IDCPILOT_POLICY_DIR")
-    return Path(env) if env else REPO / "policy"
+    return Path(env) if env else repo_root() / "policy"
 
 
 def rule_file_name(rule_id: str) -> str:

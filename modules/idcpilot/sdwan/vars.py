@@ -13,6 +13,8 @@ their ports when edges are added.
 
 from __future__ import annotations
 
+import bisect
+from dataclasses import dataclass
 from typing import Any
 
 from idcpilot.catalogue.estate import Catalogue, Host
@@ -48,14 +50,36 @@ def service_anchor(alloc: Allocation, site: str) -> str | None:
 
 def endpoint_prefix_kinds(topo: Topology, alloc: Allocation) -> list[str]:
     """Prefix kinds (of any overlay site) that hold a tunnel endpoint: never announce those."""
-    endpoints = [parse_address(a["management"]) for h in topo.rank if "management" in (a := alloc.host(h))]
+    endpoints = sorted(parse_address(a["management"]) for h in topo.rank if "management" in (a := alloc.host(h)))
     kinds: set[str] = set()
     for site in topo.sites:
         for kind, prefix in site_prefixes(alloc, site).items():
             block = Block.parse(prefix)
-            if any(block.first <= e <= block.last for e in endpoints):
+            at = bisect.bisect_left(endpoints, block.first)  # the first endpoint at or above the block's start
+            if at < len(endpoints) and endpoints[at] <= block.last:
                 kinds.add(kind)
     return sorted(kinds)
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """What every edge host's variables share, computed once per estate."""
+
+    topo: Topology
+    endpoint_prefix_kinds: list[str]
+    sites: dict[str, dict[str, Any]]
+
+
+def overlay(cat: Catalogue, alloc: Allocation) -> Overlay | None:
+    """The overlay of the estate with its shared facts (None without an ``sdwan`` section)."""
+    topo = topology(cat, alloc)
+    if topo is None:
+        return None
+    sites = {
+        s: {"asn": topo.asn[s], "hub": s in topo.hubs, "transit": s in topo.transit, "prefixes": site_prefixes(alloc, s)}
+        for s in topo.sites
+    }
+    return Overlay(topo, endpoint_prefix_kinds(topo, alloc), sites)
 
 
 def _peer(topo: Topology, alloc: Allocation, me: Host, peer: Host, link: Link | None) -> dict[str, Any]:
@@ -90,13 +114,17 @@ def peers(topo: Topology, alloc: Allocation, host: Host) -> list[dict[str, Any]]
     return out
 
 
-def sdwan_vars(cat: Catalogue, alloc: Allocation, host: Host) -> dict[str, Any]:
-    """``{"idcpilot_sdwan": ...}`` for an sdwan_edge host, ``{}`` for any other host."""
+def sdwan_vars(cat: Catalogue, alloc: Allocation, host: Host, shared: Overlay | None = None) -> dict[str, Any]:
+    """``{"idcpilot_sdwan": ...}`` for an sdwan_edge host, ``{}`` for any other host.
+
+    ``shared`` is ``overlay(cat, alloc)`` when the caller computes many hosts (else computed here).
+    """
     if not host.has("sdwan_edge"):
         return {}
-    topo = topology(cat, alloc)
-    if topo is None:
+    shared = shared or overlay(cat, alloc)
+    if shared is None:
         return {}
+    topo = shared.topo
     mine = alloc.host(host.name)
     site_edges = topo.edges.get(host.site, ())
     first_edge = bool(site_edges) and site_edges[0].name == host.name
@@ -116,17 +144,9 @@ def sdwan_vars(cat: Catalogue, alloc: Allocation, host: Host) -> dict[str, Any]:
             "overlay_prefix": overlay_prefix,
             "service_anchor": service_anchor(alloc, host.site) if first_edge else None,
             "listen_port": topo.listen_port,
-            "endpoint_prefix_kinds": endpoint_prefix_kinds(topo, alloc),
+            "endpoint_prefix_kinds": list(shared.endpoint_prefix_kinds),
             "prefixes": site_prefixes(alloc, host.site),
-            "sites": {
-                s: {
-                    "asn": topo.asn[s],
-                    "hub": s in topo.hubs,
-                    "transit": s in topo.transit,
-                    "prefixes": site_prefixes(alloc, s),
-                }
-                for s in topo.sites
-            },
+            "sites": {s: {**info, "prefixes": dict(info["prefixes"])} for s, info in shared.sites.items()},
             "peers": host_peers,
             # what a host firewall in front of the overlay must admit (the role's own table then
             # narrows each tunnel port to its peer, and BGP/BFD to the tunnels)

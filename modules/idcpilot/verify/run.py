@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from idcpilot import catalogue as catalogue_mod
-from idcpilot.deploy.paths import repo_root, state_root
+from idcpilot.paths import repo_root, state_root
 from idcpilot.errors import UserInputError
 from idcpilot.verify.inventory import render, to_yaml_inventory
 from idcpilot.verify.report import VerifyReport, build_report

@@ -10,6 +10,8 @@ description:
   - Reads C(estate.yaml) (format idcpilot/v1) and the IPAM lock beside it.
   - Groups hosts by site, tier, region, data domain, OS family, role, cluster and gateway.
   - Host variables carry the allocated addresses and everything the roles need.
+  - "Every value is data, never a template (Ansible's unsafe values): the catalogue comes from pull requests,
+    so nothing in it is evaluated, looked up or run on the controller."
 options: {}
 """
 
@@ -17,12 +19,23 @@ import os
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin
+from ansible.utils.unsafe_proxy import wrap_var
+
+# ansible-core >= 2.19 (data tagging) renders only strings trusted as templates, and inventory
+# values are untrusted unless the plugin says otherwise: plain values stay plain data there
+# (and print as plain JSON). Older cores render every string unless it is wrapped as unsafe.
+_DATA_TAGGING = hasattr(BaseInventoryPlugin, "trusted_by_default")
+
+
+def untrusted(value):
+    """A catalogue value as Ansible data that is never evaluated as a template."""
+    return value if _DATA_TAGGING else wrap_var(value)
 
 
 class InventoryModule(BaseInventoryPlugin):
     NAME = "idcpilot_estate"
-    # The catalogue is reviewed, committed configuration like group_vars: templates in it are trusted.
-    trusted_by_default = True
+    # The catalogue is untrusted input (it comes from pull requests): its values never become templates.
+    trusted_by_default = False
 
     def verify_file(self, path):
         return os.path.basename(path) == "estate.yaml" and super().verify_file(path)
@@ -39,11 +52,11 @@ class InventoryModule(BaseInventoryPlugin):
         except UserInputError as exc:
             raise AnsibleParserError(str(exc)) from None
         for key, value in data["all"]["vars"].items():
-            self.inventory.set_variable("all", key, value)
+            self.inventory.set_variable("all", key, untrusted(value))
         for group in data["all"]["children"]:
             self.inventory.add_group(group)
             for host in data[group].get("hosts", []):
                 self.inventory.add_host(host, group=group)
         for host, hostvars in data["_meta"]["hostvars"].items():
             for key, value in hostvars.items():
-                self.inventory.set_variable(host, key, value)
+                self.inventory.set_variable(host, key, untrusted(value))

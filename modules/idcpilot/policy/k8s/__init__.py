@@ -12,8 +12,6 @@ or from YAML files (``idcpilot check --manifests DIR``).
 from idcpilot.policy.k8s.files import load_documents, load_manifest_dir
 from idcpilot.policy.k8s.manifest import (
     DEFAULT_NAMESPACE,
-    PULUMI_SECRET_SIG,
-    REDACTED,
     Manifest,
     ManifestSet,
     is_plain_secret,
@@ -22,6 +20,6 @@ from idcpilot.policy.k8s.pods import PodSpec, pod_specs
 from idcpilot.policy.k8s.schema import schema_problems
 
 __all__ = [
-    "DEFAULT_NAMESPACE", "PULUMI_SECRET_SIG", "REDACTED", "Manifest", "ManifestSet", "PodSpec",
+    "DEFAULT_NAMESPACE", "Manifest", "ManifestSet", "PodSpec",
     "is_plain_secret", "load_documents", "load_manifest_dir", "pod_specs", "schema_problems",
 ]

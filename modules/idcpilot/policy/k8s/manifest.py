@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any, Callable, Iterator
 
 from idcpilot.policy.k8s.pods import PodSpec, pod_specs
+from idcpilot.redaction import PULUMI_SIG_KEY, REDACTED
 from idcpilot.yamlsource import PathKey, SourceMap
 
 #: Where a namespaced object without metadata.namespace lands when nothing says otherwise.
@@ -31,10 +32,6 @@ CLUSTER_SCOPED_KINDS = frozenset({
     "IPAddress", "ServiceCIDR", "StorageVersion", "StorageVersionMigration", "VolumeAttributesClass",
 })
 
-#: A value Pulumi marks secret (its serialised form); such values are not plaintext.
-PULUMI_SECRET_SIG = "4dabf18193072939515e22adb298388d"
-#: How ``idcpilot plan`` renders a Pulumi secret in planned manifests (idcpilot.plan.recorder.REDACTED).
-REDACTED = "[secret]"
 
 
 def _meta(body: dict[str, Any]) -> dict[str, Any]:
@@ -136,7 +133,7 @@ def is_plain_secret(value: Any) -> bool:
     """A literal string (not a Pulumi secret) in a place that should hold a secret."""
     if value is None or value == "" or value == REDACTED:
         return False
-    if isinstance(value, dict) and PULUMI_SECRET_SIG in value:
+    if isinstance(value, dict) and PULUMI_SIG_KEY in value:
         return False
     if type(value).__name__ == "Secret" or getattr(value, "is_pulumi_secret", False):  # CrossGuard pack
         return False

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from idcpilot.deploy.paths import repo_root
+from idcpilot.paths import repo_root
 from idcpilot.policy.registry import policy_dir
 from idcpilot.policy.thresholds import Thresholds, load
 
@@ -31,7 +31,7 @@ def thresholds() -> Thresholds:
 
 
 def mlps_limits() -> dict[str, dict[str, Any]]:
-    return thresholds().get("mlps3.variables")
+    return thresholds().get("variables")  # the role-variable classification: rule and constraints
 
 
 def mlps_high_risk_ports() -> list[int]:

@@ -1,0 +1,203 @@
+"""The lock file checked against itself, the estate's pools and the catalogue, on every read.
+
+A lock is committed through pull requests like the estate, so it is untrusted input. Before
+anything is allocated from it or handed to Ansible, every entry must be a well-formed value of
+a known kind, sit inside its pool, and collide with no other entry of any kind:
+
+- prefixes (site management/service/overlay/loopback, cluster pod/serviceCidr) pairwise disjoint;
+- host addresses unique, never a network or broadcast address of the prefix they sit in;
+- a live host's address inside its own site's prefix of that kind.
+
+Each problem names the entry (its line in the lock) and what it collides with (the other
+owner and its line, or the pool and its line in estate.yaml).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from idcpilot.errors import Problem, excerpt
+from idcpilot.ipam.blocks import Block, address, parse_address
+from idcpilot.ipam.lock import Lock
+
+SITE_KINDS = ("management", "service", "overlay", "loopback")
+CLUSTER_KINDS = ("pod", "serviceCidr")
+HOST_ADDRESS_KINDS = SITE_KINDS
+KINDS = {"sites": SITE_KINDS, "clusters": CLUSTER_KINDS, "hosts": HOST_ADDRESS_KINDS}
+
+
+@dataclass(frozen=True)
+class Pools:
+    """The estate's pools: kind -> sorted blocks, and where each kind's cidrs are written."""
+
+    blocks: dict[str, list[Block]]
+    where: dict[str, str]  # kind -> "estate.yaml:23"
+
+    def describe(self, kind: str) -> str:
+        return f"the {kind} pool ({', '.join(map(str, self.blocks[kind]))}, {self.where[kind]})"
+
+    def holder(self, block: Block) -> str | None:
+        """The kind of the pool that ``block`` overlaps, if any."""
+        for kind, blocks in self.blocks.items():
+            if any(b.overlaps(block) for b in blocks):
+                return kind
+        return None
+
+
+@dataclass(frozen=True)
+class Live:
+    """What the catalogue holds now: site and cluster names, and each host's site and kinds."""
+
+    sites: frozenset[str]
+    clusters: frozenset[str]
+    hosts: dict[str, tuple[str, frozenset[str]]]  # host -> (site, address kinds it needs)
+
+    def holds(self, section: str, owner: str, kind: str) -> bool:
+        if section == "hosts":
+            host = self.hosts.get(owner)
+            return host is not None and kind in host[1]
+        return owner in (self.sites if section == "sites" else self.clusters)
+
+
+class Entry(NamedTuple):
+    """One value of the lock, parsed: a prefix, or a host address (first == last)."""
+
+    section: str
+    owner: str
+    kind: str
+    value: str
+    first: int
+    last: int
+    live: bool  # its owner is in the catalogue and still needs this kind
+
+    @property
+    def block(self) -> Block:
+        return Block(self.first, self.last)
+
+    def label(self) -> str:
+        return f"{self.section[:-1]} {self.owner} {self.kind}"
+
+
+@dataclass
+class Checked:
+    """The lock's entries sorted out: kept (reserved), released (--prune), and the problems."""
+
+    prefixes: list[Entry]
+    addresses: list[Entry]
+    released: list[Entry]
+    problems: list[Problem]
+
+
+def check_lock(lock: Lock, pools: Pools, live: Live, prune: bool = False) -> Checked:
+    out = Checked([], [], [], [])
+    strays: list[Block] = []  # prefixes outside their pool: the addresses in them are not repeated
+    for section in ("sites", "clusters", "hosts"):
+        for owner, kinds in lock.section(section).items():
+            for kind, value in kinds.items():
+                entry = _parse(lock, section, owner, kind, value, live, out.problems)
+                if entry is None:
+                    continue
+                if prune and not entry.live:
+                    out.released.append(entry)
+                    continue
+                if not _in_pool(entry, pools):
+                    if section != "hosts":
+                        strays.append(entry.block)
+                        out.problems.append(_stray(lock, entry, pools))
+                    elif not any(b.holds(entry.first) for b in strays):
+                        out.problems.append(_stray(lock, entry, pools))
+                (out.addresses if section == "hosts" else out.prefixes).append(entry)
+    out.prefixes.sort(key=lambda e: (e.first, -e.last))
+    out.addresses.sort(key=lambda e: e.first)
+    _disjoint(lock, out.prefixes, out.problems)
+    _unique(lock, out.addresses, out.problems)
+    _inside_sites(lock, out.prefixes, out.addresses, live, out.problems)
+    return out
+
+
+def _parse(lock: Lock, section: str, owner: str, kind: str, value: str, live: Live, problems: list[Problem]) -> Entry | None:
+    if kind not in KINDS[section]:
+        problems.append(lock.problem(section, owner, kind, f"unknown address kind {excerpt(kind)} for a {section[:-1]} "
+                                                           f"(one of: {', '.join(KINDS[section])})"))
+        return None
+    try:
+        if section == "hosts":
+            first = last = parse_address(value)
+        else:
+            block = Block.parse(value)
+            first, last = block.first, block.last
+    except ValueError as exc:
+        problems.append(lock.problem(section, owner, kind, str(exc)))
+        return None
+    return Entry(section, owner, kind, value, first, last, live.holds(section, owner, kind))
+
+
+def _in_pool(e: Entry, pools: Pools) -> bool:
+    for p in pools.blocks[e.kind]:
+        if p.first <= e.first and e.last <= p.last:
+            return True
+    return False
+
+
+def _stray(lock: Lock, e: Entry, pools: Pools) -> Problem:
+    other = pools.holder(e.block)
+    where = f"lies in {pools.describe(other)}" if other and other != e.kind else f"is outside {pools.describe(e.kind)}"
+    inside = " (and so are the host addresses in it)" if e.section == "sites" else ""
+    release = f"release {e.section[:-1]} {e.owner} (remove it from estate.yaml, then `idcpilot ipam apply --prune`)"
+    return lock.problem(
+        e.section, e.owner, e.kind,
+        f"{e.value} ({e.label()}) {where}{inside}: the pools were moved or shrunk below what the lock holds; keep "
+        f"{e.value} inside supernets.{e.kind}.cidrs, or {release} to renumber")
+
+
+def _disjoint(lock: Lock, prefixes: list[Entry], problems: list[Problem]) -> None:
+    widest: Entry | None = None
+    for e in prefixes:
+        if widest is not None and e.first <= widest.last:
+            problems.append(lock.problem(
+                e.section, e.owner, e.kind,
+                f"{e.value} ({e.label()}) overlaps {widest.value}, the {widest.kind} prefix of "
+                f"{widest.section[:-1]} {widest.owner} ({lock.line(widest.section, widest.owner, widest.kind)})"))
+        if widest is None or e.last > widest.last:
+            widest = e
+
+
+def _unique(lock: Lock, addresses: list[Entry], problems: list[Problem]) -> None:
+    for before, e in zip(addresses, addresses[1:]):
+        if e.first == before.first:
+            problems.append(lock.problem(
+                e.section, e.owner, e.kind,
+                f"{e.value} ({e.label()}) is also the {before.kind} address of host {before.owner} "
+                f"({lock.line(before.section, before.owner, before.kind)})"))
+
+
+def _inside_sites(lock: Lock, prefixes: list[Entry], addresses: list[Entry], live: Live, problems: list[Problem]) -> None:
+    sites = [e for e in prefixes if e.section == "sites"]
+    firsts = [e.first for e in sites]
+    own = {(e.owner, e.kind): e for e in sites}
+    for e in addresses:
+        host = live.hosts.get(e.owner)
+        if e.live and host is not None:
+            site = own.get((host[0], e.kind))
+            if site is None or not site.first <= e.first <= site.last:
+                held = f"{site.value} ({lock.line('sites', site.owner, site.kind)})" if site else "not in the lock yet"
+                problems.append(lock.problem(
+                    e.section, e.owner, e.kind,
+                    f"{e.value} (host {e.owner} {e.kind}) is outside the {e.kind} prefix of its site {host[0]}, {held}: "
+                    f"the host moved to another site or the address was edited; release the host (remove it from "
+                    f"estate.yaml, then `idcpilot ipam apply --prune`) to renumber it"))
+                continue
+        else:
+            i = bisect.bisect_right(firsts, e.first) - 1
+            site = sites[i] if i >= 0 and sites[i].last >= e.first and sites[i].kind == e.kind else None
+            if site is None:
+                continue
+        if site.first < e.first < site.last or site.last - site.first < 2:
+            continue  # usable (a /31 or /32 has no network or broadcast address, RFC 3021)
+        which = "network" if e.first == site.first else "broadcast"
+        problems.append(lock.problem(
+            e.section, e.owner, e.kind,
+            f"{address(e.first)} (host {e.owner} {e.kind}) is the {which} address of {site.value}, the {site.kind} prefix "
+            f"of site {site.owner} ({lock.line('sites', site.owner, site.kind)}): no host may have it"))
