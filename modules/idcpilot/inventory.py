@@ -17,8 +17,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 import idcpilot
 from idcpilot.catalogue.estate import Catalogue, Host
 from idcpilot.edge_services import edge_vars
@@ -27,6 +25,7 @@ from idcpilot.ipam import Allocation
 from idcpilot.ipam.blocks import Block
 from idcpilot.sdwan import sdwan_vars
 from idcpilot.sdwan.vars import Overlay, overlay
+from idcpilot.yamlsource import load_yaml_file
 
 #: The roles whose documented variables a catalogue host may set.
 ROLES_DIR = Path(idcpilot.__file__).resolve().parents[2] / "roles"
@@ -37,7 +36,7 @@ def role_variables(roles_dir: Path = ROLES_DIR) -> frozenset[str]:
     """Every variable a role documents in ``meta/argument_specs.yml`` (any entry point)."""
     names: set[str] = set()
     for spec_file in sorted(roles_dir.glob("*/meta/argument_specs.yml")):
-        specs = (yaml.safe_load(spec_file.read_text(encoding="utf-8")) or {}).get("argument_specs") or {}
+        specs = (load_yaml_file(spec_file)[0] or {}).get("argument_specs") or {}
         for entry in specs.values():
             names.update((entry or {}).get("options") or {})
     return frozenset(n for n in names if not n.startswith(("ansible_", "idcpilot_")))

@@ -43,7 +43,7 @@ EXPECTED = {
     "name-and-group": '40:11: spec.sites[1].hosts[1]: give either name (a single host) or group (a host group), not both',
     "negative-latency-budget": '50:34: spec.sdwan.links[0].latencyBudgetMs: must be a number > 0.0 (got -2)',
     "node-lacks-role": "44:28: spec.clusters[0].nodes[1]: host 'north-1-wan' lacks role 'k8s_node'",
-    "not-utf8": '1:1: not UTF-8 text (invalid start byte)',
+    "not-utf8": '2:7: not UTF-8 text (invalid start byte)',
     "overlapping-pools": '18:19: spec.supernets.pod.cidrs[0]: 10.20.0.0/14 overlaps loopback pool 10.23.0.0/24 (line 17)',
     "pattern-without-index": "31:42: spec.sites[0].hosts[3].namePattern: must be lower-case DNS-label text with exactly one {index} or {index:0Nd} (N from 1 to 6)",
     "pinned-address-outside-site": "39:31: spec.sites[1].hosts[0].managementAddress: 10.99.0.5 is outside site 'south-1' management prefix 10.20.0",

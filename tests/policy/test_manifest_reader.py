@@ -80,7 +80,7 @@ def test_no_document_is_dropped_and_positions_agree(tmp_path, text, names):
 @pytest.mark.parametrize("text, where", [
     ("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n--- 42\n", (4, 5)),
     ("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n- a\n", (5, 1)),
-    ("apiVersion: v1\nkind: 5\nmetadata: {name: a}\n", (1, 1)),
+    ("apiVersion: v1\nkind: 5\nmetadata: {name: a}\n", (2, 1)),  # at the kind itself
     ("a: [1\n", (2, 1)),
     ("apiVersion: v1\nkind: List\nitems:\n  - 1\n", (4, 5)),
     ("apiVersion: v1\nkind: List\nitems: {a: 1}\n", (3, 1)),

@@ -45,7 +45,7 @@ def display_name(path: Path) -> str:
     """Paths in messages are relative to the working directory when they can be."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # elsewhere, or a symlink loop (the loader names it)
         return str(path)
 
 
@@ -53,7 +53,7 @@ def load(target: str | Path) -> Catalogue:
     """Load and validate a catalogue; raise UserInputError listing every problem."""
     file = estate_file(target)
     shown = display_name(file)
-    if not file.exists():
+    if not file.exists() and not file.is_symlink():
         raise UserInputError.single(shown, f"no estate catalogue here (expected {ESTATE_FILE})")
     data, smap = load_yaml_file(file, shown)
     return build(data, smap, file)

@@ -19,10 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
-
 from idcpilot.catalogue.types import FREE_TEXT, anchored, safe_text_problem
 from idcpilot.errors import excerpt
+from idcpilot.yamlsource import load_yaml_file
 
 ROLE_VARIABLES_FILE = Path(__file__).resolve().parent / "role_variables.json"
 
@@ -48,7 +47,7 @@ def generate(roles_dir: Path) -> dict[str, Any]:
     variables: dict[str, dict[str, Any]] = {}
     for spec_file in sorted(roles_dir.glob("*/meta/argument_specs.yml")):
         role = spec_file.parent.parent.name
-        specs = yaml.safe_load(spec_file.read_text(encoding="utf-8")) or {}
+        specs = load_yaml_file(spec_file)[0] or {}
         for entry in (specs.get("argument_specs") or {}).values():
             for name, option in sorted((entry.get("options") or {}).items()):
                 description = option.get("description") or ""

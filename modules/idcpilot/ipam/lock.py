@@ -23,7 +23,7 @@ import yaml
 
 from idcpilot.errors import Problem, UserInputError, excerpt
 from idcpilot.ipam.blocks import ADDRESS_OR_PREFIX
-from idcpilot.yamlsource import SourceMap, load_yaml_file
+from idcpilot.yamlsource import SourceMap, load_yaml_file, read_yaml_text
 
 LOCK_FILE = "ipam.lock.yaml"
 SECTIONS = ("sites", "clusters", "hosts")
@@ -190,11 +190,7 @@ def read_lock(env_dir: Path, display: str | None = None) -> Lock:
     if not os.path.lexists(path):
         return Lock()
     shown = display or str(path)
-    parsed = None
-    try:
-        parsed = _read_canonical(path.read_text(encoding="utf-8"), shown)
-    except (OSError, UnicodeDecodeError):
-        pass  # the loader below says what is wrong in the project's words
+    parsed = _read_canonical(read_yaml_text(path, shown), shown)  # within the loader's limits (a FIFO, 10 GB: exit 2)
     data, smap = parsed if parsed is not None else load_yaml_file(path, shown)
     if data is None:
         return Lock(source=smap)

@@ -14,12 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-try:
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+from idcpilot.errors import UserInputError
+from idcpilot.yamlsource import load_yaml_file
 
 REPO = Path(__file__).resolve().parents[3]
 #: The prefix of the variables the inventory plugin sets and the roles share.
@@ -51,8 +47,8 @@ class RoleVars:
 
 def _load(path: Path) -> Any:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except (OSError, yaml.YAMLError):
+        return load_yaml_file(path)[0]
+    except UserInputError:
         return None
 
 

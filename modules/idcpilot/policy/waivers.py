@@ -194,7 +194,7 @@ def _item_problems(item: dict[str, Any], at: tuple[str | int, ...], smap: Source
 
 def load(path: Path, known_rules: Iterable[str], bounds: WaiverBounds, today: dt.date) -> list[Waiver]:
     """Read and check a waivers file; every waiver out of bounds is a file:line problem (exit 2)."""
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():  # a broken or looping symlink is an error
         return []
     data, smap = load_yaml_file(path, display_name(path))
     known = set(known_rules) | {WAIVER_RULE.id}

@@ -12,8 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
 from idcpilot import __version__
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.catalogue.load import display_name
@@ -22,6 +20,7 @@ from idcpilot.policy.model import SEVERITY_RANK
 from idcpilot.report import kpi as k
 from idcpilot.report import measure, values
 from idcpilot.report.inputs import Findings, Verify
+from idcpilot.yamlsource import load_yaml_file
 
 SCHEMA_VERSION = "idcpilot-report/v1"
 HERE = Path(__file__).resolve().parent
@@ -42,7 +41,7 @@ class ThresholdSource(Protocol):
 
 @lru_cache(maxsize=1)
 def clause_catalogue() -> dict[str, Any]:
-    return yaml.safe_load((HERE / "clauses.yaml").read_text(encoding="utf-8"))
+    return load_yaml_file(HERE / "clauses.yaml")[0]
 
 
 def member_ids(clause: dict[str, Any]) -> list[str]:

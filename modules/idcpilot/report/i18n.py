@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
+from idcpilot.yamlsource import load_yaml_file
 
 Lang = Literal["zh", "en", "both"]
 
@@ -162,7 +162,7 @@ UNTRANSLATED = ("英文原文", "English original")
 
 @lru_cache(maxsize=1)
 def _messages() -> tuple[list[tuple[re.Pattern[str], str]], dict[str, str]]:
-    data = yaml.safe_load((Path(__file__).resolve().parent / "messages.zh.yaml").read_text(encoding="utf-8"))
+    data = load_yaml_file(Path(__file__).resolve().parent / "messages.zh.yaml")[0]
     return [(re.compile(m["en"]), m["zh"]) for m in data["messages"]], dict(data.get("words") or {})
 
 

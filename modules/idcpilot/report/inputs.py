@@ -71,7 +71,7 @@ def shown(path: Path) -> str:
     """A path as users see it: relative to the working directory when it can be."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # elsewhere, or a symlink loop (the loader names it)
         return str(path)
 
 

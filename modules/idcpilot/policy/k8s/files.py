@@ -15,27 +15,21 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Collection, Iterator
+from typing import Any, Collection
 
-import yaml
-
+from idcpilot import fastyaml
 from idcpilot.errors import Problem, UserInputError, excerpt
-from idcpilot.policy import fastyaml
+from idcpilot.policy.k8s.envelope import envelope_problems
 from idcpilot.policy.k8s.manifest import Manifest, ManifestSet
-from idcpilot.yamlsource import SourceMap, load_yaml_text
+from idcpilot.yamlsource import SourceMap, load_yaml_documents, read_yaml_bytes, read_yaml_text
 
 SUFFIXES = (".yaml", ".yml", ".json")
 NOT_A_MANIFEST = "not a Kubernetes manifest (needs apiVersion and kind, both strings)"
 
-try:
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
-
 
 def is_manifest(doc: Any) -> bool:
     return (isinstance(doc, dict) and isinstance(doc.get("kind"), str) and bool(doc["kind"])
-            and isinstance(doc.get("apiVersion"), str) and bool(doc["apiVersion"]))
+            and isinstance(doc.get("apiVersion"), str) and bool(doc["apiVersion"]) and not envelope_problems(doc))
 
 
 def _display(path: Path) -> str:
@@ -47,60 +41,21 @@ def _display(path: Path) -> str:
 # --------------------------------------------------------------------------- one file, with positions
 
 
-def _documents(text: str, shown: str) -> Iterator[tuple[int, str]]:
-    """(first line, text) of every document of a YAML stream, cut where libyaml's parser starts
-    and ends each one (a ``--- {...}`` line is a document, whatever it holds)."""
-    lines = text.splitlines(keepends=True)
-    start: Any = None
-    try:
-        for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.DocumentStartEvent):
-                start = event.start_mark
-            elif isinstance(event, yaml.DocumentEndEvent) and start is not None:
-                end = event.end_mark
-                yield start.line, "".join(lines[start.line:end.line + (1 if end.column else 0)])
-                start = None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise UserInputError([Problem(shown, line, col, "", f"malformed YAML: {exc.problem or exc}")]) from None
-    except yaml.YAMLError as exc:
-        raise UserInputError.single(shown, f"malformed YAML: {exc}") from None
-
-
-def _shift(problems: list[Problem], lines: int) -> list[Problem]:
-    return [Problem(p.file, p.line + lines, p.column, p.field, p.message) for p in problems]
-
-
 def load_documents(path: Path, fast: bool = False) -> list[tuple[dict[str, Any], SourceMap]]:
     """Every manifest of a file (a List's items one by one) with where each field was written;
     bad input raises UserInputError with file:line:column.
 
-    ``fast``: read the positions from libyaml's events (``fastyaml.load_positioned``) where that
+    ``fast``: read the positions from libyaml's events (``fastyaml.load_positioned_all``) where that
     gives what the position-keeping loader gives; the bodies then keep YAML's key types.
+    Within the loader's limits (``idcpilot.yamlsource``), every document of the stream.
     """
     shown = _display(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise UserInputError.single(shown, f"not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise UserInputError.single(shown, f"cannot read manifest file: {exc.strerror or exc}") from None
     out = []
-    whole = fastyaml.load_positioned(text) if fast else None  # one plain document: no need to cut
-    for offset, chunk in [(0, text)] if whole is not None else _documents(text, shown):
-        quick = whole if whole is not None else fastyaml.load_positioned(chunk) if fast else None
-        if quick is not None:
-            data, smap = quick[0], SourceMap(shown, quick[1])
-        else:
-            try:
-                data, smap = load_yaml_text(chunk, shown)
-            except UserInputError as exc:
-                raise UserInputError(_shift(exc.problems, offset)) from None
+    for data, smap in load_yaml_documents(read_yaml_text(path, shown), shown, fast=fast):
         if data is None:  # an empty document (only comments)
             continue
-        if offset:
-            smap.positions = {k: (line + offset, col) for k, (line, col) in smap.positions.items()}
+        if isinstance(data, dict) and envelope_problems(data):
+            raise UserInputError([smap.problem(field, message) for field, message in envelope_problems(data)])
         if not is_manifest(data):
             line, col = smap.locate(())
             raise UserInputError([Problem(shown, line, col, "", NOT_A_MANIFEST)])
@@ -136,7 +91,7 @@ def _fast_documents(path: Path) -> list[dict[str, Any]] | None:
     """The file's manifests parsed without positions; None if anything looks off (then the
     position-keeping loader reads it and says where)."""
     try:
-        docs = fastyaml.load_all(path.read_bytes())
+        docs = fastyaml.load_all(read_yaml_bytes(path))
     except Exception:  # malformed (YAMLError, or ValueError for a date like 2026-13-45), unreadable
         return None
     out: list[dict[str, Any]] = []
@@ -160,7 +115,7 @@ def _fast_documents(path: Path) -> list[dict[str, Any]] | None:
 
 def _files(directory: Path, default_cluster: str | None) -> list[tuple[Path, Path, str | None]]:
     """(file, path relative to DIR, cluster) of every YAML or JSON file below DIR, sorted."""
-    found = sorted(p for p in directory.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+    found = sorted(p for p in directory.rglob("*") if p.suffix in SUFFIXES and not p.is_dir())  # the loader refuses FIFOs, loops
     out = []
     for f in found:
         rel = f.relative_to(directory)

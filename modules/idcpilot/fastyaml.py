@@ -3,12 +3,19 @@
 PyYAML's CSafeLoader parses in C but composes and constructs in Python; for thousands of
 manifests that is most of the time. Building objects from the parser events, with plain
 scalars resolved by SafeLoader's own rules (memoised), gives the same values about twice as
-fast. Anything unusual (tags, anchors, aliases, merge keys) falls back to CSafeLoader.
+fast. Anything unusual (tags, anchors, aliases) falls back to CSafeLoader, reading only what
+``idcpilot.yamlsource`` reads (plain tags, no merge keys), so the two loaders agree.
 
-``load_positioned`` does the same for one document and also records where every key and list
-item was written, exactly as ``idcpilot.yamlsource.load_yaml_text`` does (same events, same
-marks); it answers None whenever that loader would have something to say (a duplicate key, a key
-that is not a plain scalar, a malformed value), so the caller asks it instead.
+``load_positioned_all`` does the same for every document of a stream and also records where
+every key and list item was written, exactly as ``idcpilot.yamlsource.load_yaml_documents`` does
+(same events, same marks); it answers None whenever that loader would have something to say (a
+duplicate key, a key that is not a plain scalar, a malformed value, a limit broken), so the caller
+asks it instead.
+
+Both read within ``idcpilot.yamlsource``'s limits: the event loops count nesting themselves (a
+breach raises ``LimitError``); input long enough to hold an over-long string or too many values,
+and anything that falls back to CSafeLoader (aliases among it), is checked by
+``yamlsource.check_limits`` first.
 """
 
 from __future__ import annotations
@@ -17,6 +24,9 @@ from typing import Any, Callable
 
 import yaml
 from yaml import events as ev
+
+from idcpilot.yamlsource import (COLLECTION_TAGS, MAX_DEPTH, MAX_NODES, MAX_STRING_CHARS, SCALAR_TAGS, LimitError,
+                                 check_limits, depth_error)
 
 try:
     from yaml import CSafeLoader as _Loader
@@ -34,6 +44,34 @@ class _Fallback(Exception):
 
 class DuplicateKeyError(yaml.YAMLError):
     """PyYAML silently keeps the last of two equal keys; we refuse (callers report file:line)."""
+
+
+__all__ = ["DuplicateKeyError", "LimitError", "load_all", "load_positioned", "load_positioned_all"]
+
+#: Below this length, no string and no count of values can break a limit (each value takes at
+#: least one character); only nesting is counted, inline.
+_SHORT = min(MAX_STRING_CHARS, MAX_NODES)
+
+
+class _PlainLoader(_Loader):  # type: ignore[misc,valid-type]
+    """PyYAML's safe loader reading only what ``yamlsource`` reads: plain tags (no !!binary bytes,
+    no !!set), no merge keys; anything else is a ConstructorError, as it is an error there."""
+
+    yaml_constructors = {t: c for t, c in _Loader.yaml_constructors.items() if t in (*SCALAR_TAGS, *COLLECTION_TAGS, None)}
+
+    def flatten_mapping(self, node: Any) -> None:
+        for key, _ in node.value:
+            if key.tag == "tag:yaml.org,2002:merge":
+                raise yaml.constructor.ConstructorError(None, None, "YAML merge keys (<<) are not supported", key.start_mark)
+
+
+def _fallback(data: bytes | str) -> list[Any]:
+    try:
+        return list(yaml.load_all(data, Loader=_PlainLoader))
+    except yaml.YAMLError:
+        raise
+    except Exception as exc:  # `!!bool maybe` (KeyError), `!!int x` (ValueError), ...
+        raise yaml.constructor.ConstructorError(None, None, f"invalid value ({type(exc).__name__})", None) from None
 
 
 _RESOLVER = yaml.resolver.Resolver()
@@ -93,6 +131,8 @@ def _build(get_event: Callable[[], Any]) -> list[Any]:
                 raise _Fallback
             if key is _NO_KEY:
                 raise _Fallback  # a collection as a key
+            if len(saved) >= MAX_DEPTH:
+                raise depth_error(e.start_mark)
             saved.append((top, key))
             if cls is map_start:
                 top, key = {}, _NO_KEY
@@ -122,27 +162,44 @@ def _build(get_event: Callable[[], Any]) -> list[Any]:
 
 
 def load_all(data: bytes | str) -> list[Any]:
-    """Every document of a YAML stream (raises yaml.YAMLError on malformed input)."""
+    """Every document of a YAML stream (raises yaml.YAMLError on malformed input, LimitError
+    beyond a limit)."""
+    checked = len(data) > _SHORT
+    if checked:
+        check_limits(data)
     try:
         return _build(_CParser(data).get_event)
     except _Fallback:
-        return list(yaml.load_all(data, Loader=_Loader))
+        if not checked:
+            check_limits(data)
+        return _fallback(data)
 
 
 Positions = dict[tuple[Any, ...], tuple[int, int]]
 
 
 def load_positioned(text: str) -> tuple[Any, Positions] | None:
-    """The one document of TEXT and the 1-based (line, column) of the root, of every mapping key
-    (its path ends with ``str(key)``) and of every list item: what ``yamlsource.load_yaml_text``
-    returns as its SourceMap. None when TEXT is not plain, or is not one valid document."""
+    """The one document of TEXT and its positions (see ``load_positioned_all``); None also when
+    TEXT is not exactly one document."""
+    docs = load_positioned_all(text)
+    return docs[0] if docs is not None and len(docs) == 1 else None
+
+
+def load_positioned_all(text: str) -> list[tuple[Any, Positions]] | None:
+    """Every document of TEXT, each with the 1-based (line, column) of its root, of every mapping
+    key (its path ends with ``str(key)``) and of every list item: what
+    ``yamlsource.load_yaml_documents`` returns as SourceMaps. None when TEXT is not plain, not
+    valid, or long enough that the limits must be checked first (the caller's loader does)."""
+    if len(text) > _SHORT:
+        return None
     try:
-        return _positioned(yaml.parse(text, Loader=_Loader))
+        return _positioned(_CParser(text).get_event)
     except (_Fallback, DuplicateKeyError, yaml.YAMLError):
         return None
 
 
-def _positioned(events: Any) -> tuple[Any, Positions] | None:
+def _positioned(get_event: Callable[[], Any]) -> list[tuple[Any, Positions]]:
+    docs: list[tuple[Any, Positions]] = []
     positions: Positions = {}
     stack: list[Any] = []  # containers being filled
     paths: list[tuple[Any, ...]] = []  # path of each container
@@ -150,7 +207,6 @@ def _positioned(events: Any) -> tuple[Any, Positions] | None:
     pending: list[Any] = []  # per mapping: the key awaiting its value (expect_key when none)
     expect_key = object()
     root: list[Any] = []
-    docs = 0
 
     def place(mark: Any) -> tuple[Any, ...]:
         """Path of the node starting at MARK (recorded when it is a list item or the root)."""
@@ -175,7 +231,10 @@ def _positioned(events: Any) -> tuple[Any, Positions] | None:
             top[pending[-1][0]] = value
             pending[-1] = expect_key
 
-    for e in events:
+    while True:
+        e = get_event()
+        if e is None:
+            return docs
         cls = type(e)
         if cls is ev.ScalarEvent:
             if e.anchor or (e.tag and e.tag != "!"):
@@ -199,6 +258,8 @@ def _positioned(events: Any) -> tuple[Any, Positions] | None:
                 raise _Fallback
             if stack and names[-1] is not None and pending[-1] is expect_key:
                 raise _Fallback  # a collection as a key
+            if len(stack) >= MAX_DEPTH:
+                raise depth_error(e.start_mark)
             paths.append(place(e.start_mark))
             if cls is ev.MappingStartEvent:
                 stack.append({})
@@ -215,8 +276,6 @@ def _positioned(events: Any) -> tuple[Any, Positions] | None:
             add(value)
         elif cls is ev.AliasEvent:
             raise _Fallback
-        elif cls is ev.DocumentStartEvent:
-            docs += 1
-            if docs > 1:
-                raise _Fallback  # the slow loader says: expected a single document
-    return (root[0] if root else None), positions
+        elif cls is ev.DocumentEndEvent:
+            docs.append((root[0] if root else None, positions))
+            positions, root = {}, []

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
-from policy_helpers import BASE_ESTATE, BASE_MANIFESTS
-from idcpilot.policy import fastyaml
+from idcpilot import fastyaml
+
+FIXTURES = Path(__file__).resolve().parent / "policy" / "fixtures"
+BASE_ESTATE = (FIXTURES / "estate.yaml").read_text(encoding="utf-8")
+BASE_MANIFESTS = (FIXTURES / "manifests.yaml").read_text(encoding="utf-8")
 
 CASES = {
     "manifests": BASE_MANIFESTS,
     "estate": BASE_ESTATE,
     "yaml 1.1 scalars": "a: yes\nb: 010\nc: '010'\nd: 1e3\ne: 2026-01-01\nf: ~\ng: [1, {x: null}]\nk: 0x1F\nl: .inf\nm: \"q\"\nn: off\n",
     "tags, anchors and aliases": "h: !!str 5\n---\n- &a {x: 1}\n- *a\n",
-    "merge keys": "base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n",
     "empty documents": "---\n# only a comment\n---\na: 1\n",
     "block scalars": "s: |\n  line one\n  line two\nt: >-\n  folded\n  text\n",
 }
@@ -23,6 +27,19 @@ CASES = {
 def test_same_values_as_pyyaml(name):
     text = CASES[name]
     assert fastyaml.load_all(text.encode()) == list(yaml.load_all(text, Loader=yaml.SafeLoader))
+
+
+@pytest.mark.parametrize("text", ["base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n", "a: !!binary aGk=\n", "a: !!set {x}\n",
+                                  "a: !!bool maybe\n", "a: !!python/name:os.system\n"],
+                         ids=["merge key", "binary", "set", "bad bool", "python name"])
+def test_what_the_position_keeping_loader_refuses_fastyaml_refuses_too(text):
+    from idcpilot.errors import UserInputError
+    from idcpilot.yamlsource import load_yaml_text
+
+    with pytest.raises(UserInputError):
+        load_yaml_text(text, "f.yaml")
+    with pytest.raises(yaml.YAMLError):
+        fastyaml.load_all(text.encode())
 
 
 def test_malformed_yaml_raises():
@@ -47,7 +64,7 @@ def test_duplicate_key_in_a_manifest_file_is_reported_with_its_line(tmp_path):
 
 
 POSITIONED = {
-    **{name: text for name, text in CASES.items() if name not in ("manifests", "tags, anchors and aliases", "merge keys", "empty documents")},
+    **{name: text for name, text in CASES.items() if name not in ("manifests", "tags, anchors and aliases", "empty documents")},
     "first manifest": BASE_MANIFESTS.split("\n---\n")[0],
     "keys of several types": "true: 1\n1.5: x\n0x10: y\nlist:\n  - {a: [1, {b: c}]}\n  - - x\n    - y\n",
 }
