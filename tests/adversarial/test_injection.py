@@ -99,17 +99,17 @@ CASES = [
          catalogue(("spec", "packageMirror", "apt")), "spec.packageMirror.apt"),
     Case("catalogue-host-var-template", "example", "bj-core-1-bastion", "baseline_banner_text",
          host_vars_in_catalogue("bj-core-1-bastion", "baseline_banner_text", PIPE), "baseline_banner_text"),
-    Case("catalogue-host-var-proxycommand", "example", "bj-core-1-bastion", "ansible_ssh_common_args",
-         host_vars_in_catalogue("bj-core-1-bastion", "ansible_ssh_common_args", "-o ProxyCommand='touch MARKER'"),
-         "vars.ansible_ssh_common_args"),
-    Case("catalogue-host-var-interpreter", "example", "bj-core-1-bastion", "ansible_python_interpreter",
-         host_vars_in_catalogue("bj-core-1-bastion", "ansible_python_interpreter", "/bin/sh -c 'touch MARKER'"),
-         "vars.ansible_python_interpreter"),
-    Case("catalogue-host-var-become-exe", "example", "bj-core-1-bastion", "ansible_become_exe",
-         host_vars_in_catalogue("bj-core-1-bastion", "ansible_become_exe", "touch MARKER; sudo"),
-         "vars.ansible_become_exe"),
-    Case("catalogue-host-var-connection", "example", "bj-core-1-bastion", "ansible_connection",
-         host_vars_in_catalogue("bj-core-1-bastion", "ansible_connection", "local"), "vars.ansible_connection"),
+] + [
+    # connection, interpreter and become variables in catalogue host vars: refused, never run
+    Case(f"catalogue-host-var-{name}", "example", "bj-core-1-bastion", var,
+         host_vars_in_catalogue("bj-core-1-bastion", var, value), f"vars.{var}")
+    for name, var, value in [
+        ("proxycommand", "ansible_ssh_common_args", "-o ProxyCommand='touch MARKER'"),
+        ("interpreter", "ansible_python_interpreter", "/bin/sh -c 'touch MARKER'"),
+        ("become-exe", "ansible_become_exe", "touch MARKER; sudo"),
+        ("connection", "ansible_connection", "local"),
+    ]
+] + [
     Case("group-vars-lookup", "lab", "lab-bj-gw01", "baseline_banner_text",
          vars_file("group_vars/all/evil.yml", "baseline_banner_text", PIPE), "group_vars/all/evil.yml"),
     Case("host-vars-lookup", "lab", "lab-bj-gw01", "zt_gateway_client_max_body_size",

@@ -49,29 +49,23 @@ def entry_line(env: Hostile, owner: str, kind: str) -> int:
 # ---------------------------------------------------------------- edits: (env) -> (line, owner, other)
 
 
-def duplicate_management(env: Hostile) -> tuple[int, str, str]:
-    return replace_in_lock(env, "bj-core-1-cdn-002", "management", "10.64.0.11"), "bj-core-1-cdn-002", "bj-core-1-cdn-001"
+Edit = Callable[[Hostile], tuple[int, str, str]]
 
 
-def duplicate_across_sites(env: Hostile) -> tuple[int, str, str]:
-    # an address of another site's prefix: outside the host's own site
-    return replace_in_lock(env, "sh-core-1-cdn-001", "management", "10.64.0.11"), "sh-core-1-cdn-001", "sh-core-1"
+def replaced(owner: str, kind: str, value: str, other: str) -> Edit:
+    """The lock's ``owner``/``kind`` entry set to ``value``; ``other`` is what the error must name too."""
+    def edit(env: Hostile) -> tuple[int, str, str]:
+        return replace_in_lock(env, owner, kind, value), owner, other
+    return edit
 
 
-def garbage_value(env: Hostile) -> tuple[int, str, str]:
-    return replace_in_lock(env, "bj-core-1-cdn-001", "management", "banana"), "bj-core-1-cdn-001", "banana"
-
-
-def broadcast_address(env: Hostile) -> tuple[int, str, str]:
-    return replace_in_lock(env, "bj-core-1-cdn-001", "management", "10.64.1.255"), "bj-core-1-cdn-001", "bj-core-1"
-
-
-def network_address(env: Hostile) -> tuple[int, str, str]:
-    return replace_in_lock(env, "bj-core-1-cdn-001", "service", "10.80.0.0"), "bj-core-1-cdn-001", "bj-core-1"
-
-
-def prefix_equals_other_site(env: Hostile) -> tuple[int, str, str]:
-    return replace_in_lock(env, "cd-edge-1", "management", "10.64.0.0/23"), "cd-edge-1", "bj-core-1"
+def rewritten(old: str, new: str, at: str, offset: int, owner: str, other: str) -> Edit:
+    """The first ``old`` in the lock replaced by ``new``; the error must name the line of the regex
+    ``at`` (plus ``offset``), ``owner`` and ``other``."""
+    def edit(env: Hostile) -> tuple[int, str, str]:
+        (env.root / LOCK).write_text((env.root / LOCK).read_text().replace(old, new, 1))
+        return lock_line(env, at) + offset, owner, other
+    return edit
 
 
 def cluster_prefix_covers_another(env: Hostile) -> tuple[int, str, str]:
@@ -79,52 +73,28 @@ def cluster_prefix_covers_another(env: Hostile) -> tuple[int, str, str]:
     return entry_line(env, "cd-edge-k8s", "pod"), "cd-edge-k8s", "bj-core-k8s"
 
 
-def prefix_in_wrong_pool(env: Hostile) -> tuple[int, str, str]:
-    # a site's management prefix placed in the service pool, on top of a service prefix
-    return replace_in_lock(env, "tj-mobile-1", "management", "10.80.0.0/23"), "tj-mobile-1", "service pool"
+duplicate_management = replaced("bj-core-1-cdn-002", "management", "10.64.0.11", "bj-core-1-cdn-001")
 
-
-def orphan_takes_live_address(env: Hostile) -> tuple[int, str, str]:
-    text = (env.root / LOCK).read_text().replace("  bj-core-1-cdn-001:\n", "  bj-core-1-cdn-000:\n    management: 10.64.0.11\n  bj-core-1-cdn-001:\n", 1)
-    (env.root / LOCK).write_text(text)
-    return lock_line(env, r"^  bj-core-1-cdn-001:$") + 1, "bj-core-1-cdn-001", "bj-core-1-cdn-000"
-
-
-def unknown_kind(env: Hostile) -> tuple[int, str, str]:
-    text = (env.root / LOCK).read_text().replace("  bj-core-1:\n", "  bj-core-1:\n    storage: 10.99.0.0/24\n", 1)
-    (env.root / LOCK).write_text(text)
-    return lock_line(env, r"^    storage:"), "bj-core-1", "storage"
-
-
-def duplicate_owner_key(env: Hostile) -> tuple[int, str, str]:
-    text = (env.root / LOCK).read_text().replace("  bj-core-1-cdn-002:\n", "  bj-core-1-cdn-001:\n    management: 10.64.0.99\n  bj-core-1-cdn-002:\n", 1)
-    (env.root / LOCK).write_text(text)
-    return lock_line(env, r"10\.64\.0\.99") - 1, "bj-core-1-cdn-001", "duplicate key"
-
-
-def number_not_text(env: Hostile) -> tuple[int, str, str]:
-    return replace_in_lock(env, "bj-core-1-cdn-001", "management", "167772161"), "bj-core-1-cdn-001", "167772161"
-
-
-def lenient_address_form(env: Hostile) -> tuple[int, str, str]:
-    # inet_aton would read 010.64.0.11 as octal: refused, not reinterpreted
-    return replace_in_lock(env, "bj-core-1-cdn-001", "management", "010.64.0.11"), "bj-core-1-cdn-001", "010.64.0.11"
-
-
-LOCK_EDITS: dict[str, Callable[[Hostile], tuple[int, str, str]]] = {
+LOCK_EDITS: dict[str, Edit] = {
     "duplicate-management-address": duplicate_management,
-    "address-of-another-site": duplicate_across_sites,
-    "garbage-value": garbage_value,
-    "broadcast-address": broadcast_address,
-    "network-address": network_address,
-    "site-prefix-equals-another-site": prefix_equals_other_site,
+    # an address of another site's prefix: outside the host's own site
+    "address-of-another-site": replaced("sh-core-1-cdn-001", "management", "10.64.0.11", "sh-core-1"),
+    "garbage-value": replaced("bj-core-1-cdn-001", "management", "banana", "banana"),
+    "broadcast-address": replaced("bj-core-1-cdn-001", "management", "10.64.1.255", "bj-core-1"),
+    "network-address": replaced("bj-core-1-cdn-001", "service", "10.80.0.0", "bj-core-1"),
+    "site-prefix-equals-another-site": replaced("cd-edge-1", "management", "10.64.0.0/23", "bj-core-1"),
     "cluster-prefix-covers-another": cluster_prefix_covers_another,
-    "management-prefix-in-service-pool": prefix_in_wrong_pool,
-    "orphan-holds-a-live-address": orphan_takes_live_address,
-    "unknown-address-kind": unknown_kind,
-    "duplicate-owner-key": duplicate_owner_key,
-    "number-not-text": number_not_text,
-    "octal-looking-address": lenient_address_form,
+    # a site's management prefix placed in the service pool, on top of a service prefix
+    "management-prefix-in-service-pool": replaced("tj-mobile-1", "management", "10.80.0.0/23", "service pool"),
+    "orphan-holds-a-live-address": rewritten("  bj-core-1-cdn-001:\n", "  bj-core-1-cdn-000:\n    management: 10.64.0.11\n  bj-core-1-cdn-001:\n",
+                                             r"^  bj-core-1-cdn-001:$", 1, "bj-core-1-cdn-001", "bj-core-1-cdn-000"),
+    "unknown-address-kind": rewritten("  bj-core-1:\n", "  bj-core-1:\n    storage: 10.99.0.0/24\n",
+                                      r"^    storage:", 0, "bj-core-1", "storage"),
+    "duplicate-owner-key": rewritten("  bj-core-1-cdn-002:\n", "  bj-core-1-cdn-001:\n    management: 10.64.0.99\n  bj-core-1-cdn-002:\n",
+                                     r"10\.64\.0\.99", -1, "bj-core-1-cdn-001", "duplicate key"),
+    "number-not-text": replaced("bj-core-1-cdn-001", "management", "167772161", "167772161"),
+    # inet_aton would read 010.64.0.11 as octal: refused, not reinterpreted
+    "octal-looking-address": replaced("bj-core-1-cdn-001", "management", "010.64.0.11", "010.64.0.11"),
 }
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from idcpilot.errors import UserInputError
 from idcpilot.policy.thresholds import load
 
 REPO = Path(__file__).resolve().parents[2]
 TEXT = (REPO / "policy" / "thresholds.yaml").read_text(encoding="utf-8")
+#: the hostile edits, as data (tests/policy/thresholds_cases.yaml)
+CASES = yaml.safe_load((Path(__file__).with_name("thresholds_cases.yaml")).read_text(encoding="utf-8"))
 
 
 def problems(tmp_path: Path, *edits: tuple[str, str]) -> list:
@@ -36,39 +39,9 @@ def test_the_repository_file_is_valid():
     assert t.get("waivers.rules")["MLPS3-AUDIT"] == {"waivable": False}
 
 
-@pytest.mark.parametrize("old, new, field, words", [
-    ("baseline_pass_max_days: {rule: MLPS3-AUTH-PASSWORD, min: 1, max: 90}",
-     "baseline_pass_max_days: {rule: MLPS3-AUTH-PASSWORD, min: 1, maxi: 90}",
-     "thresholds.variables.baseline_pass_max_days.maxi", "unknown constraint"),
-    ("    max: 1.35 ", "    maxi: 1.35 ", "thresholds.pue.maxi", "unknown key"),
-    ("minNodes: 200", "minNodes: lots", "thresholds.cdn.minNodes", "whole number"),
-    ("minNodes: 200", "minNodes: ~", "thresholds.cdn.minNodes", "whole number"),
-    ("maxSyncMinutes: 15", "maxSyncMinutes: '15'", "thresholds.threatIntel.maxSyncMinutes", "number"),
-    ("critical: mandatory", "critical: maybe", "thresholds.crossguard.enforcement.critical", "one of"),
-    ('secretKeyPattern: "(?i)(', 'secretKeyPattern: "(?i)((', "thresholds.k8s.secretKeyPattern", "regular expression"),
-    ("requireAllowList: true", "requireAllowList: 1", "thresholds.zeroTrust.requireAllowList", "true or false"),
-    ("minAccuracy: 0.999", "minAccuracy: 99.9", "thresholds.zeroTrust.minAccuracy", "<= 1"),
-    ("baseline_tmout: {rule: MLPS3-AUTH-TIMEOUT,", "baseline_tmout: {rule: MLPS3-AUTH-TIMOUT,",
-     "thresholds.variables.baseline_tmout.rule", "no rule"),
-    ("baseline_tmout: {rule: MLPS3-AUTH-TIMEOUT, min: 1, max: 600}", "baseline_tmout: {min: 1, max: 600}",
-     "thresholds.variables.baseline_tmout", "name the rule"),
-    ("baseline_tmout: {rule: MLPS3-AUTH-TIMEOUT, min: 1, max: 600}", "baseline_tmout: {rule: MLPS3-AUTH-TIMEOUT, min: '1', max: 600}",
-     "thresholds.variables.baseline_tmout.min", "number"),
-    ("baseline_tmout: {rule: MLPS3-AUTH-TIMEOUT, min: 1, max: 600}", "baseline_tmout: tuneable",
-     "thresholds.variables.baseline_tmout", "tunable or a mapping"),
-    ("baseline_umask: {rule: MLPS3-ACCESS-ACCOUNTS, umaskBits: \"027\"}", "baseline_umask: {rule: MLPS3-ACCESS-ACCOUNTS, umaskBits: 27}",
-     "thresholds.variables.baseline_umask.umaskBits", "octal"),
-    ("    baseline_pwquality_retry: tunable", "    baseline_pwquality_retrys: tunable",
-     "thresholds.variables.baseline_pwquality_retrys", "no role declares"),
-    ("maxDays: 180", "maxDays: 9999", "thresholds.waivers.maxDays", "<= 3650"),
-    ("maxDays: 180", "maxDays: 1.5", "thresholds.waivers.maxDays", "whole number"),
-    ("K8S-SECRETS: {waivable: false}", "K8S-SECRET: {waivable: false}", "thresholds.waivers.rules.K8S-SECRET", "no rule"),
-    ("K8S-SECRETS: {waivable: false}", "K8S-SECRETS: {waivable: no-way}", "thresholds.waivers.rules.K8S-SECRETS.waivable", "true or false"),
-    ("K8S-SECRETS: {waivable: false}", "K8S-SECRETS: {waivable: false, why: x}", "thresholds.waivers.rules.K8S-SECRETS.why", "unknown key"),
-    ("set: {pue.max: 1.25}", "set: {pue.max: low}", "overrides[0].set.pue.max", "number"),
-    ("set: {pue.max: 1.25}", "set: {pue.maxi: 1.25}", "overrides[0].set.pue.maxi", "no threshold"),
-])
-def test_a_bad_value_is_named_with_its_line_and_path(old, new, field, words, tmp_path):
+@pytest.mark.parametrize("case", CASES, ids=[c["field"] for c in CASES])
+def test_a_bad_value_is_named_with_its_line_and_path(case, tmp_path):
+    old, new, field, words = case["old"], case["new"], case["field"], case["words"]
     found = problems(tmp_path, (old, new))
     hits = [p for p in found if p.field == field]
     assert hits, [str(p) for p in found]

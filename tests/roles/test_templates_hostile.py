@@ -494,20 +494,19 @@ def openssl_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
     return Checked(proc.returncode == 0, proc.stderr[-1000:])
 
 
-def toml_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
-    try:
-        tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        return Checked(False, str(exc))
-    return Checked(True)
+def parsed_by(parse: Callable[[str], Any], error: type[Exception]) -> Callable[[str, Path, dict[str, str]], Checked]:
+    """A checker for a format Python itself reads (TOML, YAML): the text parses, or why not."""
+    def check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
+        try:
+            parse(text)
+        except error as exc:
+            return Checked(False, str(exc))
+        return Checked(True)
+    return check
 
 
-def yaml_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
-    try:
-        yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        return Checked(False, str(exc))
-    return Checked(True)
+toml_check = parsed_by(tomllib.loads, tomllib.TOMLDecodeError)
+yaml_check = parsed_by(yaml.safe_load, yaml.YAMLError)
 
 
 def prom_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
