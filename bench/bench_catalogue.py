@@ -1,6 +1,6 @@
 """Benchmark: validate + allocate a synthetic estate of 100 sites / 10,000 hosts.
 
-Target (issue 2): under 2 s on the 2-core machine. Printed beside a baseline measured in the
+Target: under 2 s on the 2-core machine. Printed beside a baseline measured in the
 same run: parsing the same file with PyYAML's C loader alone (the floor any YAML tool pays).
 """
 

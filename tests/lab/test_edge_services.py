@@ -1,4 +1,4 @@
-"""Edge services end to end on real lab hosts (issue 8): bootstrap, then the cdn_node and
+"""Edge services end to end on real lab hosts: bootstrap, then the cdn_node and
 zt_gateway playbooks through `idcpilot deploy`, their verification suites through
 `idcpilot verify` (real HTTPS requests, the zero-trust access matrix, sslscan), and a second
 deploy that must change nothing.

@@ -35,7 +35,7 @@ waivers:
 
 
 def verify_document() -> dict[str, Any]:
-    """Verification results in the issue-5 contract, with measurements keyed by rule id."""
+    """Verification results in the verify results contract (idcpilot.verify.report), with measurements keyed by rule id."""
     return {
         "summary": {"total": 6, "pass": 3, "fail": 2, "skipped": 1},
         "results": [

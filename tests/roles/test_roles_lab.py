@@ -1,4 +1,4 @@
-"""Issue 6 on real lab hosts: baseline + monitoring + k8s_node deployed, verified, idempotent.
+"""The host roles on real lab hosts: baseline + monitoring + k8s_node deployed, verified, idempotent.
 
 - deploy (bootstrap, baseline, monitoring, k8s_node) -> every host converges and the automation
   account still connects (the baseline did not lock it out);

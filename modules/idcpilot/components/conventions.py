@@ -1,6 +1,6 @@
 """Names, labels and images every component and the K8S-* policy rules agree on.
 
-The policy rules (issue 3) read planned manifests; they find a namespace's data classification
+The policy rules read planned manifests; they find a namespace's data classification
 and data domain under the label keys below. Third-party images are named by repository and tag
 here and always pulled through the estate's private registry (K8S-REGISTRY).
 """
