@@ -94,8 +94,10 @@ def test_one_os_family_idiom(role):
                 "first_found", "_distributions"):
         assert raw not in text, f"{role} picks the OS family itself ({raw!r}); use the os_family role"
     includes = [t for p in (REPO / "roles" / role / "tasks").glob("*.yml") for t in _tasks(_yaml(p))
-                if (t.get("ansible.builtin.include_role") or {}).get("name") == "os_family"]
-    assert len(includes) == 1, f"{role} must include the os_family role exactly once"
+                if (t.get("ansible.builtin.import_role") or {}).get("name") == "os_family"]
+    # imported (static) and tagged always: a dynamic include_role would not pass its tags on to
+    # the role's tasks, and a deploy limited with --tags would run without the family
+    assert len(includes) == 1 and "always" in includes[0].get("tags", []), f"{role} must import the os_family role once, tagged always"
     loads = [t for p in (REPO / "roles" / role / "tasks").glob("*.yml") for t in _tasks(_yaml(p))
              if t.get("ansible.builtin.include_vars") == "{{ os_family_name }}.yml"]
     assert len(loads) == 1, f"{role} must load vars/{{{{ os_family_name }}}}.yml once"
@@ -119,7 +121,7 @@ def test_os_family_role_on_this_debian_machine(tmp_path, declared, expect):
     play = tmp_path / "os_family.yml"
     play.write_text(yaml.safe_dump([{
         "hosts": "localhost", "connection": "local", "gather_facts": False,
-        "tasks": [{"ansible.builtin.include_role": {"name": "os_family", "public": True}},
+        "tasks": [{"ansible.builtin.import_role": {"name": "os_family"}},
                   {"ansible.builtin.debug": {"msg": "os_family_name: {{ os_family_name }}"}}],
     }]))
     cmd = [str(BIN / "ansible-playbook"), "-i", "localhost,", str(play), "-e", "ansible_python_interpreter=/usr/bin/python3"]
