@@ -31,6 +31,7 @@ from typing import Any, Iterable
 from idcpilot.catalogue.load import display_name
 from idcpilot.errors import Problem, UserInputError, excerpt
 from idcpilot.policy.model import Finding, Location, Rule
+from idcpilot.policy.thresholds import Thresholds
 from idcpilot.yamlsource import SourceMap, load_yaml_file
 
 WAIVER_RULE = Rule(
@@ -58,31 +59,12 @@ class WaiverBounds:
     unwaivable: frozenset[str]
 
     @classmethod
-    def from_thresholds(cls, thresholds: Any) -> "WaiverBounds":
-        """Read ``waivers.maxDays`` and ``waivers.rules`` through the thresholds API; a
-        thresholds file without them, or with a value of the wrong type, is bad input."""
-        where = thresholds.file
-
-        def get(key: str) -> Any:
-            try:
-                return thresholds.get(key)
-            except KeyError:
-                raise UserInputError.single(where, f"no threshold {key}: the waiver bounds must be set", f"thresholds.{key}") from None
-
-        max_days = get("waivers.maxDays")
-        if isinstance(max_days, bool) or not isinstance(max_days, int) or not 0 <= max_days <= 3660:
-            raise UserInputError.single(where, f"must be a whole number of days from 0 to 3660, not {excerpt(max_days)}",
-                                        "thresholds.waivers.maxDays")
-        rules = get("waivers.rules") or {}
-        if not isinstance(rules, dict):
-            raise UserInputError.single(where, "must map rule ids to {waivable: false}", "thresholds.waivers.rules")
-        unwaivable = {WAIVER_RULE.id}
-        for rule_id, spec in rules.items():
-            if not isinstance(spec, dict) or set(spec) != {"waivable"} or not isinstance(spec["waivable"], bool):
-                raise UserInputError.single(where, f"give {{waivable: true|false}}, not {excerpt(spec)}", f"thresholds.waivers.rules.{rule_id}")
-            if not spec["waivable"]:
-                unwaivable.add(str(rule_id))
-        return cls(max_days, frozenset(unwaivable))
+    def from_thresholds(cls, thresholds: Thresholds) -> "WaiverBounds":
+        """``waivers.maxDays`` and the rules marked ``waivable: false`` under ``waivers.rules``
+        (``thresholds.load`` has checked both: present, a whole number of days, known rule ids)."""
+        rules = thresholds.get("waivers.rules") or {}
+        unwaivable = {WAIVER_RULE.id} | {str(rule_id) for rule_id, spec in rules.items() if not spec["waivable"]}
+        return cls(thresholds.get("waivers.maxDays"), frozenset(unwaivable))
 
 
 @dataclass(frozen=True)
