@@ -15,7 +15,7 @@ import typer
 from idcpilot.errors import UserInputError
 
 #: The exit codes every command keeps, so CI can tell outcomes apart: 0 success, 1 a check found
-#: failures, 2 bad input or usage, 3 changes pending (``ipam plan --detailed-exitcode``),
+#: failures, 2 bad input or usage, 3 changes pending (``ipam plan --detailed-exitcode``) or made (``deploy --detailed-exitcode``),
 #: 70 an internal error (EX_SOFTWARE: a bug in idcpilot, never the user's input).
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_CHANGES, EXIT_INTERNAL = 0, 1, 2, 3, 70
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from idcpilot import catalogue
-from idcpilot.cli.common import EXIT_FAIL, EXIT_INPUT, RequiredEnvArg, Format, FormatOpt, console, err_console, print_json, user_errors
+from idcpilot.cli.common import EXIT_CHANGES, EXIT_FAIL, EXIT_INPUT, RequiredEnvArg, Format, FormatOpt, console, err_console, print_json, user_errors
 from idcpilot.deploy import DeployOptions, GateRefused, Tracker, deploy as run_deploy
 from idcpilot.deploy.options import option_problems
 from idcpilot.deploy.view import View, host_table
@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
         extra_vars: list[str] = typer.Option(None, "--extra-vars", "-e", help="extra variables as ansible-playbook -e (KEY=VALUE, JSON, or @FILE; secrets only in @FILE, ansible-vault encrypted)"),
         vault_id: list[str] = typer.Option(None, "--vault-id", help="vault identity [label@]password-file-or-script (repeatable)"),
         vault_password_file: list[str] = typer.Option(None, "--vault-password-file", help="file or script giving the ansible-vault password (repeatable)"),
+        detailed_exitcode: bool = typer.Option(False, "--detailed-exitcode", help=f"exit {EXIT_CHANGES} when the run succeeded but changed something on a host (0: nothing changed)"),
         fmt: Format = FormatOpt,
     ) -> None:
         """Run the policy gate, then roll playbooks/site.yml out (exit 1 if any host failed or was unreachable)."""
@@ -78,3 +79,8 @@ def register(app: typer.Typer) -> None:
             console.print(f"deploy {verdict} in {result.duration:.0f}s; artifacts: {result.artifacts}", markup=False)
         if not result.ok:
             raise typer.Exit(EXIT_FAIL)
+        if detailed_exitcode:
+            changed = sorted(name for name, host in tracker.hosts.items() if host.changed)
+            if changed:
+                err_console.print(f"deploy changed {len(changed)} host(s): {', '.join(changed)}", markup=False, highlight=False)
+                raise typer.Exit(EXIT_CHANGES)
