@@ -41,7 +41,7 @@ def test_lab_plan_uses_ipam_addresses_and_first_usable_bridge_address(lab_plan) 
     assert lab_plan.bridge_addresses == ("10.213.0.1/24",)
     assert lab_plan.gateway == "10.213.0.1" and lab_plan.proxy_url == "http://10.213.0.1:3142"
     hosts = {h.name: h for h in lab_plan.hosts}
-    assert len(hosts) == 7 and hosts["lab-bj-gw01"].address == "10.213.0.10" and hosts["lab-bj-gw01"].prefixlen == 27
+    assert len(hosts) == 9 and hosts["lab-bj-gw01"].address == "10.213.0.10" and hosts["lab-bj-gw01"].prefixlen == 27
     assert lab_plan.account == "idcops"
     net = network_file(lab_plan, hosts["lab-gz-cdn01"])
     assert "Name=host0" in net and "Address=10.213.0.42/27" in net and "Destination=10.213.0.0/24" in net
