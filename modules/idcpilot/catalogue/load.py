@@ -24,6 +24,7 @@ from idcpilot.catalogue.estate import Catalogue, Host
 from idcpilot.catalogue.references import check_references
 from idcpilot.catalogue.types import NAME_PATTERN, expand_name_pattern
 from idcpilot.errors import Problem, UserInputError, excerpt
+from idcpilot.gcpause import paused
 from idcpilot.yamlsource import PathKey, SourceMap, format_path, load_yaml_file
 
 ESTATE_FILE = "estate.yaml"
@@ -55,8 +56,9 @@ def load(target: str | Path) -> Catalogue:
     shown = display_name(file)
     if not file.exists() and not file.is_symlink():
         raise UserInputError.single(shown, f"no estate catalogue here (expected {ESTATE_FILE})")
-    data, smap = load_yaml_file(file, shown)
-    return build(data, smap, file)
+    with paused():
+        data, smap = load_yaml_file(file, shown)
+        return build(data, smap, file)
 
 
 def build(data: Any, smap: SourceMap, file: Path) -> Catalogue:

@@ -151,20 +151,18 @@ class _Allocator:
         """Everything the lock holds stays as it is (orphans too, unless pruning)."""
         checked = check_lock(lock, self.pools, live, prune)
         self.problems += checked.problems
+        self.new = lock.copy()
         for e in checked.released:
             self.changes.append(Change("release", e.section, e.owner, e.kind, e.value))
+            kinds = self.new.section(e.section)[e.owner]
+            del kinds[e.kind]
+            if not kinds:
+                del self.new.section(e.section)[e.owner]
         for e in checked.prefixes:
-            self.new.section(e.section).setdefault(e.owner, {})[e.kind] = e.value
             self.used.add(e.block, f"the {e.kind} prefix of {e.section[:-1]} {e.owner} ({lock.line(e.section, e.owner, e.kind)})")
-        hosts = self.new.hosts
-        for e in checked.addresses:
-            kinds = hosts.get(e.owner)
-            if kinds is None:
-                kinds = hosts[e.owner] = {}
-            kinds[e.kind] = e.value
-            self.taken[e.kind][e.first] = e.owner
+        self.taken = checked.addresses
         self.changes += [Change("orphan", e.section, e.owner, e.kind, e.value)
-                         for e in checked.prefixes + checked.addresses if not e.live]
+                         for e in checked.prefixes + checked.orphans if not e.live]
 
     # ------------------------------------------------------------ prefixes
 
