@@ -52,30 +52,47 @@ def display_name(path: Path) -> str:
 
 def load(target: str | Path) -> Catalogue:
     """Load and validate a catalogue; raise UserInputError listing every problem."""
+    catalogue, problems = load_partial(target)
+    if problems or catalogue is None:
+        raise UserInputError(problems)
+    return catalogue
+
+
+def load_partial(target: str | Path) -> tuple[Catalogue | None, list[Problem]]:
+    """Every problem of the catalogue, and what of it can still be read, for reporting only:
+    when some entries have a type problem the catalogue holds the rest (None when too little
+    is readable), so that checks further down (IPAM, the lock) can add their problems to the
+    same report. A catalogue with problems is never planned, deployed or handed to Ansible;
+    ``load`` refuses it. A file that is not YAML at all raises UserInputError."""
     file = estate_file(target)
     shown = display_name(file)
     if not file.exists() and not file.is_symlink():
         raise UserInputError.single(shown, f"no estate catalogue here (expected {ESTATE_FILE})")
     with paused():
         data, smap = load_yaml_file(file, shown)
-        return build(data, smap, file)
+        return _build(data, smap, file)
 
 
 def build(data: Any, smap: SourceMap, file: Path) -> Catalogue:
+    catalogue, problems = _build(data, smap, file)
+    if problems or catalogue is None:
+        raise UserInputError(problems)
+    return catalogue
+
+
+def _build(data: Any, smap: SourceMap, file: Path) -> tuple[Catalogue | None, list[Problem]]:
     if not isinstance(data, dict):
-        raise UserInputError([smap.problem((), "the catalogue must be a mapping (apiVersion, kind, metadata, spec)")])
+        return None, [smap.problem((), "the catalogue must be a mapping (apiVersion, kind, metadata, spec)")]
     try:
         estate = m.Estate.model_validate(data)
     except ValidationError as exc:
         problems = translate_errors(exc, data, smap)
         partial = _set_aside(data, exc)
-        if partial is not None:
-            problems += _checked(partial.estate, partial.source(smap), file, partial.unreadable)[1]
-        raise UserInputError(problems) from None
-    catalogue, problems = _checked(estate, smap, file, frozenset())
-    if problems:
-        raise UserInputError(problems)
-    return catalogue
+        if partial is None:
+            return None, problems
+        catalogue, more = _checked(partial.estate, partial.source(smap), file, partial.unreadable)
+        return catalogue, problems + more
+    return _checked(estate, smap, file, frozenset())
 
 
 def _checked(estate: m.Estate, smap: SourceMap, file: Path, unreadable: frozenset[str]) -> tuple[Catalogue, list[Problem]]:

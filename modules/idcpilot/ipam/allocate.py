@@ -222,15 +222,24 @@ class _Allocator:
     # ------------------------------------------------------------ host addresses
 
     def hosts(self, site_blocks: dict[str, dict[str, Block]], live: Live) -> None:
+        locked = self.new.hosts
         for site_name, hosts in self.cat.hosts_by_site.items():
             blocks = site_blocks.get(site_name, {})
             si = self.cat.site_index[site_name]
+            # a host whose every address is locked (and not pinned elsewhere) has nothing to do
+            # here: skipping it first makes a plan with no changes cost one pass over the hosts
+            todo: dict[str, list[Host]] = {kind: [] for kind in HOST_KINDS}
+            for h in hosts:
+                needed = live.hosts[h.name][1]
+                have = locked.get(h.name)
+                if have is not None and have.keys() >= needed and h.management_address in (None, have.get("management")):
+                    continue
+                for kind in needed:
+                    todo[kind].append(h)
             for kind in HOST_KINDS:
                 block = blocks.get(kind)
-                if block is None:
-                    continue
-                want = [h for h in hosts if kind in live.hosts[h.name][1]]
-                self.hosts_in(site_name, si, kind, block, want)
+                if block is not None:
+                    self.hosts_in(site_name, si, kind, block, todo[kind])
 
     def hosts_in(self, site: str, si: int, kind: str, block: Block, hosts: list[Host]) -> None:
         taken = self.taken[kind]

@@ -113,12 +113,18 @@ def _implicit_is_str(text: str) -> bool:
 
 def plain(text: str) -> bool:
     """True when ``text`` can be written unquoted and YAML reads it back as the same string."""
-    if not _PLAIN.fullmatch(text):
-        return False
+    return _PLAIN.fullmatch(text) is not None and _plain_word(text)
+
+
+_WORDS = frozenset(("yes", "no", "on", "off", "true", "false", "null", "y", "n"))
+
+
+def _plain_word(text: str) -> bool:
+    """``plain`` for text already known to match _PLAIN (the line reader's keys)."""
+    if text[0].isalpha() and text.lower() not in _WORDS:
+        return True  # the common case, decided without the resolver's regular expressions
     if ADDRESS_OR_PREFIX.fullmatch(text):
         return True
-    if text[0].isalpha() and text.lower() not in ("yes", "no", "on", "off", "true", "false", "null", "y", "n"):
-        return True  # the common case, decided without the resolver's regular expressions
     return _implicit_is_str(text)
 
 
@@ -190,7 +196,7 @@ def _read_canonical(text: str, file: str) -> tuple[dict, SourceMap] | None:
             if owner is None or not addr or key in owner:
                 return None
             if key not in kinds_seen:
-                if not plain(key):
+                if not _plain_word(key):
                     return None
                 kinds_seen.add(key)
             owner[key] = addr
@@ -198,12 +204,12 @@ def _read_canonical(text: str, file: str) -> tuple[dict, SourceMap] | None:
         if owner == {}:
             return None  # an owner with nothing below it is null in YAML
         if indent:
-            if section is None or addr or word or key in section or not plain(key):
+            if section is None or addr or word or key in section or not _plain_word(key):
                 return None
             owner = section[key] = {}
             section_lines[key] = number
             continue
-        if key in data or not plain(key):
+        if key in data or not _plain_word(key):
             return None
         smap.positions.setdefault((), (number, 1))
         smap.positions[(key,)] = (number, 1)
@@ -213,7 +219,7 @@ def _read_canonical(text: str, file: str) -> tuple[dict, SourceMap] | None:
             section_lines = smap.lines[key] = {}
         elif key in SECTIONS and word == "{}":
             data[key] = {}
-        elif word and word != "{}" and plain(word):
+        elif word and word != "{}" and _plain_word(word):
             data[key] = word
         else:
             return None
