@@ -10,6 +10,7 @@ from idcpilot import catalogue, ipam
 from idcpilot import inventory as inv
 from idcpilot.cli.common import EnvArg, fail_input, print_json, user_errors
 from idcpilot.errors import excerpt
+from idcpilot.gcpause import paused
 
 
 def register(app: typer.Typer) -> None:
@@ -20,7 +21,9 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option(None, "--host", help="the variables of one host"),
     ) -> None:
         """Print the Ansible inventory derived from the catalogue (JSON like ansible-inventory --list)."""
-        with user_errors():
+        # the collector stays paused to the end: after the estate is read it would walk every
+        # object read once more, for no garbage (0.1-0.2 CPU s of --host on 100,000 hosts)
+        with user_errors(), paused():
             cat = catalogue.load(env)
             if host is not None and host not in cat.hosts:
                 raise fail_input(f"{cat.file}: no host {excerpt(host)} in the estate")

@@ -38,16 +38,32 @@ def summary(cat: Catalogue, alloc: ipam.Allocation) -> dict[str, Any]:
     }
 
 
+def checked(env: Path) -> tuple[Catalogue, ipam.Allocation]:
+    """The catalogue and its address plan, or UserInputError with every problem at once: where
+    the catalogue can still be read (a type problem confined to some entries), the address plan
+    and the lock are checked on what can be read and their problems join the catalogue's."""
+    cat, problems = catalogue.load_partial(env)
+    if cat is None:
+        raise UserInputError(problems)
+    try:
+        alloc = ipam.plan(cat)
+    except UserInputError as exc:
+        raise UserInputError(problems + exc.problems) from None
+    if problems:
+        # the overlay is derived from references the catalogue's own problems may leave dangling
+        raise UserInputError(problems)
+    overlay = sdwan.problems(cat, alloc)  # an overlay the role could not build as declared
+    if overlay:
+        raise UserInputError(overlay)
+    return cat, alloc
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def validate(env: Path = EnvArg, fmt: Format = FormatOpt) -> None:
         """Validate the estate catalogue (schema, references, address plan) and summarise it."""
         with user_errors():
-            cat = catalogue.load(env)
-            alloc = ipam.plan(cat)
-            overlay = sdwan.problems(cat, alloc)  # an overlay the role could not build as declared
-            if overlay:
-                raise UserInputError(overlay)
+            cat, alloc = checked(env)
         data = summary(cat, alloc)
         if fmt is Format.json:
             print_json(data)

@@ -6,6 +6,7 @@ from idcpilot.ipam.lock import LOCK_FILE, Lock, read_lock, write_lock
 from pathlib import Path as _Path
 
 from idcpilot.catalogue.estate import Catalogue as _Catalogue
+from idcpilot.gcpause import paused
 
 
 def lock_display(cat: _Catalogue) -> str:
@@ -16,7 +17,8 @@ def lock_display(cat: _Catalogue) -> str:
 def plan(cat: _Catalogue, prune: bool = False) -> Allocation:
     """Allocation for the catalogue against the lock file beside it. The lock is checked against
     itself, the pools and the catalogue on every read: UserInputError (exit 2) on any collision."""
-    return allocate(cat, read_lock(cat.root, lock_display(cat)), prune=prune)
+    with paused():
+        return allocate(cat, read_lock(cat.root, lock_display(cat)), prune=prune)
 
 
 __all__ = ["Allocation", "Change", "Lock", "LOCK_FILE", "allocate", "host_kinds", "lock_display", "plan", "read_lock", "write_lock"]

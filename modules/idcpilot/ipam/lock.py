@@ -23,7 +23,7 @@ import yaml
 
 from idcpilot.errors import Problem, UserInputError, excerpt
 from idcpilot.ipam.blocks import ADDRESS_OR_PREFIX
-from idcpilot.yamlsource import SourceMap, load_yaml_file, read_yaml_text
+from idcpilot.yamlsource import PathKey, SourceMap, load_yaml_text, read_yaml_text
 
 LOCK_FILE = "ipam.lock.yaml"
 SECTIONS = ("sites", "clusters", "hosts")
@@ -96,7 +96,8 @@ class Lock:
         return "".join(out)
 
     def copy(self) -> "Lock":
-        return Lock(**{s: {k: dict(v) for k, v in self.section(s).items()} for s in SECTIONS}, source=self.source)
+        """A copy to change (an owner holding no entries is left out)."""
+        return Lock(**{s: {k: dict(v) for k, v in self.section(s).items() if v} for s in SECTIONS}, source=self.source)
 
 
 # ------------------------------------------------------------------ scalars
@@ -112,12 +113,18 @@ def _implicit_is_str(text: str) -> bool:
 
 def plain(text: str) -> bool:
     """True when ``text`` can be written unquoted and YAML reads it back as the same string."""
-    if not _PLAIN.fullmatch(text):
-        return False
+    return _PLAIN.fullmatch(text) is not None and _plain_word(text)
+
+
+_WORDS = frozenset(("yes", "no", "on", "off", "true", "false", "null", "y", "n"))
+
+
+def _plain_word(text: str) -> bool:
+    """``plain`` for text already known to match _PLAIN (the line reader's keys)."""
+    if text[0].isalpha() and text.lower() not in _WORDS:
+        return True  # the common case, decided without the resolver's regular expressions
     if ADDRESS_OR_PREFIX.fullmatch(text):
         return True
-    if text[0].isalpha() and text.lower() not in ("yes", "no", "on", "off", "true", "false", "null", "y", "n"):
-        return True  # the common case, decided without the resolver's regular expressions
     return _implicit_is_str(text)
 
 
@@ -130,52 +137,90 @@ def _scalar(text: str) -> str:
 
 # ------------------------------------------------------------------ reading
 
-_LINE = re.compile(r"(?:(    )|(  ))?([A-Za-z0-9][A-Za-z0-9._/-]*):(?: (\S+))?")
+#: One line of the canonical layout, as groups (indent, key, address, word, other): every line
+#: matches exactly once, so ``findall`` over the file gives one row per line, scanned in C. A
+#: comment or a blank line has neither key nor other; a line that is not canonical has ``other``.
+#: A comment may not hold a character YAML breaks lines at (\r, \x85, \u2028, \u2029): that
+#: file goes to the loader. An address or prefix (four dotted numbers) is text to YAML too.
+_ROW = re.compile(
+    r"^(?:#[^\n\r\x85\u2028\u2029]*"
+    r"|(  |    |)([A-Za-z0-9][A-Za-z0-9._/-]*):"
+    r"(?: ([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+(?:/[0-9]+)?)| ([A-Za-z0-9][A-Za-z0-9._/-]*|\{\}))?"
+    r"|(.+))?$",
+    re.MULTILINE,
+)
+
+
+@dataclass
+class _LockSource(SourceMap):
+    """Where the entries of a lock read line by line are: a section's or an owner's line is
+    recorded, an address kind's line is counted from its owner's (one line each, in the order
+    read), so 300,000 values cost no 300,000 positions."""
+
+    lines: dict[str, dict[str, int]] = field(default_factory=dict)  # section -> owner -> line
+    entries: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # as read
+
+    def locate(self, path: PathKey) -> tuple[int, int]:
+        path = tuple(path)
+        owner_line = self.lines.get(path[0], {}).get(path[1]) if len(path) >= 2 else None  # type: ignore[arg-type]
+        if owner_line is None:
+            return SourceMap.locate(self, path[:1])
+        kinds = self.entries[path[0]][path[1]]  # type: ignore[index]
+        if len(path) >= 3 and path[2] in kinds:
+            return owner_line + 1 + list(kinds).index(path[2]), 5  # type: ignore[arg-type]
+        return owner_line, 3
 
 
 def _read_canonical(text: str, file: str) -> tuple[dict, SourceMap] | None:
     """The lock's data and positions if every line has the canonical shape, else None (and
-    the YAML loader decides). Anything YAML could read differently is not canonical."""
+    the YAML loader decides). Anything YAML could read differently is not canonical.
+
+    One regular expression splits every line into its parts (C), and this loop only files
+    them: 0.1 s for the 100,000-host lock of bench/bench_catalogue.py (7 MB, 308,000 lines),
+    where matching and recording each line in Python took 1.1 s."""
+    rows = _ROW.findall(text)
+    if len(rows) != text.count("\n") + 1:  # one row per line, or the pattern is not what it says
+        return None
     data: dict = {}
-    smap = SourceMap(file)
+    smap = _LockSource(file)
     section: dict | None = None
-    section_name = ""
+    section_lines: dict[str, int] = {}
     owner: dict | None = None
-    owner_name = ""
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line or line[0] == "#":
-            continue
-        m = _LINE.fullmatch(line)
-        if m is None or not plain(m.group(3)):
-            return None
-        deep, shallow, key, value = m.groups()
-        smap.positions.setdefault((), (number, 1))
-        if deep:
-            if owner is None or value is None or key in owner or not ADDRESS_OR_PREFIX.fullmatch(value):
+    kinds_seen: set[str] = set()  # address kinds already known to be plain (a handful of names)
+    for number, (indent, key, addr, word, other) in enumerate(rows, start=1):
+        if not key:
+            if other:
                 return None
-            owner[key] = value
-            smap.positions[(section_name, owner_name, key)] = (number, 5)
+            continue
+        if indent == "    ":
+            if owner is None or not addr or key in owner:
+                return None
+            if key not in kinds_seen:
+                if not _plain_word(key):
+                    return None
+                kinds_seen.add(key)
+            owner[key] = addr
             continue
         if owner == {}:
             return None  # an owner with nothing below it is null in YAML
-        if shallow:
-            if section is None or value is not None or key in section:
+        if indent:
+            if section is None or addr or word or key in section or not _plain_word(key):
                 return None
-            owner_name, owner = key, {}
-            section[key] = owner
-            smap.positions[(section_name, key)] = (number, 3)
+            owner = section[key] = {}
+            section_lines[key] = number
             continue
-        if key in data:
+        if key in data or not _plain_word(key):
             return None
+        smap.positions.setdefault((), (number, 1))
         smap.positions[(key,)] = (number, 1)
         owner = section = None
-        if key in SECTIONS and value is None:
-            section_name, section = key, {}
-            data[key] = section
-        elif key in SECTIONS and value == "{}":
+        if key in SECTIONS and not addr and not word:
+            section = data[key] = smap.entries[key] = {}
+            section_lines = smap.lines[key] = {}
+        elif key in SECTIONS and word == "{}":
             data[key] = {}
-        elif value is not None and plain(value):
-            data[key] = value
+        elif word and word != "{}" and _plain_word(word):
+            data[key] = word
         else:
             return None
     if owner == {}:
@@ -190,8 +235,9 @@ def read_lock(env_dir: Path, display: str | None = None) -> Lock:
     if not os.path.lexists(path):
         return Lock()
     shown = display or str(path)
-    parsed = _read_canonical(read_yaml_text(path, shown), shown)  # within the loader's limits (a FIFO, 10 GB: exit 2)
-    data, smap = parsed if parsed is not None else load_yaml_file(path, shown)
+    text = read_yaml_text(path, shown)  # within the loader's limits (a FIFO, 10 GB: exit 2)
+    parsed = _read_canonical(text, shown)
+    data, smap = parsed if parsed is not None else load_yaml_text(text, shown)
     if data is None:
         return Lock(source=smap)
     if not isinstance(data, dict):
@@ -209,18 +255,27 @@ def read_lock(env_dir: Path, display: str | None = None) -> Lock:
         entries = data.get(section) or {}
         if not isinstance(entries, dict):
             problems.append(smap.problem((section,), "must be a mapping of name -> addresses"))
-            continue
-        for owner, addrs in entries.items():
-            if not isinstance(addrs, dict):
-                problems.append(smap.problem((section, owner), "must map address kinds to prefixes or addresses"))
-                continue
-            for kind, value in addrs.items():
-                if not isinstance(value, str):
-                    problems.append(smap.problem((section, owner, kind), f"must be a prefix or an address as text (got {excerpt(value)})"))
-            lock.section(section)[str(owner)] = {str(k): v for k, v in addrs.items() if isinstance(v, str)}
+        elif parsed is not None:
+            lock.section(section).update(entries)  # the line reader made every value text already
+        else:
+            lock.section(section).update(_entries(section, entries, smap, problems))
     if problems:
         raise UserInputError(problems)
     return lock
+
+
+def _entries(section: str, entries: dict, smap: SourceMap, problems: list[Problem]) -> dict[str, dict[str, str]]:
+    """A section as the YAML loader read it, each owner a mapping of kinds to text."""
+    out = {}
+    for owner, addrs in entries.items():
+        if not isinstance(addrs, dict):
+            problems.append(smap.problem((section, owner), "must map address kinds to prefixes or addresses"))
+            continue
+        for kind, value in addrs.items():
+            if not isinstance(value, str):
+                problems.append(smap.problem((section, owner, kind), f"must be a prefix or an address as text (got {excerpt(value)})"))
+        out[str(owner)] = {str(k): v for k, v in addrs.items() if isinstance(v, str)}
+    return out
 
 
 # ------------------------------------------------------------------ writing
