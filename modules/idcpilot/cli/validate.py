@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from idcpilot import catalogue, ipam, sdwan
+from idcpilot.bundle import select as bundle_select
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.errors import UserInputError
 from idcpilot.cli.common import EnvArg, Format, FormatOpt, console, print_json, user_errors
@@ -48,6 +49,9 @@ def register(app: typer.Typer) -> None:
             overlay = sdwan.problems(cat, alloc)  # an overlay the role could not build as declared
             if overlay:
                 raise UserInputError(overlay)
+            unbundled = bundle_select.problems(cat)  # a release the offline bundle cannot install (K8S-BUNDLE)
+            if unbundled:
+                raise UserInputError(unbundled)
         data = summary(cat, alloc)
         if fmt is Format.json:
             print_json(data)
