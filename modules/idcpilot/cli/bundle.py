@@ -111,14 +111,15 @@ def list_releases(out: Optional[Path] = OutOpt, fmt: Format = FormatOpt) -> None
 
     data = versions.load()
     root = (out or files_root()).absolute()
-    built = set((layout.read_manifest(root) or {}).get("kubernetesReleases", []))
+    manifest = layout.read_manifest(root) or {}
+    built = set(manifest.get("kubernetesReleases", [])) if manifest.get("complete") else set()
     rows = [{**r.component_versions(), "built": r.version in built} for r in data.kubernetes]
     if fmt is Format.json:
         print_json({"root": str(root), "releases": rows})
         return
     for row in rows:
         parts = ", ".join(f"{k} {v}" for k, v in row.items() if k not in ("kubernetes", "built"))
-        typer.echo(f"kubernetes {row['kubernetes']}: {parts}; {'built in ' + str(root) if row['built'] else 'not built'}")
+        typer.echo(f"kubernetes {row['kubernetes']}: {parts}; {'built in ' + str(root) if row['built'] else 'not (completely) built'}")
 
 
 @app.command()
