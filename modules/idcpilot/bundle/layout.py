@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Callable
 
 SUMS = "SHA256SUMS"
 MANIFEST = "manifest.json"
@@ -37,18 +38,23 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def atomic_write(path: Path, data: bytes, mode: int) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory, then rename."""
+def _replace(path: Path, write: Callable[[BinaryIO], None], mode: int) -> None:
+    """Write through a temporary file in the same directory, then rename it over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write(path: Path, data: bytes, mode: int) -> None:
+    """Write ``data`` to ``path`` atomically (readers see the old file or the new one)."""
+    _replace(path, lambda fh: fh.write(data), mode)
 
 
 def install_file(src: Path, dest: Path, mode: int = 0o755) -> None:
@@ -57,17 +63,8 @@ def install_file(src: Path, dest: Path, mode: int = 0o755) -> None:
         if dest.stat().st_mode & 0o777 != mode:
             os.chmod(dest, mode)
         return
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
-            for chunk in iter(lambda: inp.read(1 << 20), b""):
-                out.write(chunk)
-        os.chmod(tmp, mode)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with src.open("rb") as inp:
+        _replace(dest, lambda out: shutil.copyfileobj(inp, out, 1 << 20), mode)
 
 
 def sums_text(digests: dict[str, str]) -> str:
