@@ -40,7 +40,7 @@ def test_crictl_is_built_from_source_runs_and_a_second_build_is_a_no_op(tmp_path
 
     second = idcpilot(*args, timeout=600)
     assert second.returncode == 0, output(second)
-    assert "cri-tools-1.37.0: cached, nothing to build (1 files verified)" in second.stderr
+    assert "cri-tools-1.37.0: cached, nothing to build (1 file verified)" in second.stderr
     assert "bundle up to date: nothing built" in second.stdout and "(unchanged)" in second.stdout
 
     assert idcpilot("bundle", "show", "--out", str(out), "--check").returncode == 0

@@ -150,7 +150,8 @@ def build(versions: Versions, releases: list[Release], root: Path, cache: Path, 
                 continue
             reason = "--force" if force else reason
             if reason is None and stamp is not None:
-                say(f"{job.name}: cached, nothing to build ({len(stamp.files)} files verified)")
+                n = len(stamp.files)
+                say(f"{job.name}: cached, nothing to build ({n} file{'s' if n != 1 else ''} verified)")
                 result.cached.append(job.name)
                 done.append(stamp)
                 continue
