@@ -139,9 +139,10 @@ def show(
     bad = []
     if check:
         for f in data["files"]:
-            file = root / f["path"]
-            if not file.is_file() or layout.sha256_file(file) != f["sha256"]:
-                bad.append(f["path"])
+            file = (root / str(f["path"])).resolve()
+            inside = file.is_relative_to(root.resolve())  # a manifest edited to point outside the bundle is a failure
+            if not inside or not file.is_file() or layout.sha256_file(file) != f["sha256"]:
+                bad.append(str(f["path"]))
     if fmt is Format.json:
         print_json({**data, **({"check": {"failed": bad}} if check else {})})
     else:
