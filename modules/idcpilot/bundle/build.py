@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import fcntl
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
-
-from contextlib import contextmanager
 
 from idcpilot.bundle import layout, packages, stamps, wrapper
 from idcpilot.bundle.gobuild import BuildError, Runner, Toolchain, toolchain
