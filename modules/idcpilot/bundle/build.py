@@ -91,7 +91,7 @@ def _wrapper_text(runner: Runner, job: Job, workdir: Path) -> str:
                                  list(job.recipe.binaries.values()), upstream, pin)
 
 
-def build_job(versions: Versions, tool: Toolchain, job: Job, root: Path, cache: Path, say: Say,
+def build_job(versions: Versions, tool: Toolchain, job: Job, key: str, root: Path, cache: Path, say: Say,
               timeout: int) -> stamps.Stamp:
     """Build one component into the root; its stamp (written to the cache)."""
     workdir = cache / "work" / job.name
@@ -112,7 +112,6 @@ def build_job(versions: Versions, tool: Toolchain, job: Job, root: Path, cache: 
         digest = layout.sha256_file(dest_dir / name)
         records.append(stamps.FileRecord(f"{rel}/{name}", digest, (dest_dir / name).stat().st_size, name, package))
     layout.write_sums(dest_dir, {r.binary: r.sha256 for r in records})
-    key = stamps.build_key(job.component, job.version, tool.version, tool.goflags, argv(versions, job))
     stamp = stamps.Stamp(job.component, job.version, key, str(root.resolve()), tool.version,
                          {m: f"v{job.version}" for m in job.recipe.modules}, records, seconds)
     stamps.write(cache, stamp)
@@ -156,7 +155,7 @@ def build(versions: Versions, releases: list[Release], root: Path, cache: Path, 
                 continue
             say(f"{job.name}: building ({reason}) with {tool.version}")
             t0 = time.monotonic()
-            stamp = build_job(versions, tool, job, root, cache, say, timeout)
+            stamp = build_job(versions, tool, job, key, root, cache, say, timeout)
             took = time.monotonic() - t0
             result.seconds[job.name] = round(took, 1)
             result.seconds.update({f"{job.name}/{b}": s for b, s in stamp.seconds.items()})
