@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: venv host-deps demo demo-lab test test-fast lint bench lock clean
+.PHONY: venv host-deps demo demo-lab bundle test test-fast lint bench lock clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ demo-lab: venv host-deps
 	fi; \
 	$(BIN)/idcpilot lab down inventories/lab || failed; \
 	exit $$status
+
+# The offline bundle the lab serves (Kubernetes, etcd, crictl, kwok built from their Go modules;
+# root: it goes to /var/cache/idcpilot/bundle). Cached: a second run builds nothing.
+bundle: venv
+	$(BIN)/idcpilot bundle build inventories/lab
 
 host-deps:
 	@if [ "$$(id -u)" = 0 ]; then scripts/install-host-deps.sh; else echo "not root: skipping host packages"; fi

@@ -61,7 +61,7 @@ def estate(sites: int = 100, hosts: int = 10_000, clusters: int = 1_000, listed:
         for c in range(n_clusters):
             cname = f"{name}-c{c:02d}"
             nodes = [f"{name}-k8s-{c * k8s_per_cluster + i + 1:03d}" for i in range(k8s_per_cluster)]
-            cluster_list.append({"name": cname, "site": name, "nodes": nodes, "kubernetesVersion": "1.30.4"})
+            cluster_list.append({"name": cname, "site": name, "nodes": nodes, "kubernetesVersion": "1.37.2"})
             services.append({"name": f"svc-{cname}", "level": "L3", "clusters": [cname],
                              "image": f"registry.synthetic.internal:5000/app/{cname}:1.0.0", "dataClassification": "general"})
         made_clusters += n_clusters

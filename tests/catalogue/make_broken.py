@@ -46,7 +46,7 @@ CASES: dict[str, tuple[str, str]] = {
     "self-link": ("{a: north-1, b: south-1,", "{a: north-1, b: north-1,"),
     "replica-unknown-site": ("backups: [north-1]}", "backups: [north-1], replicas: [east-1]}"),
     "service-unknown-cluster": ("clusters: [north-k8s]", "clusters: [north-k8s, south-k8s]"),
-    "bad-k8s-version": ("kubernetesVersion: 1.30.4", "kubernetesVersion: v1.30"),
+    "bad-k8s-version": ("kubernetesVersion: 1.37.2", "kubernetesVersion: v1.30"),
     "negative-latency-budget": ("latencyBudgetMs: 8", "latencyBudgetMs: -2"),
     "pinned-address-outside-site": ("{name: south-1-wan,", "{name: south-1-wan, managementAddress: 10.99.0.5,"),
     "link-end-without-edge-host": ("{name: south-1-wan, roles: [baseline, monitoring, sdwan_edge]}", "{name: south-1-wan, roles: [baseline, monitoring]}"),
@@ -54,7 +54,7 @@ CASES: dict[str, tuple[str, str]] = {
     "bad-drill-date": ("date: 2026-05-01", "date: 2026-13-45"),
     "pinned-prefix-outside-pool": ("      fiveG: {radiusKm: 6}\n", "      fiveG: {radiusKm: 6}\n      prefixes: {management: 10.50.0.0/26}\n"),
     "bad-serial": ("  registry: registry.mini.internal:5000", "  registry: registry.mini.internal:5000\n  automation: {serial: lots}"),
-    "clusters-not-a-list": ("    - name: north-k8s\n      site: north-1\n      nodes: [north-1-k8s]\n      kubernetesVersion: 1.30.4\n", "    north-k8s\n"),
+    "clusters-not-a-list": ("    - name: north-k8s\n      site: north-1\n      nodes: [north-1-k8s]\n      kubernetesVersion: 1.37.2\n", "    north-k8s\n"),
 }
 
 

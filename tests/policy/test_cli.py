@@ -246,4 +246,4 @@ def test_rules_say_which_cannot_be_waived():
     result = runner.invoke(app, ["rules", "--format", "json"])
     assert result.exit_code == 0, result.output
     unwaivable = {r["id"] for r in json.loads(result.stdout)["rules"] if r["waivable"] is False}
-    assert unwaivable == {"K8S-SECRETS", "PILOT-SDWAN-ENCRYPT", "PILOT-DATA-ENCRYPT", "MLPS3-AUTH-REMOTE", "MLPS3-AUDIT", "POLICY-WAIVER"}
+    assert unwaivable == {"K8S-SECRETS", "PILOT-SDWAN-ENCRYPT", "PILOT-DATA-ENCRYPT", "MLPS3-AUTH-REMOTE", "MLPS3-AUDIT", "K8S-BUNDLE", "POLICY-WAIVER"}

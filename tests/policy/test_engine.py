@@ -117,7 +117,7 @@ def test_lab_gate_passes_through_waivers(repo):
 
 def test_rule_files_are_named_after_their_ids(repo):
     loaded = registry.load_rules(registry.policy_dir())
-    assert len(loaded) == 42
+    assert len(loaded) == 43
     for lr in loaded:
         assert lr.file.name == registry.rule_file_name(lr.rule.id)
         assert lr.rule.title and lr.rule.clause and lr.rule.remediation and "plan" in lr.rule.stage

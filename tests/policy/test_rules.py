@@ -73,6 +73,8 @@ CASES: dict[str, tuple[list[tuple[str, str]], dict[str, str], list[tuple[str, st
                        f"- {{name: access-logs, site: sh-core-1, engine: clickhouse, classification: important,{F}\n"
                        "       encryptedAtRest: true, encryptedInTransit: true}")], {}, None),
     "MLPS3-BANNER": ([], {"host_vars/sh-core-1-bastion/main.yml": f"---\nbaseline_banner_enabled: no{F}\n"}, None),
+    # K8S: the offline bundle's releases (the catalogue)
+    "K8S-BUNDLE": ([("nodes: [hz-edge-1-k8s]\n      kubernetesVersion: 1.37.2", f"nodes: [hz-edge-1-k8s]\n      kubernetesVersion: 1.36.0{F}")], {}, None),
     # K8S: planned manifests
     "K8S-PSA": ([], {}, [("pod-security.kubernetes.io/enforce: restricted", f"pod-security.kubernetes.io/enforce: baseline{F}")]),
     "K8S-NETPOL": ([], {}, [("apiVersion: v1\nkind: Namespace", f"apiVersion: v1{F}\nkind: Namespace"),

@@ -30,6 +30,7 @@ COMMANDS = [
     "check",
     "rules",
     "report",
+    "bundle",
 ]
 
 

@@ -99,6 +99,7 @@ def register(app: typer.Typer) -> None:
         init_stacks: bool = typer.Option(False, "--init-stacks", help="write missing stack config files (never overwrites)"),
     ) -> None:
         """Run the cluster stacks under Pulumi mocks: resource tree, graph (json), manifests (--out)."""
+        from idcpilot.bundle import select as bundle_select
         from idcpilot.plan import ProgramError, plan_estate
         from idcpilot.plan.stacks import config_file, find_project, render_stack_file
 
@@ -106,6 +107,9 @@ def register(app: typer.Typer) -> None:
             if stack and all_stacks:
                 raise fail_input("give --stack or --all, not both")
             cat = catalogue.load(env)
+            unbundled = bundle_select.problems(cat)  # a release the offline bundle cannot install (K8S-BUNDLE)
+            if unbundled:
+                raise UserInputError(unbundled)
             project = find_project(Path.cwd())
             if init_stacks:
                 for cluster in cat.clusters:

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from idcpilot import catalogue, ipam, sdwan
+from idcpilot.bundle import select as bundle_select
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.errors import UserInputError
 from idcpilot.cli.common import EnvArg, Format, FormatOpt, console, print_json, user_errors
@@ -52,9 +53,10 @@ def checked(env: Path) -> tuple[Catalogue, ipam.Allocation]:
     if problems:
         # the overlay is derived from references the catalogue's own problems may leave dangling
         raise UserInputError(problems)
-    overlay = sdwan.problems(cat, alloc)  # an overlay the role could not build as declared
-    if overlay:
-        raise UserInputError(overlay)
+    later = sdwan.problems(cat, alloc)  # an overlay the role could not build as declared
+    later += bundle_select.problems(cat)  # a release the offline bundle cannot install (K8S-BUNDLE)
+    if later:
+        raise UserInputError(later)
     return cat, alloc
 
 

@@ -1,0 +1,132 @@
+"""The bundle's versions data (versions.yaml beside this module), typed: what releases idcpilot
+builds and how. The one place the policy gate, the CLI and the builder learn which Kubernetes
+releases the offline bundle provides."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+VERSIONS_FILE = Path(__file__).with_name("versions.yaml")
+
+#: A release as the data writes it: major.minor.patch, no leading "v".
+_RELEASE = re.compile(r"^(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})$")
+#: A Go import path (module or package) as versions.yaml may name it.
+_GO_PATH = re.compile(r"^[a-z0-9.-]+(/[A-Za-z0-9._~-]+)+$")
+_FILE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def parse_release(version: str) -> tuple[int, int, int] | None:
+    """(major, minor, patch) of "1.37.2" or "v1.37.2"; None for anything else."""
+    m = _RELEASE.match(version[1:] if version.startswith("v") else version)
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
+
+
+class Release(_Strict):
+    """One supported Kubernetes release and the versions of the components built beside it."""
+
+    version: str
+    etcd: str
+    cri_tools: str = Field(alias="cri-tools")
+    kwok: str
+
+    @field_validator("version", "etcd", "cri_tools", "kwok")
+    @classmethod
+    def _release(cls, value: str) -> str:
+        if parse_release(value) is None or value.startswith("v"):
+            raise ValueError(f"{value!r} is not major.minor.patch")
+        return value
+
+    def component_versions(self) -> dict[str, str]:
+        """component name (as in ``components``) -> its version for this release."""
+        return {"kubernetes": self.version, "etcd": self.etcd, "cri-tools": self.cri_tools, "kwok": self.kwok}
+
+
+class Component(_Strict):
+    """How one component is built (see versions.yaml)."""
+
+    modules: list[str] = Field(min_length=1)
+    staging_pins: bool = Field(False, alias="stagingPins")
+    binaries: dict[str, str] = Field(min_length=1)
+    ldflags: list[str] = []
+    layout: str
+
+    @field_validator("modules")
+    @classmethod
+    def _modules(cls, value: list[str]) -> list[str]:
+        for v in value:
+            if not _GO_PATH.match(v):
+                raise ValueError(f"{v!r} is not a Go module path")
+        return value
+
+    @field_validator("binaries")
+    @classmethod
+    def _binaries(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, package in value.items():
+            if not _FILE_NAME.match(name) or not _GO_PATH.match(package):
+                raise ValueError(f"{name!r}: {package!r} is not a file name and a Go package")
+        return value
+
+
+class RoleVar(_Strict):
+    """A variable read from a role's own file (the roles stay the one source of what they install)."""
+
+    file: str
+    variable: str
+
+
+class Debian(_Strict):
+    from_role_vars: list[RoleVar] = Field([], alias="fromRoleVars")
+    packages: list[str] = []
+
+
+class Image(_Strict):
+    name: str
+    from_role_vars: RoleVar = Field(alias="fromRoleVars")
+    bundled: bool
+    reason: Optional[str] = None
+
+
+class Versions(_Strict):
+    build_date: str = Field(alias="buildDate", pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+    arch: str = Field(pattern=r"^(amd64|arm64)$")
+    go_flags: list[str] = Field(alias="goFlags")
+    go_ldflags: list[str] = Field(alias="goLdflags")
+    kubernetes: list[Release] = Field(min_length=1)
+    components: dict[str, Component]
+    debian: Debian
+    images: list[Image] = []
+
+    def release(self, version: str) -> Release | None:
+        """The supported release a cluster's kubernetesVersion names ("1.37.2" or "v1.37.2")."""
+        wanted = version[1:] if version.startswith("v") else version
+        return next((r for r in self.kubernetes if r.version == wanted), None)
+
+    def supported(self) -> list[str]:
+        return [r.version for r in self.kubernetes]
+
+
+@lru_cache(maxsize=4)
+def load(file: Path = VERSIONS_FILE) -> Versions:
+    """versions.yaml, validated (a broken data file is a bug in idcpilot, not the user's input)."""
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    versions = Versions.model_validate(data)
+    for release in versions.kubernetes:
+        missing = set(release.component_versions()) - set(versions.components)
+        if missing:
+            raise ValueError(f"{file}: release {release.version} names components without a build recipe: {sorted(missing)}")
+    return versions
+
+
+def provides(version: str) -> bool:
+    """Whether the offline bundle provides this Kubernetes release (the gate's question)."""
+    return load().release(str(version)) is not None

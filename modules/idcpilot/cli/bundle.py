@@ -1,0 +1,164 @@
+"""``idcpilot bundle``: build, list and show the offline bundle (Kubernetes, etcd, crictl, kwok
+built from their Go modules, in kubespray's files_repo layout, with SHA256SUMS and a manifest).
+
+``bundle build`` without ENV builds every release the bundle supports (versions.yaml); with ENV,
+the releases the estate's clusters name (a cluster naming a release the bundle does not provide
+is bad input: exit 2, with its file, line and field). Progress goes to stderr, the summary to
+stdout. A go build failure is exit 1 with one line naming the command and the full build log.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from idcpilot.cli.common import EXIT_FAIL, EXIT_INPUT, Format, FormatOpt, fail_input, print_json, user_errors
+from idcpilot.errors import UserInputError, excerpt
+
+app = typer.Typer(help="Offline bundle: Kubernetes, etcd, crictl and kwok built from their Go modules, with SHA256SUMS and a manifest.",
+                  no_args_is_help=True)
+
+OutOpt = typer.Option(None, "--out", "-o", help="bundle root (default $IDCPILOT_BUNDLE_DIR or /var/cache/idcpilot/bundle/files)", show_default=False)
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def _releases(env: Optional[Path], wanted: list[str]) -> list[Any]:
+    """The releases to build: the estate's clusters', the --kubernetes-version ones, or all."""
+    from idcpilot.bundle import select, versions
+
+    data = versions.load()
+    if env is not None and wanted:
+        raise fail_input("--kubernetes-version: give ENV or --kubernetes-version, not both")
+    if wanted:
+        unknown = [v for v in wanted if data.release(v) is None]
+        if unknown:
+            raise fail_input(f"--kubernetes-version: Kubernetes {', '.join(excerpt(v) for v in unknown)} is not in the "
+                             f"offline bundle (it provides {', '.join(data.supported())})")
+        return [r for r in data.kubernetes if r.version in {v.lstrip("v") for v in wanted}]
+    if env is None:
+        return list(data.kubernetes)
+    from idcpilot import catalogue
+
+    cat = catalogue.load(env)
+    problems = select.problems(cat)
+    if problems:
+        raise UserInputError(problems)
+    return select.releases(select.clusters(cat))
+
+
+@app.command()
+def build(
+    env: Optional[Path] = typer.Argument(None, metavar="[ENV]", show_default=False,
+                                         help="inventories/<env> (or its estate.yaml): the releases its clusters name; default every supported release"),
+    kubernetes_version: Optional[list[str]] = typer.Option(None, "--kubernetes-version", "-k", help="build this supported release (repeatable)"),
+    out: Optional[Path] = OutOpt,
+    cache: Optional[Path] = typer.Option(None, "--cache", help="wrapper modules, logs, stamps (default $IDCPILOT_BUNDLE_CACHE or /var/cache/idcpilot/bundle)", show_default=False),
+    only: Optional[list[str]] = typer.Option(None, "--only", help="build only this component (kubernetes, etcd, cri-tools, kwok; repeatable)"),
+    force: bool = typer.Option(False, "--force", help="build every component again, even when its stamp is current"),
+    timeout: int = typer.Option(3 * 3600, "--timeout", min=60, max=24 * 3600, help="bound on each go command, seconds"),
+    fmt: Format = FormatOpt,
+) -> None:
+    """Build the offline bundle (cached: a second build with the same inputs builds nothing)."""
+    from idcpilot.bundle import build as bundle_build, cache_root, files_root, versions
+    from idcpilot.bundle.gobuild import BuildError
+    from idcpilot.paths import repo_root
+
+    with user_errors():
+        releases = _releases(env, kubernetes_version or [])
+    unknown = sorted(set(only or []) - set(versions.load().components))
+    if unknown:
+        raise fail_input(f"--only: no component {', '.join(excerpt(u) for u in unknown)} (components: {', '.join(versions.load().components)})")
+    root = (out or files_root()).absolute()
+    cache_dir = (cache or cache_root()).absolute()
+    if not releases:
+        _say("the estate has no clusters: no Kubernetes release to bundle")
+    try:
+        result = bundle_build.build(versions.load(), releases, root, cache_dir, repo_root(), _say, force, timeout, frozenset(only or []))
+    except BuildError as exc:
+        _say(f"idcpilot bundle: {exc}")
+        raise typer.Exit(EXIT_FAIL) from None
+    except PermissionError as exc:
+        _say(f"idcpilot bundle: cannot write {exc.filename}: permission denied (run as root, or choose --out and --cache)")
+        raise typer.Exit(EXIT_INPUT) from None
+    summary = {"root": str(root), "releases": [r.version for r in releases], "built": result.built, "cached": result.cached,
+               "seconds": result.seconds, "totalSeconds": result.total, "manifestChanged": result.manifest_changed,
+               "files": len(result.manifest.get("files", [])), "notBuilt": result.not_built}
+    if fmt is Format.json:
+        print_json(summary)
+        return
+    if not result.built:
+        typer.echo(f"bundle up to date: nothing built ({len(result.cached)} components cached, {summary['files']} files verified) "
+                   f"in {result.total:.1f} s; {root}")
+    else:
+        typer.echo(f"built {', '.join(result.built)}" + (f"; cached {', '.join(result.cached)}" if result.cached else "")
+                   + f" in {result.total:.1f} s total; {summary['files']} files in {root}")
+    typer.echo(f"manifest: {root / 'manifest.json'}{' (updated)' if result.manifest_changed else ' (unchanged)'}")
+    if result.not_built:
+        typer.echo("incomplete: not built " + ", ".join(f"{n['component']} {n['version']}" for n in result.not_built))
+
+
+@app.command("list")
+def list_releases(out: Optional[Path] = OutOpt, fmt: Format = FormatOpt) -> None:
+    """The Kubernetes releases the bundle provides, their components, and whether they are built."""
+    from idcpilot.bundle import files_root, layout, versions
+
+    data = versions.load()
+    root = (out or files_root()).absolute()
+    manifest = layout.read_manifest(root) or {}
+    built = set(manifest.get("kubernetesReleases", [])) if manifest.get("complete") else set()
+    rows = [{**r.component_versions(), "built": r.version in built} for r in data.kubernetes]
+    if fmt is Format.json:
+        print_json({"root": str(root), "releases": rows})
+        return
+    for row in rows:
+        parts = ", ".join(f"{k} {v}" for k, v in row.items() if k not in ("kubernetes", "built"))
+        typer.echo(f"kubernetes {row['kubernetes']}: {parts}; {'built in ' + str(root) if row['built'] else 'not (completely) built'}")
+
+
+@app.command()
+def show(
+    out: Optional[Path] = OutOpt,
+    fmt: Format = FormatOpt,
+    check: bool = typer.Option(False, "--check", help="re-hash every file against the manifest; exit 1 on any difference"),
+) -> None:
+    """Print the bundle's manifest (files, Debian packages, images); --check verifies the files."""
+    from idcpilot.bundle import files_root, layout
+
+    root = (out or files_root()).absolute()
+    data = layout.read_manifest(root)
+    if data is None:
+        _say(f"no bundle manifest at {root / layout.MANIFEST}: run `idcpilot bundle build`")
+        raise typer.Exit(EXIT_FAIL)
+    bad = []
+    if check:
+        for f in data["files"]:
+            file = (root / str(f["path"])).resolve()
+            inside = file.is_relative_to(root.resolve())  # a manifest edited to point outside the bundle is a failure
+            if not inside or not file.is_file() or layout.sha256_file(file) != f["sha256"]:
+                bad.append(str(f["path"]))
+    if fmt is Format.json:
+        print_json({**data, **({"check": {"failed": bad}} if check else {})})
+    else:
+        typer.echo(f"bundle {root}: Kubernetes {', '.join(data['kubernetesReleases']) or '(none)'}")
+        for f in data["files"]:
+            typer.echo(f"  {f['sha256']}  {f['path']}  ({f['size']} bytes, {f['source']}, {f['goVersion']})")
+        for p in data["debianPackages"]:
+            typer.echo(f"  deb {p['name']} {p.get('version') or '-'} sha256 {p.get('sha256') or p.get('note')}")
+        for i in data["images"]:
+            typer.echo(f"  image {i['reference']}: {i.get('digest') or i.get('note')}")
+        if check:
+            typer.echo(f"check: {len(data['files']) - len(bad)} of {len(data['files'])} files match the manifest"
+                       + (f"; differ or missing: {', '.join(bad)}" if bad else ""))
+    if bad:
+        raise typer.Exit(EXIT_FAIL)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="bundle")
