@@ -169,6 +169,17 @@ def test_repository_program_is_read_only_http(bundle: Path) -> None:
         proc.wait(timeout=10)
 
 
+@pytest.mark.parametrize(("path", "served"), [
+    ("/files/dl.k8s.io/release/v1.37.2/bin/linux/amd64/kubectl", True),
+    ("/dl.k8s.io/release/v1.37.2/bin/linux/amd64/kubectl", False),
+    ("/filesx/dl.k8s.io/release/v1.37.2/bin/linux/amd64/kubectl", False),
+    ("/files/../files/dl.k8s.io/release/v1.37.2/bin/linux/amd64/kubectl", False),
+    ("/files", False),
+])
+def test_repository_serves_under_the_url_path_the_estate_declares(bundle: Path, path: str, served: bool) -> None:
+    assert (resolve(bundle, path, "/files") is not None) is served
+
+
 def test_missing_kubernetes_versions_are_named(bundle: Path) -> None:
     assert services.missing_kubernetes(bundle, ("1.37.2", "1.36.0"), arch="amd64") == ["1.36.0"]
     assert services.missing_kubernetes(bundle, ("1.37.2",), arch="arm64") == ["1.37.2"]

@@ -1,7 +1,8 @@
 """The lab's offline artifact repository (``idcpilot.lab.artifacts``): the bundle, read-only, over HTTP.
 
-Run by ``idcpilot lab up`` as ``python -m idcpilot.lab.artifacts --bind GATEWAY --port N --root DIR``
-when the estate's ``packageMirror.artifacts`` URL names the lab bridge's gateway address: the
+Run by ``idcpilot lab up`` as ``python -m idcpilot.lab.artifacts --bind GATEWAY --port N --root DIR
+[--prefix /PATH]`` when the estate's ``packageMirror.artifacts`` URL (``http://GATEWAY:N/PATH``)
+names the lab bridge's gateway address: the
 lab's stand-in for an IDC's own artifact mirror (kubespray's ``files_repo`` layout), serving the
 offline bundle ``idcpilot bundle build`` lays out. GET and HEAD of regular files under DIR only:
 no listing, no upload, nothing outside DIR (``..``, encoded or not, and symlinks leading out are
@@ -21,12 +22,16 @@ from urllib.parse import unquote, urlsplit
 CHUNK = 1 << 16
 
 
-def resolve(root: Path, url_path: str) -> Path | None:
-    """The regular file under ROOT a request path names, or None (refused or absent)."""
+def resolve(root: Path, url_path: str, prefix: str = "") -> Path | None:
+    """The regular file under ROOT a request path (below PREFIX) names, or None (refused or absent)."""
     path = unquote(urlsplit(url_path).path)
     if "\0" in path or "\\" in path or not path.startswith("/"):
         return None
     parts = [p for p in path.split("/") if p]
+    want = [p for p in prefix.split("/") if p]
+    if parts[: len(want)] != want:
+        return None
+    parts = parts[len(want):]
     if not parts or any(p in (".", "..") for p in parts):
         return None
     base = root.resolve()
@@ -44,6 +49,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "idcpilot-lab-artifacts"
     root: Path
+    prefix: str = ""
 
     def log_message(self, fmt: str, *args: object) -> None:  # one line per request in the log
         sys.stderr.write(f"{self.address_string()} {fmt % args}\n")
@@ -58,7 +64,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server API
-        file = resolve(self.root, self.path)
+        file = resolve(self.root, self.path, self.prefix)
         if file is None:
             self._error(404, "not in the lab's artifact repository")
             return
@@ -92,11 +98,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--bind", required=True)
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--root", type=Path, required=True)
+    ap.add_argument("--prefix", default="", help="URL path the files are served under (the estate URL's path)")
     args = ap.parse_args(argv)
     Handler.root = args.root
+    Handler.prefix = args.prefix
     server = ThreadingHTTPServer((args.bind, args.port), Handler)
     server.daemon_threads = True
-    sys.stderr.write(f"lab artifact repository (stand-in for the estate's artifact mirror) on {args.bind}:{args.port}: {args.root}\n")
+    sys.stderr.write(f"lab artifact repository (stand-in for the estate's artifact mirror) on {args.bind}:{args.port}{args.prefix}: {args.root}\n")
     sys.stderr.flush()
     try:
         server.serve_forever()

@@ -127,7 +127,8 @@ class LabPlan:
     layout: LabLayout = field(compare=False)
     # Services the estate expects on the gateway address (see idcpilot.lab.services).
     ntp: bool = False  # spec.ntpServers names the gateway address
-    artifacts_port: int | None = None  # spec.packageMirror.artifacts is http://GATEWAY:PORT
+    artifacts_port: int | None = None  # spec.packageMirror.artifacts is http://GATEWAY:PORT[/PREFIX]
+    artifacts_prefix: str = ""  # its path, under which hosts ask for the bundle's files
     kubernetes_versions: tuple[str, ...] = ()  # what the estate's clusters need from the bundle
     env: str = ""  # the environment directory, for commands the lab suggests
 
@@ -176,6 +177,9 @@ def plan_lab(cat: Catalogue, alloc: Allocation, layout: LabLayout | None = None,
         hosts.append(LabHost(host.name, machine_name(estate, host.name), str(addr), ipaddress.ip_network(site_prefix).prefixlen, tuple(host.roles)))
     gateway = bridge_addresses[0].split("/")[0]
     spec = cat.estate.spec
+    artifacts = served_artifacts_port(spec.package_mirror.artifacts, gateway)
+    if artifacts == PROXY_PORT:
+        raise LabError(f"spec.packageMirror.artifacts: port {PROXY_PORT} of {gateway} is the lab's apt proxy; give the artifact repository another port")
     return LabPlan(
         estate=cat.name,
         name=estate,
@@ -187,7 +191,8 @@ def plan_lab(cat: Catalogue, alloc: Allocation, layout: LabLayout | None = None,
         hosts=tuple(hosts),
         layout=layout or LabLayout(estate),
         ntp=gateway in spec.ntp_servers,
-        artifacts_port=served_artifacts_port(spec.package_mirror.artifacts, gateway),
+        artifacts_port=artifacts,
+        artifacts_prefix=urlsplit(str(spec.package_mirror.artifacts or "")).path.rstrip("/") if artifacts else "",
         kubernetes_versions=tuple(sorted({c.kubernetes_version for c in cat.clusters.values()})),
         env=str(cat.root),
     )

@@ -56,7 +56,8 @@ class Service:
         return self.dir(plan) / f"{self.stem or self.name}.log"
 
     def url(self, plan: LabPlan) -> str:
-        return f"{self.scheme}://{plan.gateway}:{self.port}"
+        prefix = self.args[self.args.index("--prefix") + 1] if "--prefix" in self.args else ""
+        return f"{self.scheme}://{plan.gateway}:{self.port}{prefix}"
 
 
 # INTEGRATOR: once idcpilot.bundle is on main this is just `idcpilot.bundle.files_root()`;
@@ -81,8 +82,9 @@ def ntp_service() -> Service:
     return Service("ntp", "NTP server", "idcpilot.lab.ntp", NTP_PORT, "udp", scheme="ntp")
 
 
-def artifacts_service(port: int, root: Path) -> Service:
-    return Service("artifacts", "artifact repository", "idcpilot.lab.artifacts", port, "tcp", ("--root", str(root)))
+def artifacts_service(port: int, root: Path, prefix: str = "") -> Service:
+    return Service("artifacts", "artifact repository", "idcpilot.lab.artifacts", port, "tcp",
+                   ("--root", str(root)) + (("--prefix", prefix) if prefix else ()))
 
 
 def wanted(plan: LabPlan) -> list[Service]:
@@ -91,7 +93,7 @@ def wanted(plan: LabPlan) -> list[Service]:
     if plan.ntp:
         out.append(ntp_service())
     if plan.artifacts_port:
-        out.append(artifacts_service(plan.artifacts_port, bundle_root()))
+        out.append(artifacts_service(plan.artifacts_port, bundle_root(), plan.artifacts_prefix))
     return out
 
 
