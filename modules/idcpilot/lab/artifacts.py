@@ -12,14 +12,10 @@ refused). Integrity does not rest on the transport: roles check every file again
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-CHUNK = 1 << 16
+from idcpilot.lab.httpfiles import FileHandler, serve_forever
 
 
 def resolve(root: Path, url_path: str, prefix: str = "") -> Path | None:
@@ -45,42 +41,17 @@ def resolve(root: Path, url_path: str, prefix: str = "") -> Path | None:
     return real if real.is_file() else None
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(FileHandler):
     server_version = "idcpilot-lab-artifacts"
     root: Path
     prefix: str = ""
-
-    def log_message(self, fmt: str, *args: object) -> None:  # one line per request in the log
-        sys.stderr.write(f"{self.address_string()} {fmt % args}\n")
-
-    def _error(self, code: int, text: str) -> None:
-        body = f"{text}\n".encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server API
         file = resolve(self.root, self.path, self.prefix)
         if file is None:
             self._error(404, "not in the lab's artifact repository")
             return
-        try:
-            handle = open(file, "rb")  # noqa: SIM115 - closed below
-        except OSError:
-            self._error(404, "not in the lab's artifact repository")
-            return
-        with handle:
-            size = os.fstat(handle.fileno()).st_size
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(size))
-            self.end_headers()
-            if self.command != "HEAD":
-                shutil.copyfileobj(handle, self.wfile, CHUNK)
+        self._serve(file)
 
     do_HEAD = do_GET
 
@@ -102,14 +73,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     Handler.root = args.root
     Handler.prefix = args.prefix
-    server = ThreadingHTTPServer((args.bind, args.port), Handler)
-    server.daemon_threads = True
-    sys.stderr.write(f"lab artifact repository (stand-in for the estate's artifact mirror) on {args.bind}:{args.port}{args.prefix}: {args.root}\n")
-    sys.stderr.flush()
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+    serve_forever(args.bind, args.port, Handler,
+                  f"lab artifact repository (stand-in for the estate's artifact mirror) on {args.bind}:{args.port}{args.prefix}: {args.root}")
 
 
 if __name__ == "__main__":
