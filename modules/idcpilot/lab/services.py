@@ -117,11 +117,12 @@ def _log_tail(path: Path) -> str:
 
 
 def start(plan: LabPlan, svc: Service) -> bool:
-    """Run SVC (idempotent; restarted when its command changed). True when it was (re)started."""
+    """Run SVC (idempotent; restarted when its arguments changed). True when it was (re)started."""
     cmd = svc.command(plan)
     pid = running(plan, svc)
     if pid is not None:
-        if procs.cmdline(pid)[: len(cmd)] == cmd and answering(plan, svc):
+        # argv[0] is whichever interpreter path started it (the CLI's, a test's): not a change
+        if procs.cmdline(pid)[1 : len(cmd)] == cmd[1:] and answering(plan, svc):
             return False
         procs.stop(pid, svc.module, timeout=10)
     svc.dir(plan).mkdir(parents=True, exist_ok=True)
