@@ -27,6 +27,7 @@ from idcpilot.lab.layout import NTP_PORT, LabPlan
 
 Log = Callable[[str], None]
 START_TIMEOUT = 15.0
+PROBE_TIMEOUT = 2.0  # a loaded 2-core machine can take a while to accept or answer
 # Every program a lab service runs; `down` and `leftovers` find them by `-m MODULE --bind GATEWAY`.
 MODULES = ("idcpilot.lab.aptproxy", "idcpilot.lab.ntp", "idcpilot.lab.artifacts")
 KUBE_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
@@ -104,9 +105,9 @@ def running(plan: LabPlan, svc: Service) -> int | None:
 
 def answering(plan: LabPlan, svc: Service) -> bool:
     if svc.proto == "udp":
-        return ntp.query(plan.gateway, svc.port, timeout=0.5) is not None
+        return ntp.query(plan.gateway, svc.port, timeout=PROBE_TIMEOUT) is not None
     try:
-        with socket.create_connection((plan.gateway, svc.port), timeout=0.5):
+        with socket.create_connection((plan.gateway, svc.port), timeout=PROBE_TIMEOUT):
             return True
     except OSError:
         return False
