@@ -32,7 +32,8 @@ demo: venv
 demo-lab: venv host-deps
 	@[ "$$(id -u)" = 0 ] || { echo "make demo-lab needs root (systemd-nspawn, bridges)" >&2; exit 2; }
 	@status=0; failed() { s=$$?; [ $$status != 0 ] || status=$$s; }; set -x; mkdir -p out/lab; \
-	$(BIN)/idcpilot lab up inventories/lab || failed; \
+	$(BIN)/idcpilot bundle build inventories/lab || failed; \
+	if [ $$status = 0 ]; then $(BIN)/idcpilot lab up inventories/lab || failed; fi; \
 	if [ $$status = 0 ]; then \
 	  $(BIN)/idcpilot deploy inventories/lab || failed; \
 	  $(BIN)/idcpilot verify inventories/lab --format json > out/lab/verify.json || failed; \

@@ -162,6 +162,62 @@ def installed_packages(family):
     return set(out.split())
 
 
+#: Kinds of port entries a role declares: ``management`` and ``public`` ports are opened by the
+#: baseline firewall (management ones from the management networks only); ``bound`` sockets are
+#: declared but stay closed (e.g. BFD's per-session source ports).
+PORT_KINDS = ("management", "public", "bound")
+
+
+def port_range(spec):
+    """``22``, ``"22"`` or ``"30000-32767"`` -> (low, high)."""
+    low, _, high = str(spec).partition("-")
+    return int(low), int(high or low)
+
+
+def host_ports(ssh_port, role_ports, roles, declared, overlay):
+    """Every (proto or None, low, high, process or None) the host may listen on (MLPS3-MINIMAL).
+
+    The one reading of the declaration, for the host's self-check and verify alike: the SSH port;
+    each of the host's roles' entries in ``baseline_role_ports`` (every kind); the catalogue's
+    declared ports (``idcpilot_declared_ports``, any protocol); and the ports the inventory
+    derives from the estate for a role whose ports depend on it (``idcpilot_sdwan.firewall``:
+    one WireGuard port per tunnel, BFD, BGP, and its ``bound`` sockets). The firewall opens the
+    same entries (roles/baseline/templates/nftables.conf.j2), bound ones excepted.
+    """
+    out = [("tcp",) + port_range(ssh_port) + (None,)]
+    for role in roles or []:
+        for kind in PORT_KINDS:
+            for entry in ((role_ports or {}).get(role) or {}).get(kind) or []:
+                out.append((entry.get("proto"),) + port_range(entry["port"]) + (entry.get("process"),))
+    out += [(None,) + port_range(p) + (None,) for p in declared or []]
+    overlay = overlay or {}
+    for proto in ("tcp", "udp"):
+        out += [(proto,) + port_range(p) + (None,) for p in overlay.get(proto) or []]
+    for entry in overlay.get("bound") or []:
+        out.append((entry.get("proto"),) + port_range(entry["port"]) + (entry.get("process"),))
+    return out
+
+
+def undeclared_listeners(ss_output, allowed):
+    """Sockets of ``ss -Hltnup`` output outside ALLOWED (``host_ports``); loopback ones are not
+    reachable from the network and are left out."""
+    found = []
+    for line in (ss_output or "").splitlines():
+        fields = line.split()
+        if len(fields) < 5:
+            continue
+        proto, local = fields[0], fields[4]
+        address, _, port = local.rpartition(":")
+        address = address.strip("[]").split("%")[0]
+        if address.startswith("127.") or address == "::1" or not port.isdigit():
+            continue
+        names = re.findall(r'\("([^"]+)"', " ".join(fields[6:]))
+        if not any((p is None or p == proto) and low <= int(port) <= high and (proc is None or proc in names)
+                   for p, low, high, proc in allowed):
+            found.append("%s %s%s" % (proto, local, " (%s)" % ",".join(names) if names else ""))
+    return found
+
+
 def main():
     cfg = json.loads(base64.b64decode(sys.argv[1]).decode("utf-8"))
     r = Report()
@@ -344,25 +400,13 @@ def main():
     code, out, err = run(["nft", "list", "table", "inet", cfg["firewall_table"]])
     r.check(rid, code == 0 and re.search(r"hook input .*policy %s;" % cfg["firewall_input_policy"], out) is not None, "no inet %s input chain with policy %s (%s)" % (cfg["firewall_table"], cfg["firewall_input_policy"], err.strip()))
     r.check("MLPS3-MGMT-ACL", code == 0 and "@management_v" in out and re.search(r"saddr @management_v\d+ tcp dport .*\b%d\b" % cfg["ssh_port"], out) is not None, "firewall does not limit SSH to the management networks")
-    code, out, _ = run(["ss", "-Hltnu"])
-    allowed = set()
-    for spec in cfg["allowed_ports"]:
-        text = str(spec)
-        if "-" in text:
-            low, high = text.split("-", 1)
-            allowed.update(range(int(low), int(high) + 1))
-        else:
-            allowed.add(int(text))
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) < 5:
-            continue
-        local = fields[4]
-        address, _, port = local.rpartition(":")
-        address = address.strip("[]").split("%")[0]
-        if address.startswith("127.") or address == "::1" or not port.isdigit():
-            continue
-        r.check(rid, int(port) in allowed, "%s %s listens but is not a declared port" % (fields[0], local))
+    code, out, _ = run(["ss", "-Hltnup"])
+    ports = cfg["ports"]
+    allowed = host_ports(ports["ssh"], ports["roles_table"], ports["roles"], ports["declared"], ports["overlay"])
+    undeclared = undeclared_listeners(out, allowed)
+    r.check(rid, code == 0, "ss failed: cannot read the listening sockets")
+    for socket_text in undeclared:
+        r.check(rid, False, "%s listens but is not a declared port" % socket_text)
 
     # MLPS3-INTEGRITY
     rid = "MLPS3-INTEGRITY"

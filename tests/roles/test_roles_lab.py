@@ -12,8 +12,9 @@
 - external auditors: Lynis >= 80 inside a hardened host (fresh index printed beside it) and
   ssh-audit without failures against its sshd.
 
-The lab serves NTP (tests.roles.ntp_server) and the artifact repository (tests.roles.artifacts)
-on its bridge address for the duration of the module. IDCPILOT_LAB_ENV picks another estate
+The lab itself serves NTP and the offline artifact repository (the bundle of `idcpilot bundle
+build`) on its bridge address (`idcpilot lab up`, idcpilot.lab.services); this module serves only
+a tampered repository of its own (tests.roles.artifacts). IDCPILOT_LAB_ENV picks another estate
 (a development copy); IDCPILOT_ROLES_NO_GATE=1 then applies playbooks with plain
 ansible-playbook, because a renamed copy has none of the lab's policy waivers.
 """
@@ -34,7 +35,6 @@ import pytest
 
 from tests.lab.conftest import Lab
 from tests.roles import artifacts
-from tests.roles.ntp_server import NtpServer
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -86,29 +86,25 @@ def verify(lab: Lab, *extra: str) -> dict:
 
 @pytest.fixture(scope="module")
 def services(lab: Lab, tmp_path_factory: pytest.TempPathFactory):
-    """NTP and the offline artifact repository on the lab's bridge address, for this module."""
+    """The lab's own NTP and artifact repository (`lab up`), plus a tampered repository for this module."""
     from idcpilot import catalogue
+    from idcpilot.lab import services as lab_services
 
     cat = catalogue.load(lab.env)
     address = lab.plan.gateway
     repo_url = cat.estate.spec.package_mirror.artifacts
     assert repo_url and urlparse(repo_url).hostname == address, f"lab estate needs packageMirror.artifacts on {address}"
+    status = {s.name: s for s in lab_services.status(lab.plan)}
+    assert set(status) == {"ntp", "artifacts"} and all(s.answering for s in status.values()), status
     version = next(iter(cat.clusters.values())).kubernetes_version
-    good = tmp_path_factory.mktemp("artifacts")
-    artifacts.build(good, version)
+    good = lab_services.bundle_root()
+    assert not lab_services.missing_kubernetes(good, (version,)), f"{good} has no Kubernetes v{version}: run `idcpilot bundle build {lab.env}`"
     bad = tmp_path_factory.mktemp("artifacts-bad")
     bad_version = version.rsplit(".", 1)[0] + "." + str(int(version.rsplit(".", 1)[1]) + 1)  # an upgrade whose kubectl is corrupt
     artifacts.build(bad, bad_version, tamper="kubectl")
-    ntp = None
-    try:
-        ntp = NtpServer(address).__enter__()
-    except OSError:
-        ntp = None  # the lab already serves NTP on its bridge
-    with artifacts.Served(good, address, urlparse(repo_url).port or 80), artifacts.Served(bad, address, 0) as bad_server:
+    with artifacts.Served(bad, address, 0) as bad_server:
         bad_url = f"http://{address}:{bad_server.httpd.server_address[1]}"
         yield {"version": version, "bad_version": bad_version, "good": good, "bad": bad, "bad_url": bad_url, "address": address}
-    if ntp:
-        ntp.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="module")
@@ -190,8 +186,8 @@ def test_hand_edit_fails_verify_with_rule_id_and_deploy_repairs_it(lab: Lab, con
 
 def test_bad_checksum_is_refused_and_nothing_is_replaced(lab: Lab, converged, services) -> None:
     host = sorted(h.name for h in lab.plan.hosts if h.name in _k8s_hosts(lab))[0]
-    good = artifacts.build(services["good"], services["version"])
-    genuine = {name: hashlib.sha256((good / name).read_bytes()).hexdigest() for name in artifacts.BINARIES}
+    good = services["good"] / "dl.k8s.io" / "release" / f"v{services['version']}" / "bin" / "linux" / "amd64"
+    genuine = {name: hashlib.sha256((good / name).read_bytes()).hexdigest() for name in artifacts.BINARIES}  # the bundle's, as served
     upgrade = ["-e", f"k8s_node_kubernetes_version={services['bad_version']}"]
     for source in (["-e", f"k8s_node_files_repo={services['bad_url']}"], ["-e", f"k8s_node_files_dir={services['bad']}"]):
         out = ansible_playbook(lab, "playbooks/k8s_node.yml", "--limit", host, *upgrade, *source)

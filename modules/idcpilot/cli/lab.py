@@ -12,7 +12,7 @@ from rich.table import Table
 from idcpilot import catalogue, ipam
 from idcpilot.cli.common import EXIT_FAIL, Format, FormatOpt, RequiredEnvArg, console, err_console, print_json, user_errors
 from idcpilot.lab import LabError, LabPlan, plan_lab
-from idcpilot.lab import lifecycle
+from idcpilot.lab import lifecycle, services
 from idcpilot.lab.layout import PROXY_PORT
 
 app = typer.Typer(help="Local lab: one systemd-nspawn Debian host per estate host, on a private bridge.", no_args_is_help=True)
@@ -46,6 +46,15 @@ def _status_table(plan: LabPlan, rows: list[lifecycle.HostStatus]) -> Table:
     for r in rows:
         state = "up" if r.up else ("booting" if r.pid else ("stopped" if r.mounted else "absent"))
         table.add_row(r.name, r.address, r.machine, str(r.pid or "-"), "yes" if r.ssh else "no", state)
+    return table
+
+
+def _services_table(rows: list[services.ServiceStatus]) -> Table:
+    table = Table(title="services on the bridge (lab stand-ins for the estate's own)")
+    for col in ("service", "url", "pid", "answers", "serves"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r.name, r.url, str(r.pid or "-"), "yes" if r.answering else "no", r.detail)
     return table
 
 
@@ -95,15 +104,18 @@ def stop(env: Path = RequiredEnvArg, host: list[str] = typer.Option(..., "--host
 
 @app.command()
 def status(env: Path = RequiredEnvArg, fmt: Format = FormatOpt) -> None:
-    """Which hosts run and answer SSH. Exit 1 unless every host is up."""
+    """Which hosts run and answer SSH, which services answer on the bridge. Exit 1 unless all do."""
     plan = load_plan(env)
     rows = lifecycle.host_status(plan)
+    svc = services.status(plan)
     if fmt is Format.json:
         print_json({"estate": plan.estate, "lab": plan.name, "bridge": plan.bridge, "gateway": plan.gateway, "proxy": plan.proxy_url,
-                    "hosts": [dict(r.__dict__, up=r.up) for r in rows]})
+                    "services": [r.__dict__ for r in svc], "hosts": [dict(r.__dict__, up=r.up) for r in rows]})
     else:
         console.print(_status_table(plan, rows))
-    if not all(r.up for r in rows):
+        if svc:
+            console.print(_services_table(svc))
+    if not all(r.up for r in rows) or not all(r.answering for r in svc):
         raise typer.Exit(EXIT_FAIL)
 
 

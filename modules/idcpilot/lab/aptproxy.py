@@ -13,15 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-CHUNK = 1 << 16
+from idcpilot.lab.httpfiles import CHUNK, FileHandler, serve_forever
+
 TIMEOUT = 60
 
 
@@ -67,33 +66,9 @@ class Cache:
                 raise
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(FileHandler):
     server_version = "idcpilot-aptproxy"
     cache: Cache
-
-    def log_message(self, fmt: str, *args: object) -> None:  # one line per request on stderr
-        sys.stderr.write(f"{self.address_string()} {fmt % args}\n")
-
-    def _error(self, code: int, text: str) -> None:
-        body = f"{text}\n".encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _serve(self, path: Path) -> None:
-        size = path.stat().st_size
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(size))
-        self.end_headers()
-        if self.command == "HEAD":
-            return
-        with open(path, "rb") as fh:
-            shutil.copyfileobj(fh, self.wfile, CHUNK)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server API
         target = self.cache.resolve(self.path)
@@ -127,14 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     remaps = dict(r.split("=", 1) for r in args.remap)
     Handler.cache = Cache(args.cache, remaps)
-    server = ThreadingHTTPServer((args.bind, args.port), Handler)
-    server.daemon_threads = True
-    sys.stderr.write(f"lab apt proxy on {args.bind}:{args.port}: {remaps}\n")
-    sys.stderr.flush()
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
+    serve_forever(args.bind, args.port, Handler, f"lab apt proxy on {args.bind}:{args.port}: {remaps}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.ipam import Allocation
@@ -20,6 +21,7 @@ STATE_ROOT = Path("/var/lib/idcpilot/lab")
 CACHE_ROOT = Path("/var/cache/idcpilot")
 RUN_ROOT = Path("/run/idcpilot/lab")
 PROXY_PORT = 3142
+NTP_PORT = 123
 IFNAME_MAX = 15
 
 
@@ -123,10 +125,16 @@ class LabPlan:
     management_cidrs: tuple[str, ...]
     hosts: tuple[LabHost, ...]
     layout: LabLayout = field(compare=False)
+    # Services the estate expects on the gateway address (see idcpilot.lab.services).
+    ntp: bool = False  # spec.ntpServers names the gateway address
+    artifacts_port: int | None = None  # spec.packageMirror.artifacts is http://GATEWAY:PORT[/PREFIX]
+    artifacts_prefix: str = ""  # its path, under which hosts ask for the bundle's files
+    kubernetes_versions: tuple[str, ...] = ()  # what the estate's clusters need from the bundle
+    env: str = ""  # the environment directory, for commands the lab suggests
 
     @property
     def gateway(self) -> str:
-        """The bridge address hosts use for services the lab provides (apt proxy ...)."""
+        """The bridge address hosts use for services the lab provides (apt proxy, NTP, artifacts)."""
         return self.bridge_addresses[0].split("/")[0]
 
     @property
@@ -167,6 +175,11 @@ def plan_lab(cat: Catalogue, alloc: Allocation, layout: LabLayout | None = None,
         if any(addr == ipaddress.ip_interface(b).ip for b in bridge_addresses):
             raise LabError(f"host {host.name} address {addr} collides with the lab bridge address")
         hosts.append(LabHost(host.name, machine_name(estate, host.name), str(addr), ipaddress.ip_network(site_prefix).prefixlen, tuple(host.roles)))
+    gateway = bridge_addresses[0].split("/")[0]
+    spec = cat.estate.spec
+    artifacts = served_artifacts_port(spec.package_mirror.artifacts, gateway)
+    if artifacts == PROXY_PORT:
+        raise LabError(f"spec.packageMirror.artifacts: port {PROXY_PORT} of {gateway} is the lab's apt proxy; give the artifact repository another port")
     return LabPlan(
         estate=cat.name,
         name=estate,
@@ -177,4 +190,22 @@ def plan_lab(cat: Catalogue, alloc: Allocation, layout: LabLayout | None = None,
         management_cidrs=tuple(str(n) for n in supernets),
         hosts=tuple(hosts),
         layout=layout or LabLayout(estate),
+        ntp=gateway in spec.ntp_servers,
+        artifacts_port=artifacts,
+        artifacts_prefix=urlsplit(str(spec.package_mirror.artifacts or "")).path.rstrip("/") if artifacts else "",
+        kubernetes_versions=tuple(sorted({c.kubernetes_version for c in cat.clusters.values()})),
+        env=str(cat.root),
     )
+
+
+def served_artifacts_port(url: str | None, gateway: str) -> int | None:
+    """The port of an ``http://GATEWAY[:PORT]`` artifacts URL; None when the lab does not serve it.
+
+    An https URL on the gateway is not served either: the lab has no certificate hosts trust.
+    """
+    if not url:
+        return None
+    parts = urlsplit(str(url))
+    if parts.scheme != "http" or parts.hostname != gateway:
+        return None
+    return parts.port or 80

@@ -1,4 +1,4 @@
-"""``lab up`` / ``lab down`` / status: idempotent orchestration of base, network, proxy and hosts."""
+"""``lab up`` / ``lab down`` / status: idempotent orchestration of base, network, services and hosts."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from idcpilot.deploy.paths import facts_dir
-from idcpilot.lab import base, hosts, net, procs, proxy
+from idcpilot.lab import base, hosts, net, procs, proxy, services
 from idcpilot.lab.errors import LabError
 from idcpilot.lab.layout import LabHost, LabPlan, bridge_name, machine_name, nft_table
 from idcpilot.lab.mirror import machine_mirrors
@@ -122,7 +122,8 @@ def _wait_ssh(plan: LabPlan, host: LabHost, deadline: float) -> None:
 
 def _record(plan: LabPlan) -> None:
     state = {"estate": plan.estate, "lab": plan.name, "bridge": plan.bridge, "nftTable": plan.nft_table, "gateway": plan.gateway,
-             "proxy": plan.proxy_url, "hosts": [asdict(h) for h in plan.hosts]}
+             "proxy": plan.proxy_url, "services": {s.name: s.url(plan) for s in services.wanted(plan)},
+             "hosts": [asdict(h) for h in plan.hosts]}
     (plan.layout.state_dir / "lab.json").write_text(json.dumps(state, indent=2) + "\n")
 
 
@@ -133,7 +134,9 @@ def up(plan: LabPlan, log: Log = lambda _m: None, only: list[str] | None = None)
         raise LabError(reason)
     targets = [h for h in plan.hosts if only is None or h.name in only]
     current = {s.name: s for s in host_status(plan)}
-    if all(current[h.name].up for h in targets) and proxy.running(plan) and net.link_exists(plan.bridge) and net.table_exists(plan.nft_table):
+    if (all(current[h.name].up for h in targets) and proxy.running(plan) and services.all_running(plan)
+            and net.link_exists(plan.bridge) and net.table_exists(plan.nft_table)):
+        services.up(plan, log)  # says what the bundle lacks
         log(f"lab {plan.name}: already up ({len(targets)} hosts)")
         return [current[h.name] for h in targets]
     mirrors = machine_mirrors()
@@ -144,6 +147,7 @@ def up(plan: LabPlan, log: Log = lambda _m: None, only: list[str] | None = None)
         log(f"lab {plan.name}: raised {change} (until reboot)")
     net.up(plan)
     proxy.up(plan, mirrors)
+    services.up(plan, log)
     _record(plan)
     keys: dict[str, str] = {}
     started = []
@@ -190,6 +194,7 @@ def down(plan: LabPlan, log: Log = lambda _m: None, purge: bool = False) -> None
     for h in all_hosts:
         hosts.remove(hosts.HostDirs(plan, h), h.machine)
     proxy.down(plan)
+    services.down(plan)
     # The kernel frees a host's veth with its network namespace, which can linger after the
     # payload is gone; a veth left behind would block the next boot of that machine name.
     for veth in veths:
@@ -232,12 +237,12 @@ def leftovers(plan: LabPlan) -> list[str]:
             if point == state or point.startswith(state + "/"):
                 found.append(f"mount {point}")
     machines = {f"--machine={h.machine}" for h in plan.hosts}
-    proxy_cmd = f"{proxy.MARKER} --bind {plan.gateway} "
     for pid_dir in Path("/proc").iterdir():
         if pid_dir.name.isdigit():
             args = cmdline(int(pid_dir.name))
-            if machines & set(args) or proxy_cmd in " ".join(args):
+            if machines & set(args):
                 found.append(f"process {pid_dir.name}: {' '.join(args)[:80]}")
+    found += services.leftovers(plan)  # the apt proxy, NTP and the artifact repository
     for h in plan.hosts:
         for pid in procs.rooted_in(hosts.HostDirs(plan, h).upper):
             found.append(f"process {pid} of host {h.name} outlived its nspawn")

@@ -26,7 +26,12 @@ from idcpilot.sdwan.topology import MAX_ASN, Link, Topology, build, interface_na
 #: Site prefix kinds a site may announce into the overlay (the role picks which it does).
 PREFIX_KINDS = ("service", "loopback", "management")
 BGP_PORT = 179
+# FRR's bfdd listens on both BFD ports whatever the sessions (RFC 5881 single-hop, RFC 5883
+# multihop) and sends each session from its own socket bound to a port of RFC 5881's source
+# range, counting up from its start: those sockets listen too, but nothing is sent to them.
+BFD_SINGLE_HOP_PORT = 3784
 BFD_MULTIHOP_PORT = 4784
+BFD_SOURCE_PORTS = "49152-65535"
 
 
 def topology(cat: Catalogue, alloc: Allocation) -> Topology | None:
@@ -148,11 +153,13 @@ def sdwan_vars(cat: Catalogue, alloc: Allocation, host: Host, shared: Overlay | 
             "prefixes": site_prefixes(alloc, host.site),
             "sites": {s: {**info, "prefixes": dict(info["prefixes"])} for s, info in shared.sites.items()},
             "peers": host_peers,
-            # what a host firewall in front of the overlay must admit (the role's own table then
-            # narrows each tunnel port to its peer, and BGP/BFD to the tunnels)
+            # every port the edge listens on, for the host firewall in front of the overlay (tcp,
+            # udp: the role's own table then narrows each tunnel port to its peer, and BGP/BFD to
+            # the tunnels) and for MLPS3-MINIMAL (bound: declared, never opened)
             "firewall": {
-                "udp": [str(p) for p in ports] + [str(BFD_MULTIHOP_PORT)],
+                "udp": [str(p) for p in ports] + [str(BFD_SINGLE_HOP_PORT), str(BFD_MULTIHOP_PORT)],
                 "tcp": [str(BGP_PORT)],
+                "bound": [{"port": BFD_SOURCE_PORTS, "proto": "udp", "process": "bfdd"}],
             },
         }
     }

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from idcpilot.hostchecks import parse_kv, parse_sshd_t, timespan_seconds
+from idcpilot.hostchecks import host_ports, parse_kv, parse_sshd_t, timespan_seconds
 from idcpilot.paths import repo_root
 from idcpilot.policy.registry import policy_dir
 from idcpilot.policy.thresholds import Thresholds, load
@@ -45,6 +45,24 @@ def setting(hostvars: dict[str, Any], name: str, role: str = "baseline") -> Any:
     if isinstance(value, str) and "{{" in value:
         raise LookupError(f"{name} is templated ({value}); read the host's own idcpilot_* variable instead")
     return value
+
+
+def literal(hostvars: dict[str, Any], name: str, derived: Any) -> Any:
+    """A literal inventory override of NAME, else DERIVED (what its templated default gives the host)."""
+    value = hostvars.get(name)
+    return derived if value is None or (isinstance(value, str) and "{{" in value) else value
+
+
+def declared_ports(hostvars: dict[str, Any]) -> list[tuple[str | None, int, int, str | None]]:
+    """What the host may listen on (MLPS3-MINIMAL), read as the host's self-check reads it
+    (idcpilot.hostchecks.host_ports), from the same variables roles/baseline passes it."""
+    return host_ports(
+        setting(hostvars, "baseline_ssh_port"),
+        setting(hostvars, "baseline_role_ports"),
+        literal(hostvars, "baseline_host_roles", hostvars.get("idcpilot_roles", [])),
+        literal(hostvars, "baseline_declared_ports", hostvars.get("idcpilot_declared_ports", [])),
+        literal(hostvars, "baseline_overlay_ports", (hostvars.get("idcpilot_sdwan") or {}).get("firewall")),
+    )
 
 
 def limit(name: str, key: str) -> Any:

@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from idcpilot.verify.suites.baseline_support import kv, limit, setting, ssh_probe, sshd_effective, systemd_seconds
+from idcpilot.hostchecks import undeclared_listeners
+from idcpilot.verify.suites.baseline_support import declared_ports, kv, limit, setting, ssh_probe, sshd_effective, systemd_seconds
 
 pytestmark = [pytest.mark.group("role_baseline")]
 
@@ -294,17 +295,6 @@ def test_chrony_synchronised(host, hostvars):
 # ------------------------------------------------------------------ MLPS3-MINIMAL / MLPS3-MGMT-ACL
 
 
-def _allowed_ports(hostvars) -> set[int]:
-    role_ports = setting(hostvars, "baseline_role_ports")
-    ports: set[int] = {int(setting(hostvars, "baseline_ssh_port")), *map(int, hostvars.get("idcpilot_declared_ports", []))}
-    for role in hostvars.get("idcpilot_roles", []):
-        for kind in ("management", "public"):
-            for entry in (role_ports.get(role) or {}).get(kind, []):
-                low, _, high = str(entry["port"]).partition("-")
-                ports.update(range(int(low), int(high or low) + 1))
-    return ports
-
-
 @pytest.mark.rule("MLPS3-MINIMAL")
 def test_firewall_default_deny_inbound(host, hostvars):
     table = host.run(f"nft list table inet {setting(hostvars, 'baseline_firewall_table')}")
@@ -315,18 +305,11 @@ def test_firewall_default_deny_inbound(host, hostvars):
 
 @pytest.mark.rule("MLPS3-MINIMAL")
 def test_listening_ports_are_declared(host, hostvars):
-    allowed = _allowed_ports(hostvars)
-    extra = []
-    for spec in host.socket.get_listening_sockets():
-        proto, _, rest = spec.partition("://")
-        if proto not in ("tcp", "udp") or not rest:
-            continue
-        address, _, port = rest.rpartition(":")
-        if address.startswith("127.") or address in ("::1", "[::1]"):
-            continue
-        if int(port) not in allowed:
-            extra.append(spec)
-    assert not extra, f"listening outside the declared ports {sorted(allowed)[:20]}: {extra}"
+    """The host's self-check and this test read the same declaration with the same code."""
+    sockets = host.run("ss -Hltnup")
+    assert sockets.rc == 0, sockets.stderr
+    extra = undeclared_listeners(sockets.stdout, declared_ports(hostvars))
+    assert not extra, f"listening but not declared (baseline_role_ports / baseline_overlay_ports / idcpilot_declared_ports): {extra}"
 
 
 @pytest.mark.rule("MLPS3-MINIMAL")
