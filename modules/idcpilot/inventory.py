@@ -13,6 +13,7 @@ become or interpreter variables, nor the ``idcpilot_*`` facts computed here.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any
@@ -128,9 +129,14 @@ def memberships(cat: Catalogue) -> tuple[dict[str, list[str]], dict[str, str]]:
     return clusters, gateways
 
 
+def _service_address(cidr: str | None, index: int) -> str | None:
+    return None if cidr is None else str(ipaddress.ip_network(cidr, strict=False)[index])
+
+
 def k8s_clusters(cat: Catalogue, alloc: Allocation, only: str | None = None) -> dict[str, list[dict[str, Any]]]:
     """host -> ``idcpilot_k8s_clusters``: every cluster the host is a node or control plane of, with
-    its members' management addresses and its pod and service CIDRs from the lock (the roles
+    its members' management addresses, its pod and service CIDRs from the lock and the service
+    addresses of the API server and DNS within it (the roles
     k8s_control_plane and k8s_node and the verify read this one shape). ``only``: that host alone."""
     out: dict[str, list[dict[str, Any]]] = {}
     spec = cat.estate.spec
@@ -148,6 +154,9 @@ def k8s_clusters(cat: Catalogue, alloc: Allocation, only: str | None = None) -> 
             "nodes": [{"name": h.name, "address": alloc.host(h.name).get("management")} for h in nodes],
             "podCidr": prefixes.get("pod"),
             "serviceCidr": prefixes.get("serviceCidr"),
+            # the first service address is the API server's (kubernetes.default), the tenth the DNS service's
+            "apiServiceAddress": _service_address(prefixes.get("serviceCidr"), 1),
+            "dnsServiceAddress": _service_address(prefixes.get("serviceCidr"), 10),
             "auditRetentionDays": cluster.audit_log.retention_days or spec.audit.retention_days,
         }
         for host in dict.fromkeys(names):

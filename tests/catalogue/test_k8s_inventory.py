@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,8 @@ def test_shape_addresses_and_cidrs_come_from_the_lock(example) -> None:
     cluster = cat.estate.spec.clusters[0]
     first = cat.members(cluster.control_plane)[0].name
     entry = next(c for c in inv["_meta"]["hostvars"][first]["idcpilot_k8s_clusters"] if c["name"] == cluster.name)
-    assert set(entry) == {"name", "version", "controlPlane", "nodes", "podCidr", "serviceCidr", "auditRetentionDays"}
+    assert set(entry) == {"name", "version", "controlPlane", "nodes", "podCidr", "serviceCidr",
+                         "apiServiceAddress", "dnsServiceAddress", "auditRetentionDays"}
     assert entry["version"] == cluster.kubernetes_version
     assert entry["controlPlane"] == [{"name": h.name, "address": alloc.host(h.name)["management"]}
                                      for h in cat.members(cluster.control_plane)]
@@ -44,6 +46,8 @@ def test_shape_addresses_and_cidrs_come_from_the_lock(example) -> None:
     assert entry["podCidr"] == alloc.cluster(cluster.name, "pod")
     assert entry["serviceCidr"] == alloc.cluster(cluster.name, "serviceCidr")
     assert entry["auditRetentionDays"] >= 180
+    network = ipaddress.ip_network(entry["serviceCidr"])
+    assert entry["apiServiceAddress"] == str(network[1]) and entry["dnsServiceAddress"] == str(network[10])
 
 
 def test_one_host_agrees_with_the_whole_inventory(example) -> None:
