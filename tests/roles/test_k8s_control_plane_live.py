@@ -157,13 +157,14 @@ def exec_start(unit: str) -> list[str]:
 def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     version = _bundle_version()
     etcd_dir = next(iter(sorted(BUNDLE.glob("github.com/etcd-io/etcd/releases/download/v*/linux-amd64"))), None)
-    if version is None or etcd_dir is None or not (etcd_dir / "etcdctl").exists():
+    kwok_dir = next(iter(sorted(BUNDLE.glob("github.com/kubernetes-sigs/kwok/releases/download/v*/linux-amd64"))), None)
+    if version is None or etcd_dir is None or kwok_dir is None or not (etcd_dir / "etcdctl").exists():
         pytest.skip(f"no offline bundle with Kubernetes and etcd under {BUNDLE} (build it: idcpilot bundle build)")
     k8s_dir = BUNDLE / "dl.k8s.io" / "release" / f"v{version}" / "bin" / "linux" / "amd64"
     tmp = tmp_path_factory.mktemp("k8s-cp")
     bin_dir = tmp / "bin"
     bin_dir.mkdir()
-    for name, path in {**_verified(k8s_dir, K8S), **_verified(etcd_dir, ETCD)}.items():
+    for name, path in {**_verified(k8s_dir, K8S), **_verified(etcd_dir, ETCD), **_verified(kwok_dir, ("kwok",))}.items():
         (bin_dir / name).symlink_to(path)
     ports = dict(zip(("api", "client", "peer", "metrics"), _free_ports(4)))
     cluster = {"name": "lab-sh-k8s", "version": version, "controlPlane": [{"name": HOST, "address": ADDRESS}],
@@ -181,13 +182,14 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "k8s_control_plane_etcd_client_port": ports["client"],
         "k8s_control_plane_etcd_peer_port": ports["peer"],
         "k8s_control_plane_etcd_metrics_port": ports["metrics"],
-    }, {"k8s_control_plane_encryption_keys": [key]})
+    }, {"k8s_control_plane_encryption_keys": [key], "k8s_control_plane_kwok_nodes": [HOST]})
     cfg = tmp / "kubernetes"
     for d in (cfg / "pki" / "etcd", cfg / "idcpilot", tmp / "audit", tmp / "etcd"):
         d.mkdir(parents=True, exist_ok=True)
     files = {"kubeadm-config.yaml": "kubeadm-config.yaml.j2", "admission.yaml": "admission.yaml.j2",
              "audit-policy.yaml": "audit-policy.yaml.j2", "encryption-config.yaml": "encryption-config.yaml.j2",
-             "idcpilot/rbac.yaml": "rbac.yaml.j2", "idcpilot/cluster-admins.yaml": "cluster-admins.yaml.j2"}
+             "idcpilot/rbac.yaml": "rbac.yaml.j2", "idcpilot/cluster-admins.yaml": "cluster-admins.yaml.j2",
+             "idcpilot/kwok-nodes.yaml": "kwok-nodes.yaml.j2", "kwok.yaml": "kwok.yaml.j2"}
     for dest, template in files.items():
         (cfg / dest).write_text(role.render(template))
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}", "HOME": str(tmp)}
@@ -202,7 +204,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     etcd_unit = role.render("etcd.service.j2")
     api_unit = role.render("kube-apiserver.service.j2")
     controllers = {name: role.render(f"{name}.service.j2") for name in ("kube-controller-manager", "kube-scheduler")}
-    logs = {name: open(tmp / f"{name}.log", "w") for name in ("etcd", "kube-apiserver", *controllers)}  # noqa: SIM115
+    logs = {name: open(tmp / f"{name}.log", "w") for name in ("etcd", "kube-apiserver", "kwok", *controllers)}  # noqa: SIM115
     try:
         procs.append(subprocess.Popen(netns.cmd(exec_start(etcd_unit)), cwd=tmp / "etcd", env=env, stdout=logs["etcd"],
                                       stderr=subprocess.STDOUT, start_new_session=True))
@@ -234,7 +236,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         print(f"control plane up (certificates, etcd, API server; controllers started) in {up:.1f} s")
         yield {"tmp": tmp, "cfg": cfg, "env": env, "kubectl": kubectl, "etcdctl": etcdctl, "ports": ports,
                "role": role, "units": {"etcd": etcd_unit, "kube-apiserver": api_unit}, "bin": bin_dir, "up": up,
-               "netns": netns}
+               "netns": netns, "procs": procs, "logs": logs}
     finally:
         for proc in reversed(procs):
             if proc.poll() is None:
@@ -371,3 +373,28 @@ def test_rbac_apply_is_idempotent_as_the_role_checks_it(plane: dict[str, Any]) -
     assert run(plane, "apply", "--server-side", "--field-manager=idcpilot", "--force-conflicts", "-f", manifest).returncode == 0
     diff = run(plane, "diff", "--server-side", "--field-manager=idcpilot", "--force-conflicts", "-f", manifest)
     assert diff.returncode == 0, diff.stdout + diff.stderr
+
+
+def test_kwok_mode_simulates_the_worker_as_a_ready_node(plane: dict[str, Any]) -> None:
+    """kwok.yml: kwok's own client certificate (kubeadm kubeconfig user), its permissions and the Node
+    object applied, the rendered kwok unit and stages started: the node turns Ready, says it is
+    simulated, carries its host's address, and takes no pods."""
+    role, cfg = plane["role"], plane["cfg"]
+    [argv] = role.commands("kwok.yml", "A client certificate for kwok")
+    made = subprocess.run(plane["netns"].cmd(argv), env=plane["env"], capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    (cfg / "kwok.conf").write_text(made.stdout + "\n")
+    applied = run(plane, "apply", "--server-side", "--field-manager=idcpilot", "-f", str(cfg / "idcpilot" / "kwok-nodes.yaml"))
+    assert applied.returncode == 0, applied.stderr
+    plane["procs"].append(subprocess.Popen(plane["netns"].cmd(exec_start(role.render("kwok.service.j2"))), env=plane["env"],
+                                           stdout=plane["logs"]["kwok"], stderr=subprocess.STDOUT, start_new_session=True))
+    ready = ["get", "node", HOST, "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"]
+    _wait(lambda: run(plane, *ready).stdout == "True", 90, plane["tmp"] / "kwok.log")
+    node = json.loads(run(plane, "get", "node", HOST, "-o", "json").stdout)
+    assert node["metadata"]["labels"]["idcpilot.io/simulated"] == "kwok"
+    assert {"type": "InternalIP", "address": ADDRESS} in node["status"]["addresses"]  # the host's management address
+    assert {"key": "idcpilot.io/simulated", "value": "kwok", "effect": "NoSchedule"} in node["spec"]["taints"]
+    ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["message"].startswith("simulated (kwok)")
+    whoami = run(plane, "auth", "can-i", "delete", "nodes", "--as", "idcpilot:kwok")
+    assert whoami.stdout.strip() == "no"  # kwok may keep its nodes' status, not remove nodes

@@ -586,6 +586,7 @@ SYNTAX: dict[str, Syntax] = {
     "k8s_control_plane/kubeadm-config.yaml.j2": Syntax(LINES, yaml_all_check, None),
     "k8s_control_plane/kwok-nodes.yaml.j2": Syntax(LINES, yaml_all_check, None),
     "k8s_control_plane/kwok.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
+    "k8s_control_plane/kwok.yaml.j2": Syntax(LINES, yaml_all_check, None),
     "k8s_control_plane/rbac.yaml.j2": Syntax(LINES, yaml_all_check, None),
     "k8s_node/10-kubeadm.conf.j2": Syntax(INI, systemd_check(".service", dropin=True), "systemd-analyze"),
     "k8s_node/bootstrap-kubelet.conf.j2": Syntax(LINES, yaml_check, None),
