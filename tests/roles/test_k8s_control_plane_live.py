@@ -182,7 +182,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "k8s_control_plane_etcd_client_port": ports["client"],
         "k8s_control_plane_etcd_peer_port": ports["peer"],
         "k8s_control_plane_etcd_metrics_port": ports["metrics"],
-    }, {"k8s_control_plane_encryption_keys": [key], "k8s_control_plane_kwok_nodes": [HOST]})
+    }, {"k8s_control_plane_encryption_keys": [key], "k8s_control_plane_kwok_nodes": [{"name": HOST, "address": ADDRESS}]})
     cfg = tmp / "kubernetes"
     for d in (cfg / "pki" / "etcd", cfg / "idcpilot", tmp / "audit", tmp / "etcd"):
         d.mkdir(parents=True, exist_ok=True)

@@ -168,7 +168,7 @@ def set_facts(role: str, loader: DataLoader) -> dict[str, Any]:
         "k8s_node_join_token": "abcdef.0123456789abcdef",
         "k8s_node_in_container": False,
         "k8s_control_plane_encryption_keys": [base64.b64encode(b"k" * 32).decode()],
-        "k8s_control_plane_kwok_nodes": ["lab-sh-k8s01"],
+        "k8s_control_plane_kwok_nodes": [{"name": "lab-sh-k8s01", "address": "10.213.0.40"}],
         # registered results of the role's commands, as a healthy Debian host returns them
         "baseline_privileged_programs": {"stdout_lines": ["/usr/bin/sudo", "/usr/bin/passwd"]},
         "baseline_ssh_moduli": {"content": base64.b64encode(b"# moduli\n20230101000000 2 6 100 3071 2 C0FFEE\n").decode()},
