@@ -13,6 +13,7 @@ become or interpreter variables, nor the ``idcpilot_*`` facts computed here.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,42 @@ def memberships(cat: Catalogue) -> tuple[dict[str, list[str]], dict[str, str]]:
     return clusters, gateways
 
 
+def _service_address(cidr: str | None, index: int) -> str | None:
+    return None if cidr is None else str(ipaddress.ip_network(cidr, strict=False)[index])
+
+
+def k8s_clusters(cat: Catalogue, alloc: Allocation, only: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """host -> ``idcpilot_k8s_clusters``: every cluster the host is a node or control plane of, with
+    its members' management addresses, its pod and service CIDRs from the lock and the service
+    addresses of the API server and DNS within it (the roles
+    k8s_control_plane and k8s_node and the verify read this one shape). ``only``: that host alone."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    spec = cat.estate.spec
+    for cluster in spec.clusters:
+        control_plane = cat.members(cluster.control_plane)
+        nodes = cat.members(cluster.nodes)
+        names = [h.name for h in control_plane] + [h.name for h in nodes]
+        if only is not None and only not in names:
+            continue
+        prefixes = alloc.lock.clusters.get(cluster.name, {})
+        entry = {
+            "name": cluster.name,
+            "version": cluster.kubernetes_version,
+            "controlPlane": [{"name": h.name, "address": alloc.host(h.name).get("management")} for h in control_plane],
+            "nodes": [{"name": h.name, "address": alloc.host(h.name).get("management")} for h in nodes],
+            "podCidr": prefixes.get("pod"),
+            "serviceCidr": prefixes.get("serviceCidr"),
+            # the first service address is the API server's (kubernetes.default), the tenth the DNS service's
+            "apiServiceAddress": _service_address(prefixes.get("serviceCidr"), 1),
+            "dnsServiceAddress": _service_address(prefixes.get("serviceCidr"), 10),
+            "auditRetentionDays": cluster.audit_log.retention_days or spec.audit.retention_days,
+        }
+        for host in dict.fromkeys(names):
+            if only is None or host == only:
+                out.setdefault(host, []).append(entry)
+    return out
+
+
 def one_host(cat: Catalogue, alloc: Allocation, name: str) -> dict[str, Any]:
     """Every variable of one host (estate-wide ones included), as ``ansible-inventory --host`` shows
     them, computed for that host alone. KeyError when the estate has no such host."""
@@ -138,6 +175,9 @@ def one_host(cat: Catalogue, alloc: Allocation, name: str) -> dict[str, Any]:
         out["idcpilot_clusters"] = clusters[name]
     if name in gateways:
         out["idcpilot_gateway"] = gateways[name]
+    k8s = k8s_clusters(cat, alloc, name)
+    if name in k8s:
+        out["idcpilot_k8s_clusters"] = k8s[name]
     return out
 
 
@@ -187,6 +227,7 @@ def build(cat: Catalogue, alloc: Allocation) -> dict[str, Any]:
         raise UserInputError(problems)
     shared = overlay(cat, alloc)
     clusters, gateways = memberships(cat)
+    k8s = k8s_clusters(cat, alloc)
     hostvars: dict[str, dict[str, Any]] = {}
     for host in cat.hosts.values():
         hostvars[host.name] = host_vars(cat, alloc, host, shared)
@@ -194,6 +235,8 @@ def build(cat: Catalogue, alloc: Allocation) -> dict[str, Any]:
             hostvars[host.name]["idcpilot_clusters"] = clusters[host.name]
         if host.name in gateways:
             hostvars[host.name]["idcpilot_gateway"] = gateways[host.name]
+        if host.name in k8s:
+            hostvars[host.name]["idcpilot_k8s_clusters"] = k8s[host.name]
     for host, names in host_groups(cat).items():
         for group in names:
             member(group, host)

@@ -44,7 +44,8 @@ def _tasks(items):
 
 
 def test_every_role_is_covered():
-    assert {"baseline", "bootstrap", "cdn_node", "k8s_node", "monitoring", "os_family", "sdwan_edge", "zt_gateway"} <= set(ROLES)
+    assert {"baseline", "bootstrap", "cdn_node", "k8s_control_plane", "k8s_node", "monitoring", "os_family", "sdwan_edge",
+            "zt_gateway"} <= set(ROLES)
 
 
 @pytest.mark.slow
@@ -149,8 +150,8 @@ def test_task_files_are_included_with_tags(role):
                 included |= set(fnmatch.filter(files, pattern))
                 if path.name == "main.yml":
                     assert task.get("tags"), f"{role}: {name} is included from main.yml without tags"
-    # entry points a playbook runs with tasks_from
-    for play in _yaml(REPO / "playbooks" / f"{role}.yml"):
+    # entry points a playbook runs with tasks_from (k8s_node's join.yml: playbooks/k8s_node_join.yml)
+    for play in (p for path in sorted((REPO / "playbooks").glob("*.yml")) for p in _yaml(path)):
         for task in _tasks(play.get("tasks")):
             ref = task.get("ansible.builtin.include_role") or task.get("ansible.builtin.import_role") or {}
             if ref.get("name") == role and ref.get("tasks_from"):

@@ -15,7 +15,7 @@ appears that the benign rendering does not hold, and which the real tool still r
 a syntax error (a value the tool finds wrong — a certificate path that does not exist, a bad
 cipher name — is not an injection and is allowed).
 
-Tools: nginx -t, nft -c, chronyd -p, systemd-analyze verify, sh -n / bash -n, vtysh --dryrun,
+Tools: nginx -t (sites and kube-lb), nft -c, chronyd -p, systemd-analyze verify, sh -n / bash -n, vtysh --dryrun,
 sshd -t, visudo -c, rsyslogd -N1, logrotate -d, openssl req, tomllib, yaml, where installed
 (scripts/host-packages.txt). A template whose syntax has no checker here (pam-configs, auditd,
 audit rules, modprobe, sysctl, apt deb822, Prometheus text) is checked by its statements only,
@@ -72,7 +72,8 @@ NOT_INPUT = {"ansible_managed", "ansible_facts", "ansible_architecture", "ansibl
 
 TEST_KEY = "x" * 42 + "A="  # shape of a WireGuard public key (base64 of 32 bytes)
 LAB_HOST_OF_ROLE = {"baseline": "lab-bj-gw01", "bootstrap": "lab-bj-gw01", "monitoring": "lab-bj-gw01",
-                    "sdwan_edge": "lab-bj-gw01", "zt_gateway": None, "cdn_node": None, "k8s_node": None}
+                    "sdwan_edge": "lab-bj-gw01", "zt_gateway": None, "cdn_node": None, "k8s_node": None,
+                    "k8s_control_plane": None}
 
 
 # ---------------------------------------------------------------------------- the role tasks
@@ -163,6 +164,11 @@ def set_facts(role: str, loader: DataLoader) -> dict[str, Any]:
         "cdn_node_effective_nofile": 32768,
         "zt_gateway_effective_nofile": 32768,
         "baseline_in_container": False,
+        # secrets the k8s roles hold in memory only (a bootstrap token, an encryption key)
+        "k8s_node_join_token": "abcdef.0123456789abcdef",
+        "k8s_node_in_container": False,
+        "k8s_control_plane_encryption_keys": [base64.b64encode(b"k" * 32).decode()],
+        "k8s_control_plane_kwok_nodes": [{"name": "lab-sh-k8s01", "address": "10.213.0.40"}],
         # registered results of the role's commands, as a healthy Debian host returns them
         "baseline_privileged_programs": {"stdout_lines": ["/usr/bin/sudo", "/usr/bin/passwd"]},
         "baseline_ssh_moduli": {"content": base64.b64encode(b"# moduli\n20230101000000 2 6 100 3071 2 C0FFEE\n").decode()},
@@ -294,11 +300,14 @@ def nginx_statements(text: str) -> list[str]:
 _KEY = re.compile(r"[^\s=:]+|.")
 
 
-def line_statements(comment: str = "#", quotes: str = "\"'") -> Callable[[str], list[str]]:
-    """First word of every non-comment line (line-oriented formats), with the brace depth."""
+def line_statements(comment: str = "#", quotes: str = "\"'", continued: bool = False) -> Callable[[str], list[str]]:
+    """First word of every non-comment line (line-oriented formats), with the brace depth.
+    ``continued``: a line ending in a backslash goes on on the next one (systemd unit files)."""
 
     def parse(text: str) -> list[str]:
         out, depth = [], 0
+        if continued:
+            text = re.sub(r"\\\n", " ", text)
         for raw in text.splitlines():
             line, quote, escaped = "", None, False
             for c in raw:  # quoted text is data: it never names a statement
@@ -395,6 +404,14 @@ def nginx_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
         + f"pid {tmp}/nginx.pid;\nerror_log {tmp}/error.log;\nevents {{}}\nhttp {{\n include {site};\n}}\n")
     proc = _run(["nginx", "-t", "-q", "-p", str(tmp), "-c", str(main)])
     return _verdict(proc, NGINX_SYNTAX)
+
+
+def kube_lb_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
+    """kube-lb's nginx.conf is a whole configuration (load_module, events, stream): nginx -t reads it as it is."""
+    conf = tmp / "kube-lb.conf"
+    # nginx -t creates the pid file: keep it in this test's directory, not the machine's /run
+    conf.write_text(text.replace("pid /run/kube-lb.pid;", f"pid {tmp}/kube-lb.pid;"))
+    return _verdict(_run(["nginx", "-t", "-q", "-p", str(tmp), "-c", str(conf)]), NGINX_SYNTAX)
 
 
 def nginx_proxy_inc_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
@@ -507,6 +524,7 @@ def parsed_by(parse: Callable[[str], Any], error: type[Exception]) -> Callable[[
 
 toml_check = parsed_by(tomllib.loads, tomllib.TOMLDecodeError)
 yaml_check = parsed_by(yaml.safe_load, yaml.YAMLError)
+yaml_all_check = parsed_by(lambda text: list(yaml.safe_load_all(text)), yaml.YAMLError)
 
 
 def prom_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
@@ -524,7 +542,7 @@ class Syntax:
 
 LINES = line_statements()
 NO_QUOTES = line_statements(quotes="")
-INI = line_statements(comment="#;")
+INI = line_statements(comment="#;", continued=True)
 
 #: How each template's output is read back, and by which tool.
 SYNTAX: dict[str, Syntax] = {
@@ -556,7 +574,26 @@ SYNTAX: dict[str, Syntax] = {
     "cdn_node/nginx-limits.conf.j2": Syntax(INI, systemd_check(".service", dropin=True), "systemd-analyze"),
     "cdn_node/proxy.inc.j2": Syntax(nginx_statements, nginx_proxy_inc_check, "nginx"),
     "cdn_node/self-signed.cnf.j2": Syntax(NO_QUOTES, openssl_check, "openssl"),
+    "k8s_control_plane/admission.yaml.j2": Syntax(LINES, yaml_check, None),
+    "k8s_control_plane/audit-policy.yaml.j2": Syntax(LINES, yaml_check, None),
+    "k8s_control_plane/audit-webhook.kubeconfig.j2": Syntax(LINES, yaml_check, None),
+    "k8s_control_plane/cluster-admins.yaml.j2": Syntax(LINES, yaml_check, None),
+    "k8s_control_plane/encryption-config.yaml.j2": Syntax(LINES, yaml_check, None),
+    "k8s_control_plane/etcd.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
+    "k8s_control_plane/kube-apiserver.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
+    "k8s_control_plane/kube-controller-manager.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
+    "k8s_control_plane/kube-scheduler.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
+    "k8s_control_plane/kubeadm-config.yaml.j2": Syntax(LINES, yaml_all_check, None),
+    "k8s_control_plane/kwok-nodes.yaml.j2": Syntax(LINES, yaml_all_check, None),
+    "k8s_control_plane/kwok.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
+    "k8s_control_plane/kwok.yaml.j2": Syntax(LINES, yaml_all_check, None),
+    "k8s_control_plane/rbac.yaml.j2": Syntax(LINES, yaml_all_check, None),
     "k8s_node/10-kubeadm.conf.j2": Syntax(INI, systemd_check(".service", dropin=True), "systemd-analyze"),
+    "k8s_node/bootstrap-kubelet.conf.j2": Syntax(LINES, yaml_check, None),
+    "k8s_node/kube-lb.conf.j2": Syntax(nginx_statements, kube_lb_check, "nginx"),
+    "k8s_node/kube-lb.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
+    "k8s_node/kubeadm-flags.env.j2": Syntax(LINES, shell_check("sh"), "sh"),
+    "k8s_node/kubelet-config.yaml.j2": Syntax(LINES, yaml_check, None),
     "k8s_node/config.toml.j2": Syntax(LINES, toml_check, None),
     "k8s_node/hosts.toml.j2": Syntax(LINES, toml_check, None),
     "k8s_node/kubelet.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
