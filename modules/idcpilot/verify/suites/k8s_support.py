@@ -33,6 +33,16 @@ SIMULATED_LABEL = "idcpilot.io/simulated"
 SIMULATED_VALUE = "kwok"
 SIMULATED = "simulated (kwok)"
 
+#: The node test's measurement (rule PILOT-MLPS3) per cluster: SIMULATED or "real (kubelet vX)";
+#: verify keys it "<host>.node.<cluster>", which the report's cluster lines read.
+NODE_RULE = "PILOT-MLPS3"
+NODE_TEST = "test_node_registered_and_ready"
+
+
+def node_measurement(cluster: str) -> str:
+    return f"node.{cluster}"
+
+
 #: Process names whose sockets must stay on the management address or loopback (MLPS3-MGMT-ACL).
 CONTROL_PLANE_PROCESSES = ("kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler")
 

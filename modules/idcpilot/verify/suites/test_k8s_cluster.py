@@ -299,7 +299,7 @@ def test_create_is_in_the_audit_log(host, cp, apiserver_flags, scratch_namespace
 # --------------------------------------------------------------------------- nodes (first control plane)
 
 
-@pytest.mark.rule("PILOT-MLPS3")
+@pytest.mark.rule(k8s.NODE_RULE)
 @pytest.mark.group("role_k8s_node")
 def test_node_registered_and_ready(host, inventory, measure):
     """Asked on the first control-plane host of each of the node's clusters."""
@@ -318,11 +318,11 @@ def test_node_registered_and_ready(host, inventory, measure):
         assert got.stdout.strip(), f"{node} is not registered in cluster {view.name} (asked {first})"
         state = k8s.node_state(json.loads(got.stdout))
         if state["simulated"]:
-            measure(f"node.{view.name}", k8s.SIMULATED)
+            measure(k8s.node_measurement(view.name), k8s.SIMULATED)
             assert mode == "kwok", f"{node} is {k8s.SIMULATED} in {view.name} but the estate deploys a real kubelet there (k8s_node_mode={mode})"
             simulated.append(f"{view.name} (Ready={state['ready']} as reported by kwok on {first})")
             continue
-        measure(f"node.{view.name}", f"real (kubelet {state['kubelet']})")
+        measure(k8s.node_measurement(view.name), f"real (kubelet {state['kubelet']})")
         assert mode != "kwok", f"{node} should be {k8s.SIMULATED} (k8s_node_mode=kwok) but a kubelet registered it in {view.name}"
         assert state["ready"], f"{node} is not Ready in {view.name}: {state['reason']}"
         assert state["kubelet"] == f"v{view.version}", f"{node} runs kubelet {state['kubelet']}, cluster {view.name} is v{view.version}"
