@@ -41,7 +41,7 @@ LISTEN 0      4096      10.213.0.5:2379       0.0.0.0:*    users:(("etcd",pid=70
 LISTEN 0      4096       127.0.0.1:2379       0.0.0.0:*    users:(("etcd",pid=700,fd=7))
 LISTEN 0      4096      10.213.0.5:2380       0.0.0.0:*    users:(("etcd",pid=700,fd=6))
 LISTEN 0      4096       127.0.0.1:6443       0.0.0.0:*    users:(("kube-lb",pid=900,fd=5))
-LISTEN 0      4096               *:10257            *:*    users:(("kube-controller-",pid=820,fd=3),("kube-controller-manager",pid=820,fd=3))
+LISTEN 0      4096               *:10257            *:*    users:(("kube-controller",pid=820,fd=3))
 LISTEN 0      128    127.0.0.53%lo:53         0.0.0.0:*    users:(("systemd-resolve",pid=90,fd=14))
 LISTEN 0      128             [::]:22            [::]:*    users:(("sshd",pid=80,fd=4))
 LISTEN 0      128            [::1]:10259         [::]:*    users:(("kube-scheduler",pid=830,fd=3))
@@ -236,9 +236,11 @@ def test_an_identity_outside_the_three_roles_may_do_nothing_and_two_roles_confli
 
 
 def _run_script(tmp_path, questions, answer="yes"):
-    """Run the generated can-i script with a stand-in kubectl that records its arguments."""
+    """Run the generated can-i script with a stand-in kubectl that records its arguments and, like
+    kubectl 1.37 for a cluster-scoped resource, warns on stderr before answering."""
     fake = tmp_path / "kubectl"
-    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" >> {tmp_path}/argv\necho "{answer}"\n')
+    fake.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" >> {tmp_path}/argv\n'
+                    f'echo "Warning: resource \'x\' is not namespace scoped" >&2\necho "{answer}"\n')
     fake.chmod(0o755)
     script = k8s.can_i_script(str(fake), questions)
     out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, cwd=tmp_path)
@@ -249,6 +251,8 @@ def test_can_i_script_asks_each_question_with_the_identity_and_its_groups(tmp_pa
     questions, _ = k8s.separation_questions([("alice", ("ops", "admins"))], ROLE_GROUPS, "ns")
     out, argv = _run_script(tmp_path, questions)
     assert argv[:8] == ["auth", "can-i", "create", "deployments.apps", "--as=alice", "--as-group=ops", "--as-group=admins", "-n"]
+    i = argv.index("--all-namespaces")  # cluster-wide questions are asked cluster-wide
+    assert argv[i - 5:i - 3] == ["create", "clusterrolebindings.rbac.authorization.k8s.io"]
     wrong = k8s.can_i_mismatches(questions, out)
     assert wrong and all(w.endswith("yes, expected no") for w in wrong)
     assert len(wrong) == sum(1 for q in questions if not q.expected)
@@ -283,19 +287,22 @@ def test_piped_documents_reach_the_command_intact():
     assert json.loads(out.stdout) == doc
 
 
-def test_probe_manifests_are_privileged():
-    pod = k8s.privileged_pod("ns", "p", "reg:5000/x:1")
-    assert pod["spec"]["containers"][0]["securityContext"]["privileged"] is True
+def test_probe_manifests():
+    assert k8s.probe_pod("ns", "p", "reg:5000/x:1", True)["spec"]["containers"][0]["securityContext"]["privileged"] is True
+    assert "securityContext" not in k8s.probe_pod("ns", "p", "reg:5000/x:1", False)["spec"]["containers"][0]
     dep = k8s.noncompliant_deployment("ns", "d", "reg:5000/x:1")
-    assert dep["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] is True
+    assert "securityContext" not in dep["spec"]["template"]["spec"]["containers"][0]  # the API must accept it
     assert dep["spec"]["selector"]["matchLabels"] == dep["spec"]["template"]["metadata"]["labels"]
 
 
 def test_pod_security_refusal_wording():
     refused = ('Error from server (Forbidden): error when creating "STDIN": pods "p" is forbidden: violates PodSecurity '
                '"restricted:latest": privileged (container "probe" must not set securityContext.privileged=true)')
-    assert k8s.pod_security_refusal(refused)
+    assert k8s.pod_security_refusal(refused) and k8s.privileged_refusal(refused)
     assert not k8s.pod_security_refusal('Error from server (Forbidden): pods "p" is forbidden: User "x" cannot create')
+    # kube-apiserver 1.37.2 with --allow-privileged=false, as read from it
+    validation = ('The Pod "p" is invalid: spec.containers[0].securityContext.privileged: Forbidden: disallowed by cluster policy')
+    assert k8s.privileged_refusal(validation) and not k8s.pod_security_refusal(validation)
 
 
 # --------------------------------------------------------------------------- the suite itself

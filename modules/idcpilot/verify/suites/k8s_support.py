@@ -128,28 +128,38 @@ def piped(document: dict[str, Any], command: str) -> str:
 # --------------------------------------------------------------------------- probes (manifests)
 
 
-def _privileged_container(image: str) -> dict[str, Any]:
-    return {"name": "probe", "image": image, "securityContext": {"privileged": True, "runAsUser": 0}}
+def _container(image: str, privileged: bool) -> dict[str, Any]:
+    """A container as a careless manifest writes it: no securityContext breaks Pod Security
+    "restricted" (allowPrivilegeEscalation, capabilities, runAsNonRoot, seccompProfile) but not
+    "baseline"; privileged breaks both (and the API server's own --allow-privileged=false)."""
+    container: dict[str, Any] = {"name": "probe", "image": image}
+    if privileged:
+        container["securityContext"] = {"privileged": True}
+    return container
 
 
-def privileged_pod(namespace: str, name: str, image: str) -> dict[str, Any]:
-    """A Pod that Pod Security "restricted" (and even "baseline") must refuse."""
+def probe_pod(namespace: str, name: str, image: str, privileged: bool) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"containers": [_privileged_container(image)]}}
+            "spec": {"containers": [_container(image, privileged)]}}
 
 
 def noncompliant_deployment(namespace: str, name: str, image: str) -> dict[str, Any]:
-    """A Deployment the API accepts (Deployments are not admitted by Pod Security) whose Pods
-    the ReplicaSet controller cannot create: the refusal shows as a FailedCreate event."""
+    """A Deployment the API accepts (Pod Security does not admit Deployments, and nothing in it is
+    privileged) whose Pods break "restricted": the ReplicaSet controller's refusal is FailedCreate."""
     labels = {"app.kubernetes.io/name": name}
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
             "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [_privileged_container(image)]}}}}
+                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [_container(image, False)]}}}}
 
 
 def pod_security_refusal(text: str) -> bool:
     """The API server's words when Pod Security admission refuses a Pod."""
     return bool(re.search(r'violates PodSecurity "(restricted|baseline):', text))
+
+
+def privileged_refusal(text: str) -> bool:
+    """Pod Security's refusal, or the API server's own (--allow-privileged=false) for a privileged container."""
+    return pod_security_refusal(text) or "securityContext.privileged: Forbidden: disallowed by cluster policy" in text
 
 
 # --------------------------------------------------------------------------- parsers
@@ -208,10 +218,14 @@ def is_loopback(address: str) -> bool:
         return False
 
 
+COMM_LENGTH = 15  # ss shows the kernel's process name (comm): "kube-controller-manager" is "kube-controller"
+
+
 def stray_listeners(found: Iterable[Listener], processes: Iterable[str], allowed: set[str]) -> list[Listener]:
     """Sockets of `processes` on any address but loopback and `allowed` (a wildcard is stray)."""
-    names = set(processes)
-    return [s for s in found if names & set(s.processes) and not is_loopback(s.address) and s.address not in allowed]
+    names = {p[:COMM_LENGTH] for p in processes}
+    return [s for s in found if names & {p[:COMM_LENGTH] for p in s.processes}
+            and not is_loopback(s.address) and s.address not in allowed]
 
 
 _DURATION = re.compile(r"([0-9.]+)(ns|us|µs|ms|s|m|h)")
@@ -391,8 +405,9 @@ def can_i_script(kubectl: str, questions: list[Question]) -> str:
     for i, q in enumerate(questions):
         args = ["auth", "can-i", q.verb, q.resource, f"--as={q.identity}"]
         args += [f"--as-group={g}" for g in q.groups]
-        args += ["-n", q.namespace] if q.namespace else []
-        lines.append(f"echo Q{i} $({kubectl} {' '.join(shlex.quote(a) for a in args)} 2>&1 | head -n 1)")
+        args += ["-n", q.namespace] if q.namespace else ["--all-namespaces"]
+        # kubectl's warnings (e.g. about scope) are not answers; its errors are kept to be reported
+        lines.append(f"echo Q{i} $({kubectl} {' '.join(shlex.quote(a) for a in args)} 2>&1 | grep -v '^Warning:' | head -n 1)")
     return "\n".join(lines)
 
 

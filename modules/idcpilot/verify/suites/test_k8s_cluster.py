@@ -212,12 +212,16 @@ def _image(hostvars) -> str:
 
 @pytest.mark.rule("K8S-PSA")
 @CONTROL_PLANE
-def test_privileged_pod_refused_in_workload_namespaces(host, hostvars, cp, scratch_namespace):
+def test_pods_breaking_restricted_refused_in_workload_namespaces(host, hostvars, cp, scratch_namespace):
+    """Server-side dry runs: a privileged Pod is refused, and a Pod that breaks only "restricted"
+    (no securityContext) is refused by Pod Security itself, in a fresh namespace and in default."""
     for namespace in (scratch_namespace, "default"):
-        pod = k8s.privileged_pod(namespace, "idcpilot-verify-privileged", _image(hostvars))
-        out = _run(host, k8s.piped(pod, cp.kubectl("create --dry-run=server -f -")), "dry-run create")
-        assert out.rc != 0 and k8s.pod_security_refusal(out.stderr), (
-            f"a privileged Pod was not refused by Pod Security in {namespace}: {out.stdout} {out.stderr}")
+        for privileged in (True, False):
+            pod = k8s.probe_pod(namespace, "idcpilot-verify-probe", _image(hostvars), privileged)
+            out = _run(host, k8s.piped(pod, cp.kubectl("create --dry-run=server -f -")), "dry-run create")
+            refused = k8s.privileged_refusal(out.stderr) if privileged else k8s.pod_security_refusal(out.stderr)
+            what = "a privileged Pod" if privileged else 'a Pod breaking Pod Security "restricted"'
+            assert out.rc != 0 and refused, f"{what} was not refused in {namespace}: {out.stdout} {out.stderr}"
 
 
 @pytest.mark.rule("K8S-PSA")
