@@ -335,3 +335,14 @@ def test_the_suite_collects_per_control_plane_and_per_node_for_the_lab(tmp_path)
     assert all(len(on[h]) >= 9 for h in control_planes), on
     assert all("test_node_registered_and_ready" in on[h] for h in nodes)
     assert not [h for h, tests in on.items() if tests and h not in set(control_planes) | set(nodes)]
+
+
+def test_namespaces_labelled_below_restricted():
+    def ns(name, level=None):
+        labels = {"kubernetes.io/metadata.name": name} | ({k8s.PSA_ENFORCE_LABEL: level} if level else {})
+        return {"metadata": {"name": name, "labels": labels}}
+
+    listed = {"items": [ns("default"), ns("shop", "restricted"), ns("kube-system", "privileged"),
+                        ns("legacy", "baseline"), ns("debug", "privileged"), ns("kube-public", "privileged")]}
+    assert k8s.weakened_namespaces(listed) == ["legacy=baseline", "debug=privileged", "kube-public=privileged"]
+    assert k8s.weakened_namespaces({"items": []}) == []

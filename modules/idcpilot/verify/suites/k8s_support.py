@@ -157,6 +157,22 @@ def pod_security_refusal(text: str) -> bool:
     return bool(re.search(r'violates PodSecurity "(restricted|baseline):', text))
 
 
+PSA_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
+SYSTEM_NAMESPACES = frozenset({"kube-system"})  # the exemptions, by name, of the admission configuration
+
+
+def weakened_namespaces(namespace_list: dict[str, Any]) -> list[str]:
+    """Namespaces (`kubectl get namespaces -o json`) whose label lowers Pod Security below
+    "restricted": a label overrides the cluster default, so one label undoes K8S-PSA there."""
+    out = []
+    for ns in namespace_list.get("items") or []:
+        meta = ns.get("metadata") or {}
+        level = (meta.get("labels") or {}).get(PSA_ENFORCE_LABEL)
+        if level is not None and level != "restricted" and meta.get("name") not in SYSTEM_NAMESPACES:
+            out.append(f"{meta.get('name')}={level}")
+    return out
+
+
 def privileged_refusal(text: str) -> bool:
     """Pod Security's refusal, or the API server's own (--allow-privileged=false) for a privileged container."""
     return pod_security_refusal(text) or "securityContext.privileged: Forbidden: disallowed by cluster policy" in text

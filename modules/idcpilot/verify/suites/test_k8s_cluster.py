@@ -52,9 +52,10 @@ def _bin_dir(hostvars) -> str:
     """Where the k8s roles install kubectl and etcdctl (the control plane's own setting when the
     role documents one, else the node role's)."""
     try:
-        return setting(hostvars, "k8s_control_plane_bin_dir", role="k8s_control_plane")
+        own = setting(hostvars, "k8s_control_plane_bin_dir", role="k8s_control_plane")
     except (FileNotFoundError, LookupError):
-        return setting(hostvars, "k8s_node_bin_dir", role="k8s_node")
+        own = None
+    return own or setting(hostvars, "k8s_node_bin_dir", role="k8s_node")
 
 
 @pytest.fixture
@@ -78,7 +79,7 @@ def _run(host, command: str, what: str):
 def _process_argv(host, unit: str) -> list[str]:
     pid = _run(host, f"systemctl show -p MainPID --value {unit}", unit).stdout.strip()
     assert pid and pid != "0", f"{unit} is not running as a systemd service"
-    return k8s.argv_of(host.file(f"/proc/{pid}/cmdline").content_string)
+    return k8s.argv_of(_run(host, f"tr '\\0' '\\n' < /proc/{int(pid)}/cmdline", f"{unit} command line").stdout)
 
 
 @pytest.fixture
@@ -222,6 +223,10 @@ def test_pods_breaking_restricted_refused_in_workload_namespaces(host, hostvars,
             refused = k8s.privileged_refusal(out.stderr) if privileged else k8s.pod_security_refusal(out.stderr)
             what = "a privileged Pod" if privileged else 'a Pod breaking Pod Security "restricted"'
             assert out.rc != 0 and refused, f"{what} was not refused in {namespace}: {out.stdout} {out.stderr}"
+    listed = _run(host, cp.kubectl("get namespaces -o json"), "get namespaces")
+    assert listed.rc == 0, listed.stderr
+    weakened = k8s.weakened_namespaces(json.loads(listed.stdout))
+    assert not weakened, f"namespaces labelled below restricted ({k8s.PSA_ENFORCE_LABEL}): {weakened}"
 
 
 @pytest.mark.rule("K8S-PSA")
