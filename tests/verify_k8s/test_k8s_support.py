@@ -346,3 +346,12 @@ def test_namespaces_labelled_below_restricted():
                         ns("legacy", "baseline"), ns("debug", "privileged"), ns("kube-public", "privileged")]}
     assert k8s.weakened_namespaces(listed) == ["legacy=baseline", "debug=privileged", "kube-public=privileged"]
     assert k8s.weakened_namespaces({"items": []}) == []
+
+
+@pytest.mark.parametrize("bin_dir", ["/opt/k8s; touch pwned", "/opt/$(touch pwned)", "/opt/`touch pwned`"])
+def test_inventory_values_in_host_commands_are_quoted(tmp_path, bin_dir):
+    """The binary directory is a role variable a catalogue host may set: data, never shell."""
+    cp = k8s.ControlPlane("cp1", "10.0.0.5", bin_dir)
+    for command in (cp.kubectl("get nodes", timeout=5), cp.etcdctl("member list", timeout=8)):
+        subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+        assert not list(tmp_path.glob("pwned*")), command

@@ -109,14 +109,17 @@ class ControlPlane:
 
     def kubectl(self, args: str, timeout: int = 20) -> str:
         """kubectl through THIS host's API server (not the local load balancer): every API server
-        applies its own admission, encryption and audit configuration, so each one is checked."""
-        return (f"timeout {timeout} {self.bin_dir}/kubectl --kubeconfig {ADMIN_KUBECONFIG} --server {self.server} "
+        applies its own admission, encryption and audit configuration, so each one is checked.
+        The binary directory and address come from the inventory (estate input): quoted."""
+        q = shlex.quote
+        return (f"timeout {timeout} {q(self.bin_dir + '/kubectl')} --kubeconfig {q(ADMIN_KUBECONFIG)} --server {q(self.server)} "
                 f"--request-timeout={max(timeout - 2, 1)}s {args}")
 
     def etcdctl(self, args: str, timeout: int = 20) -> str:
-        return (f"timeout {timeout} env ETCDCTL_API=3 {self.bin_dir}/etcdctl "
-                f"--endpoints=https://{self.address}:{ETCD_CLIENT_PORT} --cacert={ETCD_PKI}/ca.crt "
-                f"--cert={ETCD_PKI}/healthcheck-client.crt --key={ETCD_PKI}/healthcheck-client.key "
+        q = shlex.quote
+        return (f"timeout {timeout} env ETCDCTL_API=3 {q(self.bin_dir + '/etcdctl')} "
+                f"--endpoints={q(f'https://{self.address}:{ETCD_CLIENT_PORT}')} --cacert={q(ETCD_PKI + '/ca.crt')} "
+                f"--cert={q(ETCD_PKI + '/healthcheck-client.crt')} --key={q(ETCD_PKI + '/healthcheck-client.key')} "
                 f"--dial-timeout=5s --command-timeout={max(timeout - 5, 1)}s {args}")
 
 
