@@ -101,19 +101,25 @@ MEMBERS = {"header": {"cluster_id": 1}, "members": [
 ]}
 
 
+EXPECTED = {"cp1": "10.213.0.5", "cp2": "10.213.0.6"}
+
+
 def test_members_one_per_control_plane_over_tls():
     members = k8s.member_list(json.dumps(MEMBERS))
-    assert k8s.member_problems(members, ["cp2", "cp1"]) == []
-    assert k8s.member_problems(members, ["cp1", "cp2", "cp3"]) == ["members ['cp1', 'cp2'], control-plane hosts ['cp1', 'cp2', 'cp3']"]
+    assert k8s.member_problems(members, EXPECTED) == []
+    assert k8s.member_problems(members, EXPECTED | {"cp3": "10.213.0.7"}) == [
+        "no etcd member serves clients on cp3's management address 10.213.0.7"]
 
 
-def test_member_problems_name_plain_urls_and_unstarted_members():
+def test_member_problems_name_plain_urls_strangers_and_unstarted_members():
     data = json.loads(json.dumps(MEMBERS))
     data["members"][1]["peerURLs"] = ["http://10.213.0.6:2380"]
     data["members"].append({"ID": 3, "peerURLs": ["https://10.213.0.7:2380"]})
-    problems = k8s.member_problems(k8s.member_list(json.dumps(data)), ["cp1", "cp2"])
-    assert any("cp2: URLs without TLS ['http://10.213.0.6:2380']" == p for p in problems)
+    data["members"].append({"ID": 4, "name": "stray", "peerURLs": ["https://10.9.9.9:2380"], "clientURLs": ["https://10.9.9.9:2379"]})
+    problems = k8s.member_problems(k8s.member_list(json.dumps(data)), EXPECTED)
+    assert "cp2: URLs without TLS ['http://10.213.0.6:2380']" in problems
     assert any(p.startswith("(unstarted): no peer or client URL") for p in problems)
+    assert "stray: a member on no control-plane host (['https://10.9.9.9:2379'])" in problems
 
 
 @pytest.mark.parametrize("raw,provider", [

@@ -17,6 +17,7 @@ import secrets
 import shlex
 from dataclasses import dataclass
 from typing import Any, Iterable
+from urllib.parse import urlsplit
 
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.errors import UserInputError
@@ -292,15 +293,20 @@ def member_list(text: str) -> list[Member]:
             for m in data.get("members") or []]
 
 
-def member_problems(members: list[Member], expected: Iterable[str]) -> list[str]:
-    """A member per control-plane host (named after it), every URL https."""
+def member_problems(members: list[Member], expected: dict[str, str]) -> list[str]:
+    """One started member per control-plane host (host -> management address), found by its client
+    URL on that address (member names are the role's choice), no other member, every URL https."""
     problems = []
-    names = sorted(m.name for m in members)
-    if names != sorted(expected):
-        problems.append(f"members {names}, control-plane hosts {sorted(expected)}")
+    def on(m: Member, address: str) -> bool:
+        return any(urlsplit(u).hostname == address for u in m.client_urls)
+    for host, address in sorted(expected.items()):
+        if not any(on(m, address) for m in members):
+            problems.append(f"no etcd member serves clients on {host}'s management address {address}")
     for m in members:
         if not m.peer_urls or not m.client_urls:
             problems.append(f"{m.name or '(unstarted)'}: no peer or client URL (not started)")
+        elif not any(on(m, a) for a in expected.values()):
+            problems.append(f"{m.name}: a member on no control-plane host ({list(m.client_urls)})")
         plain = [u for u in (*m.peer_urls, *m.client_urls) if not u.startswith("https://")]
         if plain:
             problems.append(f"{m.name}: URLs without TLS {plain}")

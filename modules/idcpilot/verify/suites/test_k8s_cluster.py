@@ -129,7 +129,7 @@ def test_apiserver_ready_over_tls_with_the_cluster_ca(host, cp, apiserver_flags,
 
 @pytest.mark.rule("MLPS3-TLS")
 @CONTROL_PLANE
-def test_every_etcd_member_healthy_over_tls(host, cp, cluster, apiserver_flags, measure):
+def test_every_etcd_member_healthy_over_tls(host, cp, cluster, apiserver_flags, inventory, measure):
     health = _run(host, cp.etcdctl("endpoint health --cluster -w json"), "etcdctl endpoint health")
     endpoints = k8s.endpoint_health(health.stdout)
     for e in endpoints:
@@ -138,7 +138,7 @@ def test_every_etcd_member_healthy_over_tls(host, cp, cluster, apiserver_flags, 
     assert not sick and health.rc == 0, f"etcd members unhealthy: {sick or health.stderr}"
     members = k8s.member_list(_run(host, cp.etcdctl("member list -w json"), "etcdctl member list").stdout)
     assert len(endpoints) == len(cluster.control_plane), f"{len(endpoints)} etcd endpoints for {len(cluster.control_plane)} control planes"
-    problems = k8s.member_problems(members, cluster.control_plane)
+    problems = k8s.member_problems(members, {h: k8s.management_address(inventory.hostvars[h]) for h in cluster.control_plane})
     assert not problems, problems
     servers = apiserver_flags.get("etcd-servers", "").split(",")
     assert servers and all(s.startswith("https://") for s in servers), f"API server reaches etcd at {servers}"
