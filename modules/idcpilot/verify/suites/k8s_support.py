@@ -3,7 +3,8 @@ control-plane host (kubectl with the admin kubeconfig pinned to that host's API 
 with the health-check client certificate), and pure parsers of what they print (ss, etcdctl JSON,
 process command lines, audit log lines, kubectl auth can-i answers).
 
-Paths are the k8s_control_plane role's layout (kubeadm's): /etc/kubernetes/{admin.conf,pki/...}.
+Paths are the k8s_control_plane role's layout (kubeadm's) under its configuration directory
+(k8s_control_plane_config_dir, /etc/kubernetes by default): admin.conf, pki/ca.crt, pki/etcd/....
 Everything here that does not touch a host is pure and unit-tested (tests/verify_k8s/).
 """
 
@@ -23,8 +24,7 @@ from idcpilot.catalogue.estate import Catalogue
 from idcpilot.errors import UserInputError
 from idcpilot.yamlsource import load_yaml_text
 
-ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"
-ETCD_PKI = "/etc/kubernetes/pki/etcd"
+CONFIG_DIR = "/etc/kubernetes"  # the role's default configuration directory
 API_PORT = 6443
 ETCD_CLIENT_PORT = 2379
 
@@ -103,24 +103,29 @@ class ControlPlane:
     name: str
     address: str
     bin_dir: str
+    config_dir: str = CONFIG_DIR
 
     @property
     def server(self) -> str:
         return f"https://{self.address}:{API_PORT}"
+
+    @property
+    def ca(self) -> str:
+        return f"{self.config_dir}/pki/ca.crt"
 
     def kubectl(self, args: str, timeout: int = 20) -> str:
         """kubectl through THIS host's API server (not the local load balancer): every API server
         applies its own admission, encryption and audit configuration, so each one is checked.
         The binary directory and address come from the inventory (estate input): quoted."""
         q = shlex.quote
-        return (f"timeout {timeout} {q(self.bin_dir + '/kubectl')} --kubeconfig {q(ADMIN_KUBECONFIG)} --server {q(self.server)} "
+        return (f"timeout {timeout} {q(self.bin_dir + '/kubectl')} --kubeconfig {q(self.config_dir + '/admin.conf')} --server {q(self.server)} "
                 f"--request-timeout={max(timeout - 2, 1)}s {args}")
 
     def etcdctl(self, args: str, timeout: int = 20) -> str:
-        q = shlex.quote
+        q, pki = shlex.quote, f"{self.config_dir}/pki/etcd"
         return (f"timeout {timeout} env ETCDCTL_API=3 {q(self.bin_dir + '/etcdctl')} "
-                f"--endpoints={q(f'https://{self.address}:{ETCD_CLIENT_PORT}')} --cacert={q(ETCD_PKI + '/ca.crt')} "
-                f"--cert={q(ETCD_PKI + '/healthcheck-client.crt')} --key={q(ETCD_PKI + '/healthcheck-client.key')} "
+                f"--endpoints={q(f'https://{self.address}:{ETCD_CLIENT_PORT}')} --cacert={q(pki + '/ca.crt')} "
+                f"--cert={q(pki + '/healthcheck-client.crt')} --key={q(pki + '/healthcheck-client.key')} "
                 f"--dial-timeout=5s --command-timeout={max(timeout - 5, 1)}s {args}")
 
 

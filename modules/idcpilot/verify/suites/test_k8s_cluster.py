@@ -48,19 +48,25 @@ CLUSTERS = k8s.estate_clusters(CATALOGUE) if CATALOGUE else []
 FAILED_CREATE_WAIT = 60  # seconds for the ReplicaSet controller to report FailedCreate
 
 
-def _bin_dir(hostvars) -> str:
-    """Where the k8s roles install kubectl and etcdctl (the control plane's own setting when the
-    role documents one, else the node role's)."""
+def _control_plane_setting(hostvars, name: str):
+    """The k8s_control_plane role's value on this host (None when the role does not document it)."""
     try:
-        own = setting(hostvars, "k8s_control_plane_bin_dir", role="k8s_control_plane")
+        return setting(hostvars, name, role="k8s_control_plane")
     except (FileNotFoundError, LookupError):
-        own = None
-    return own or setting(hostvars, "k8s_node_bin_dir", role="k8s_node")
+        return None
+
+
+def _control_plane(name: str, hostvars) -> k8s.ControlPlane:
+    """How to reach a control-plane host's tools: kubectl and etcdctl where the roles install them
+    (the control plane's bin dir, else the node role's), the role's configuration directory."""
+    bin_dir = _control_plane_setting(hostvars, "k8s_control_plane_bin_dir") or setting(hostvars, "k8s_node_bin_dir", role="k8s_node")
+    config_dir = _control_plane_setting(hostvars, "k8s_control_plane_config_dir") or k8s.CONFIG_DIR
+    return k8s.ControlPlane(name, k8s.management_address(hostvars), bin_dir, config_dir)
 
 
 @pytest.fixture
 def cp(host, hostvars) -> k8s.ControlPlane:
-    return k8s.ControlPlane(host.backend.get_pytest_id().split("://", 1)[-1], k8s.management_address(hostvars), _bin_dir(hostvars))
+    return _control_plane(host.backend.get_pytest_id().split("://", 1)[-1], hostvars)
 
 
 @pytest.fixture
@@ -100,9 +106,9 @@ def scratch_namespace(host, cp):
 
 
 @pytest.fixture
-def cluster_ca(host) -> str:
+def cluster_ca(host, cp) -> str:
     """The cluster CA certificate, copied to this machine for TLS checks from the management network."""
-    pem = host.file("/etc/kubernetes/pki/ca.crt").content_string
+    pem = host.file(cp.ca).content_string
     with tempfile.NamedTemporaryFile("w", suffix=".crt", delete=False) as fh:
         fh.write(pem)
     try:
@@ -321,7 +327,7 @@ def test_node_registered_and_ready(host, inventory, measure):
         assert view.control_plane, f"cluster {view.name} has no control-plane host to ask"
         first = view.control_plane[0]
         cp_host = testinfra.get_host(f"ansible://{first}", ansible_inventory=os.environ.get("IDCPILOT_VERIFY_INVENTORY"))
-        cp = k8s.ControlPlane(first, k8s.management_address(inventory.hostvars[first]), _bin_dir(inventory.hostvars[first]))
+        cp = _control_plane(first, inventory.hostvars[first])
         got = _run(cp_host, cp.kubectl(f"get node {node} -o json --ignore-not-found"), f"kubectl on {first}")
         assert got.rc == 0, f"asking {first}: {got.stderr}"
         assert got.stdout.strip(), f"{node} is not registered in cluster {view.name} (asked {first})"
