@@ -61,6 +61,9 @@ def register(app: typer.Typer) -> None:
             for r in report.results:
                 if r["status"] == "fail":
                     console.print(f"FAIL {r['rule']} {r['host']} {r['test']}: {r['message']}", style="red", markup=False)
+            for r in report.results:  # not verified, with the reason (a container's limits, a simulated node)
+                if r["status"] == "skipped":
+                    console.print(f"SKIP {r['rule']} {r['host']} {r['test']}: {r['message']}", style="yellow", markup=False)
             s = report.summary
             console.print(f"{s['pass']} pass, {s['fail']} fail, {s['skipped']} skipped of {s['total']} in {run.duration:.0f}s; {run.run_dir}", markup=False)
         if not report.passed:

@@ -20,6 +20,7 @@ from idcpilot.policy.model import SEVERITY_RANK
 from idcpilot.report import kpi as k
 from idcpilot.report import measure, values
 from idcpilot.report.inputs import Findings, Verify
+from idcpilot.verify.suites.k8s_support import NODE_RULE, NODE_TEST, node_measurement
 from idcpilot.yamlsource import load_yaml_file
 
 SCHEMA_VERSION = "idcpilot-report/v1"
@@ -544,6 +545,28 @@ def tiers_view(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def clusters_view(cat: Catalogue, verify: Verify | None) -> list[dict[str, Any]]:
+    """Each cluster with its hosts, how each node was verified (real, "simulated (kwok)" or not at
+    all) and every verify-stage line of the Kubernetes suites on its hosts, failures first."""
+    results = verify.results if verify else []
+    measured = (verify.measurements if verify else {}).get(NODE_RULE) or {}
+    out = []
+    for c in cat.estate.spec.clusters:
+        control_plane = [h.name for h in cat.members(c.control_plane)]
+        nodes = [h.name for h in cat.members(c.nodes)]
+        members = set(control_plane) | set(nodes)
+        lines = sorted((_evidence_verify(r) for r in results
+                        if r.get("host") in members and "test_k8s_" in (r.get("test") or "")), key=_evidence_sort)
+        node_lines = {e["host"]: e["status"] for e in lines if (e.get("test") or "").endswith(NODE_TEST)}
+        out.append({
+            "name": c.name, "site": c.site, "version": c.kubernetes_version, "controlPlane": control_plane,
+            "nodes": [{"name": n, "kind": measured.get(f"{n}.{node_measurement(c.name)}"), "status": node_lines.get(n, "not-run")}
+                      for n in nodes],
+            "verify": lines,
+        })
+    return out
+
+
 # --------------------------------------------------------------------------- the document
 
 
@@ -593,6 +616,7 @@ def build_report(cat: Catalogue, th: ThresholdSource, inputs: Inputs, *, as_of: 
         "sites": sites_view(cat, raw),
         "sdwan": sdwan_view(cat, raw),
         "tiers": tiers_view(raw),
+        "clusters": clusters_view(cat, inputs.verify),
         "clauses": rows,
         "waivers": [_waiver_view(w, as_of) for w in inputs.waivers],
         "notes": list(inputs.notes) + (list(inputs.findings.warnings) if inputs.findings else []),

@@ -289,6 +289,23 @@ class Renderer:
         figs.append(svg.tiers_grid(d["tiers"], self.t) + self.caption((self.t("tiers-by-region"), catalogue)))
         return f'<h2>{self.te("pictures")}</h2><div class="pictures">' + "".join(f"<figure>{f}</figure>" for f in figs) + "</div>"
 
+    def node_kind(self, kind: str | None) -> str:
+        return self.te("not-run") if kind is None else self.te(kind) if kind == "simulated (kwok)" else self.e(kind)
+
+    def clusters(self) -> str:
+        """Each cluster: its nodes as verify found them (simulated ones said so), then its verify lines."""
+        out = []
+        for c in self.doc.get("clusters") or []:
+            nodes = "".join(f'<tr><td><code>{self.e(n["name"])}</code></td><td>{self.node_kind(n["kind"])}</td>'
+                            f'<td>{self.badge(n["status"])}</td></tr>' for n in c["nodes"])
+            out.append(
+                f'<h3>{self.e(c["name"])} <small>{self.te("version")} {self.e(c["version"])} · {self.te("control-plane")}: '
+                f'{self.e(", ".join(c["controlPlane"]) or "—")}</small></h3>'
+                f'<table class="members"><tr><th>{self.te("col-node")}</th><th>{self.te("col-node-kind")}</th>'
+                f'<th>{self.te("col-status")}</th></tr>{nodes}</table>'
+                + (self.evidence(c["verify"]) if c["verify"] else f'<p>{self.te("no-k8s-lines")}</p>'))
+        return f'<h2>{self.te("k8s-clusters")}</h2>' + "".join(out) if out else ""
+
     def values(self, items: list[dict[str, Any]]) -> str:
         """Values grouped by what they are: the label once, then target → value lines."""
         if not items:
@@ -405,7 +422,7 @@ class Renderer:
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
             f'<meta name="generator" content="{self.e(self.doc["generator"])}">'
             f"<title>{self.e(title)}</title><style>{CSS}</style></head><body>"
-            + self.header() + self.kpis() + self.pictures() + self.clauses() + self.notes()
+            + self.header() + self.kpis() + self.pictures() + self.clusters() + self.clauses() + self.notes()
             + f'<footer>{self.e(self.doc["generator"])} · {self.e(self.doc["schemaVersion"])} · report.json / report.md</footer>'
             + "</main></body></html>\n"
         )

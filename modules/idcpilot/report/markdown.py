@@ -39,6 +39,15 @@ def render_markdown(doc: dict[str, Any], lang: Lang = "both") -> str:
         change = "—" if k["change"] is None else Renderer.change_text(k)[0]
         out.append(f"| {_cell(t(k['term']))} ({k['rule']}) | {num(k['value'], k['unit'])} | {t('src-' + k.get('source', 'catalogue'))} | "
                    f"{limit} | {t(k['status'])} | {change} |")
+    for c in doc.get("clusters") or []:
+        if c is doc["clusters"][0]:
+            out += ["", f"## {t('k8s-clusters')}"]
+        out += ["", f"### {c['name']} ({t('version')} {c['version']}, {t('control-plane')}: {', '.join(c['controlPlane']) or '—'})", "",
+                f"| {t('col-node')} | {t('col-node-kind')} | {t('col-status')} |", "|---|---|---|"]
+        out += [f"| `{n['name']}` | {_cell(t('not-run') if n['kind'] is None else t(n['kind']))} | {t(n['status'])} |" for n in c["nodes"]]
+        lines = [f"- {t(e['status'])} `{e['rule']}` `{e['test']}`@{e.get('host') or ''} {_cell(e['message'])}".rstrip()
+                 for e in c["verify"]]
+        out += [""] + (lines or [t("no-k8s-lines")])
     out += ["", f"## {t('clauses')} ({t('failed-first')})", "",
             f"| {t('col-id')} | {t('col-requirement')} | {t('col-threshold')} | {t('col-plan')} | {t('col-verify')} | {t('col-status')} | {t('col-evidence')} |",
             "|---|---|---|---|---|---|---|"]
