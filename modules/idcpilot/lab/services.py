@@ -61,16 +61,11 @@ class Service:
         return f"{self.scheme}://{plan.gateway}:{self.port}{prefix}"
 
 
-# INTEGRATOR: once idcpilot.bundle is on main this is just `idcpilot.bundle.files_root()`;
-# the fallback below repeats its rule ($IDCPILOT_BUNDLE_DIR, else /var/cache/idcpilot/bundle/files)
-# only until then, and goes with it.
 def bundle_root() -> Path:
     """Where the offline bundle lives on this machine (what the artifact repository serves)."""
-    try:
-        from idcpilot.bundle import files_root  # type: ignore[import-not-found]
-    except ImportError:
-        return Path(os.environ.get("IDCPILOT_BUNDLE_DIR") or "/var/cache/idcpilot/bundle/files")
-    return Path(files_root())
+    from idcpilot.bundle import files_root
+
+    return files_root()
 
 
 def missing_kubernetes(root: Path, versions: tuple[str, ...] | list[str], arch: str | None = None) -> list[str]:
