@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from idcpilot.errors import Problem, excerpt
-from idcpilot.ipam.blocks import Block, _int, address, parse_address
+from idcpilot.ipam.blocks import Block, address, parse_address
 from idcpilot.ipam.lock import Lock
 
 SITE_KINDS = ("management", "service", "overlay", "loopback")
@@ -138,8 +138,8 @@ def _host_addresses(lock: Lock, pools: Pools, live: Live, prune: bool, strays: l
         held = hosts.get(owner)  # (site, kinds it needs), or None: the host left the catalogue
         for kind, value in kinds.items():
             try:
-                first = _int(value)
-            except (AttributeError, KeyError, TypeError, ValueError):
+                first: int | None = parse_address(value)
+            except ValueError:
                 first = None
             taken = out.addresses.get(kind)
             if first is None or taken is None:
