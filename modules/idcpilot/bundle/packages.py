@@ -14,7 +14,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-
 from idcpilot.bundle.versions import RoleVar, Versions
 from idcpilot.yamlsource import load_yaml_file
 
