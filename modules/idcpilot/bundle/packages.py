@@ -14,9 +14,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from idcpilot.bundle.versions import RoleVar, Versions
+from idcpilot.yamlsource import load_yaml_file
 
 _FIELDS = {"Package": "name", "Version": "version", "Architecture": "architecture", "SHA256": "sha256",
            "Size": "size", "Filename": "filename"}
@@ -38,7 +37,7 @@ def parse_apt_show(text: str) -> list[dict[str, Any]]:
 
 def role_value(repo: Path, ref: RoleVar) -> Any:
     """A variable's value from a role's vars or defaults file."""
-    data = yaml.safe_load((repo / ref.file).read_text(encoding="utf-8")) or {}
+    data = load_yaml_file(repo / ref.file)[0] or {}
     if not isinstance(data, dict) or ref.variable not in data:
         raise ValueError(f"{ref.file} does not define {ref.variable}")
     return data[ref.variable]

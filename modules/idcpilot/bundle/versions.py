@@ -9,8 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from idcpilot.yamlsource import load_yaml_file
 
 VERSIONS_FILE = Path(__file__).with_name("versions.yaml")
 
@@ -118,7 +119,7 @@ class Versions(_Strict):
 @lru_cache(maxsize=4)
 def load(file: Path = VERSIONS_FILE) -> Versions:
     """versions.yaml, validated (a broken data file is a bug in idcpilot, not the user's input)."""
-    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    data, _ = load_yaml_file(file)
     versions = Versions.model_validate(data)
     for release in versions.kubernetes:
         missing = set(release.component_versions()) - set(versions.components)

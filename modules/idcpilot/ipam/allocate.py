@@ -223,8 +223,9 @@ class _Allocator:
 
     def hosts(self, site_blocks: dict[str, dict[str, Block]], live: Live) -> None:
         # Only hosts with a pin or an address kind the lock lacks have anything to do here;
-        # finding them in one comprehension makes a plan without changes cost 0.03 s on the
-        # 100,000-host bench estate, where going through every host and kind took 0.2 s.
+        # finding them in one comprehension makes this step of a plan without changes cost
+        # 0.13 CPU s on the 100,000-host bench estate, where going through every host and kind
+        # took 0.18 s.
         locked = self.new.hosts
         nothing: dict[str, str] = {}
         busy: dict[str, list[Host]] = {}
