@@ -26,7 +26,8 @@ demo: venv
 	$(BIN)/idcpilot check inventories/example --manifests out/manifests
 	$(BIN)/idcpilot report inventories/example --manifests out/manifests --out out
 
-# The same on real lab hosts (root): lab up, deploy, verify, report with verify results, lab down.
+# The same on real lab hosts (root): the offline bundle, lab up, deploy, verify, report with verify
+# results, a second deploy that must change nothing (exit 3 if it changed a host), lab down.
 # Verify and the report run even when a host failed to deploy (the report shows it); the lab
 # always comes down; the exit code is the first failure's.
 demo-lab: venv host-deps
@@ -38,6 +39,7 @@ demo-lab: venv host-deps
 	  $(BIN)/idcpilot deploy inventories/lab || failed; \
 	  $(BIN)/idcpilot verify inventories/lab --format json > out/lab/verify.json || failed; \
 	  if [ -s out/lab/verify.json ]; then $(BIN)/idcpilot report inventories/lab --verify out/lab/verify.json --out out/lab || failed; fi; \
+	  $(BIN)/idcpilot deploy inventories/lab --detailed-exitcode --format json > out/lab/deploy-again.json || failed; \
 	fi; \
 	$(BIN)/idcpilot lab down inventories/lab || failed; \
 	exit $$status

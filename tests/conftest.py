@@ -19,3 +19,9 @@ def _repo_cwd() -> None:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make demo-lab` brings its own lab up and takes it down: it runs before every test that
+    shares the session's lab, never in the middle of them."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("demo_lab") else 1)

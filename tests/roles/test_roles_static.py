@@ -172,8 +172,18 @@ def test_playbook_targets_the_role_group_and_automated_hosts(role):
     assert play["hosts"] == ("all:&automated" if role == "bootstrap" else f"role_{role}:&automated")
     assert play["become"] is True
     assert [r["role"] for r in play["roles"]] == [role]
-    site = [p.get("ansible.builtin.import_playbook") for p in _yaml(REPO / "playbooks" / "site.yml")]
+    site = _imported(REPO / "playbooks" / "site.yml")
     assert f"{role}.yml" in site
+
+
+def _imported(playbook: Path) -> list[str]:
+    """Every playbook a playbook imports, through nested imports (site.yml -> k8s_cluster.yml -> ...)."""
+    out = []
+    for play in _yaml(playbook):
+        name = play.get("ansible.builtin.import_playbook")
+        if name:
+            out += [name, *_imported(playbook.parent / name)]
+    return out
 
 
 def test_playbooks_syntax():

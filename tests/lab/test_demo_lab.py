@@ -1,0 +1,56 @@
+"""`make demo-lab`, exactly as the README tells a user to run it, on a lab nobody prepared.
+
+It brings the lab up (the bundle, the apt mirror, NTP and the other stand-ins the lab estate
+declares are the product's own), deploys playbooks/site.yml with no extra variables, verifies
+every host, writes the report, re-deploys to show nothing changes, and takes the lab down.
+This test only reads what the target left in out/lab: it adds no server, binary or variable.
+
+It runs before every other lab test (tests/conftest.py orders it first), because the target
+takes the lab down at its end and the other lab tests share one lab for the session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from idcpilot.lab import leftovers
+from tests.lab.conftest import REPO, load_lab_plan
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.demo_lab]
+
+OUT = REPO / "out" / "lab"
+TIMEOUT_S = 75 * 60  # the whole target: bounded, stops by itself
+
+
+def test_make_demo_lab_as_the_readme_says() -> None:
+    plan = load_lab_plan(REPO / "inventories" / "lab")
+    assert not leftovers(plan), "a lab is already up: make demo-lab must start from nothing"
+    for stale in ("verify.json", "deploy-again.json"):
+        (OUT / stale).unlink(missing_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDCPILOT_LAB_")}
+    proc = subprocess.run(["make", "demo-lab"], cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
+    tail = (proc.stdout[-6000:] + "\n--- stderr ---\n" + proc.stderr[-6000:])
+    assert not leftovers(plan), f"make demo-lab left the lab behind: {leftovers(plan)}"
+
+    verify = json.loads((OUT / "verify.json").read_text())
+    failed = [r for r in verify["results"] if r["status"] not in ("pass", "skipped")]
+    assert not failed, json.dumps(failed, indent=1)[-8000:]
+    hosts = {h.name for h in plan.hosts}
+    assert {r["host"] for r in verify["results"]} >= hosts, "some host was never verified"
+    skipped = [r for r in verify["results"] if r["status"] == "skipped"]
+    assert all("not checkable in a container" in (r.get("message") or "") or "simulated" in (r.get("message") or "")
+               for r in skipped), json.dumps(skipped, indent=1)[-4000:]
+
+    again = json.loads((OUT / "deploy-again.json").read_text())
+    changed = {name: h["changed"] for name, h in again["hosts"].items() if h["changed"]}
+    assert again["ok"] and not changed, f"the second deploy changed {changed}"
+
+    report = (OUT / "report.html").read_text()
+    for rule in ("K8S-SECRETS", "K8S-PSA"):
+        assert rule in report
+    assert proc.returncode == 0, tail
