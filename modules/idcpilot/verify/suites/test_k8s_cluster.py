@@ -100,6 +100,10 @@ def scratch_namespace(host, cp):
     created = _run(host, cp.kubectl(f"create namespace {name}"), "create namespace")
     assert created.rc == 0, created.stderr
     try:
+        # the controller manager gives a new namespace its default service account a moment later;
+        # until then admission refuses every Pod for that reason, not the one a probe is after
+        ready = _run(host, cp.kubectl(f"wait --for=create serviceaccount/default -n {name} --timeout=15s"), "default service account")
+        assert ready.rc == 0, f"namespace {name} got no default service account: {ready.stderr}"
         yield name
     finally:
         host.run(cp.kubectl(f"delete namespace {name} --wait=false --ignore-not-found"))
