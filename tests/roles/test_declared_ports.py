@@ -2,7 +2,7 @@
 verify read (MLPS3-MINIMAL), for the lab estate's hosts.
 
 The SD-WAN edges' ports are read back from what the sdwan_edge role renders (each tunnel's
-``ListenPort``) and from the FRR daemons it enables (bgpd: 179/tcp; bfdd: 3784 and 4784/udp and
+``ListenPort``) and from the FRR daemons it enables (bgpd: 179/tcp; bfdd: 3784, 3785 (echo) and 4784/udp and
 one socket per session bound to a port of RFC 5881's source range 49152-65535): each one must
 be declared by ``idcpilot.hostchecks.host_ports`` as verify reads it, as the baseline's self-check
 gets it from roles/baseline/tasks/compliance.yml, and the baseline firewall must open it.
@@ -25,7 +25,7 @@ from tests.roles.test_templates_hostile import REPO, TASKS, Renderer, lab_invent
 #: What FRR's daemons listen on (FRR's own constants, not the product's declaration).
 FRR_SOCKETS = {
     "bgpd": [("tcp", "0.0.0.0", 179), ("tcp", "[::]", 179)],
-    "bfdd": [("udp", "0.0.0.0", 3784), ("udp", "0.0.0.0", 4784), ("udp", "[::]", 3784), ("udp", "[::]", 4784)],
+    "bfdd": [("udp", "0.0.0.0", 3784), ("udp", "0.0.0.0", 4784), ("udp", "[::]", 3784), ("udp", "[::]", 3785), ("udp", "[::]", 4784)],
 }
 BFD_SOURCE_LOW, BFD_SOURCE_HIGH = 49152, 65535
 
@@ -84,9 +84,9 @@ def test_every_sdwan_edge_port_is_declared_where_verify_reads_it(host: str) -> N
 @pytest.mark.parametrize("host", _edges())
 def test_undeclared_sockets_on_an_edge_are_still_found(host: str) -> None:
     allowed = declared_ports(_hostvars(host))
-    rogue = _ss([("udp", "0.0.0.0", 50000, "nc"), ("tcp", "0.0.0.0", 51999, "python3"), ("udp", "10.213.0.9", 3785, "bfdd"),
+    rogue = _ss([("udp", "0.0.0.0", 50000, "nc"), ("tcp", "0.0.0.0", 51999, "python3"), ("udp", "10.213.0.9", 3786, "bfdd"),
                  ("udp", "127.0.0.1", 50001, "nc")])
-    assert undeclared_listeners(rogue, allowed) == ["udp 0.0.0.0:50000 (nc)", "tcp 0.0.0.0:51999 (python3)", "udp 10.213.0.9:3785 (bfdd)"]
+    assert undeclared_listeners(rogue, allowed) == ["udp 0.0.0.0:50000 (nc)", "tcp 0.0.0.0:51999 (python3)", "udp 10.213.0.9:3786 (bfdd)"]
 
 
 @pytest.mark.parametrize("host", _edges())
@@ -115,7 +115,7 @@ def test_the_baseline_firewall_opens_every_declared_edge_port(host: str) -> None
 
 def test_kubernetes_ports_of_the_contract_are_declared() -> None:
     """API server and etcd on the management address, the kubelet, and the loopback-only ones."""
-    (host,) = sorted(lab_inventory()["role_k8s_control_plane"]["hosts"])
+    host = sorted(lab_inventory()["role_k8s_control_plane"]["hosts"])[0]
     hostvars = _hostvars(host)
     mgmt = hostvars["ansible_host"]
     sockets = [("tcp", mgmt, 6443, "kube-apiserver"), ("tcp", mgmt, 2379, "etcd"), ("tcp", "127.0.0.1", 2379, "etcd"),

@@ -226,6 +226,6 @@ def test_secret_scanner_finds_a_planted_key(tmp_path):
 def test_firewall_ports_name_every_tunnel_port_and_bgp_bfd(lab):
     cat, alloc = lab
     v = _vars(cat, alloc, "lab-bj-gw01")
-    assert v["firewall"]["udp"] == sorted(str(p["listen_port"]) for p in v["peers"]) + ["3784", "4784"]
+    assert v["firewall"]["udp"] == sorted(str(p["listen_port"]) for p in v["peers"]) + ["3784", "3785", "4784"]
     assert v["firewall"]["tcp"] == ["179"]
     assert v["firewall"]["bound"] == [{"port": "49152-65535", "proto": "udp", "process": "bfdd"}]  # bfdd's source ports

@@ -30,6 +30,7 @@ BGP_PORT = 179
 # multihop) and sends each session from its own socket bound to a port of RFC 5881's source
 # range, counting up from its start: those sockets listen too, but nothing is sent to them.
 BFD_SINGLE_HOP_PORT = 3784
+BFD_ECHO_PORT = 3785  # bfdd listens for echo packets too (seen on the lab's edges: udp [::]:3785)
 BFD_MULTIHOP_PORT = 4784
 BFD_SOURCE_PORTS = "49152-65535"
 
@@ -157,7 +158,7 @@ def sdwan_vars(cat: Catalogue, alloc: Allocation, host: Host, shared: Overlay | 
             # udp: the role's own table then narrows each tunnel port to its peer, and BGP/BFD to
             # the tunnels) and for MLPS3-MINIMAL (bound: declared, never opened)
             "firewall": {
-                "udp": [str(p) for p in ports] + [str(BFD_SINGLE_HOP_PORT), str(BFD_MULTIHOP_PORT)],
+                "udp": [str(p) for p in ports] + [str(BFD_SINGLE_HOP_PORT), str(BFD_ECHO_PORT), str(BFD_MULTIHOP_PORT)],
                 "tcp": [str(BGP_PORT)],
                 "bound": [{"port": BFD_SOURCE_PORTS, "proto": "udp", "process": "bfdd"}],
             },
