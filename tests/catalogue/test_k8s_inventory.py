@@ -65,4 +65,5 @@ def test_lab_control_plane_is_also_its_node() -> None:
     alloc = ipam.plan(cat)
     clusters = inventory.one_host(cat, alloc, "lab-sh-k8s01")["idcpilot_k8s_clusters"]
     assert [c["name"] for c in clusters] == ["lab-sh-k8s"]  # listed once though it is both
-    assert clusters[0]["controlPlane"] == clusters[0]["nodes"] == [{"name": "lab-sh-k8s01", "address": alloc.host("lab-sh-k8s01")["management"]}]
+    members = [{"name": h, "address": alloc.host(h)["management"]} for h in ("lab-sh-k8s01", "lab-sh-k8s02", "lab-sh-k8s03")]
+    assert clusters[0]["controlPlane"] == clusters[0]["nodes"] == members
