@@ -112,7 +112,7 @@ def test_lab_gate_passes_through_waivers(repo):
     # the day the repo's lab waiver was last approved: it holds for at most maxDays after that
     result = gate(catalogue.load(repo / "inventories" / "lab"), plan=False, today=REPO_WAIVERS_DAY)
     assert result.passed, result.summary()
-    assert {f.rule.id for f in result.findings if f.status == "waived"} == {"PILOT-CDN-NODES"}
+    assert {f.rule.id for f in result.findings if f.status == "waived"} == {"PILOT-CDN-NODES", "PILOT-MLPS3"}  # 2 CDN nodes; kwok worker nodes
 
 
 def test_rule_files_are_named_after_their_ids(repo):
