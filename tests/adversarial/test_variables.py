@@ -66,6 +66,11 @@ def test_a_weakening_variable_fails_its_rule_at_its_line(example: Hostile, rel, 
     example.write(rel, text)
     if rel == "group_vars/site_bj_core_1.yml":  # a group claiming priority in group_vars (Ansible ignores it there)
         example.write("group_vars/role_baseline.yml", "ansible_group_priority: 99\nbaseline_logrotate_days: 365\n")
+    assert_weakens(example, rel, rule, variable, line)
+
+
+def assert_weakens(example: Hostile, rel: str, rule: str, variable: str, line: int) -> None:
+    """The gate fails (exit 1) with RULE naming VARIABLE, located at REL:LINE."""
     code, fails, text_out = gate(example)
     assert code == 1, text_out
     hits = [f for f in fails if f["rule"] == rule and variable in f["message"]]
