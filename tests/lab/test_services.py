@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from idcpilot import catalogue, ipam
+from idcpilot.bundle import versions as bundle_versions
 from idcpilot.lab import LabLayout, ntp, plan_lab, services
 from idcpilot.lab.artifacts import resolve
 from idcpilot.lab.layout import served_artifacts_port
@@ -217,8 +218,8 @@ def test_up_starts_what_the_estate_declares_and_down_leaves_nothing(lab_plan, tm
         services.up(plan, lines.append)  # already running: left alone
         assert services.status(plan)[0].pid == first and len(lines) == 1
         built = tmp_path / "built"
-        (built / "dl.k8s.io/release/v1.37.2/bin/linux" / services.KUBE_ARCH.get(os.uname().machine, os.uname().machine)).mkdir(parents=True)
-        (built / "dl.k8s.io/release/v1.37.2/bin/linux" / services.KUBE_ARCH.get(os.uname().machine, os.uname().machine) / "SHA256SUMS").write_text("")
+        (built / "dl.k8s.io/release/v1.37.2/bin/linux" / bundle_versions.load().arch).mkdir(parents=True)
+        (built / "dl.k8s.io/release/v1.37.2/bin/linux" / bundle_versions.load().arch / "SHA256SUMS").write_text("")
         monkeypatch.setenv("IDCPILOT_BUNDLE_DIR", str(built))
         lines.clear()
         services.up(plan, lines.append)  # the bundle moved: restarted on it, nothing missing

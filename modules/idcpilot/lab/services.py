@@ -13,7 +13,6 @@ starts what the estate declares and stops what it no longer declares; ``lab down
 from __future__ import annotations
 
 import os
-import platform
 import socket
 import sys
 import time
@@ -30,7 +29,6 @@ START_TIMEOUT = 15.0
 PROBE_TIMEOUT = 2.0  # a loaded 2-core machine can take a while to accept or answer
 # Every program a lab service runs; `down` and `leftovers` find them by `-m MODULE --bind GATEWAY`.
 MODULES = ("idcpilot.lab.aptproxy", "idcpilot.lab.ntp", "idcpilot.lab.artifacts")
-KUBE_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 
 
 @dataclass(frozen=True)
@@ -69,9 +67,14 @@ def bundle_root() -> Path:
 
 
 def missing_kubernetes(root: Path, versions: tuple[str, ...] | list[str], arch: str | None = None) -> list[str]:
-    """Kubernetes versions whose release directory (with its SHA256SUMS) the bundle lacks."""
-    arch = arch or KUBE_ARCH.get(platform.machine(), platform.machine())
-    return [v for v in versions if not (root / "dl.k8s.io" / "release" / f"v{v}" / "bin" / "linux" / arch / "SHA256SUMS").is_file()]
+    """Kubernetes versions whose release directory (with its SHA256SUMS) the bundle lacks; the
+    directory comes from the bundle's own layout (versions.yaml), for the arch it builds."""
+    from idcpilot.bundle import layout
+    from idcpilot.bundle import versions as bundle_versions
+
+    data = bundle_versions.load()
+    recipe = data.components["kubernetes"].layout
+    return [v for v in versions if not (root / layout.component_dir(recipe, v, arch or data.arch) / "SHA256SUMS").is_file()]
 
 
 def ntp_service() -> Service:
