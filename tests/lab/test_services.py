@@ -4,7 +4,6 @@ run for real on 127.0.0.1 and free ports, through the same start/stop code `lab 
 from __future__ import annotations
 
 import dataclasses
-import os
 import socket
 import struct
 import subprocess
