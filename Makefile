@@ -52,8 +52,14 @@ bundle: venv
 host-deps:
 	@if [ "$$(id -u)" = 0 ]; then scripts/install-host-deps.sh; else echo "not root: skipping host packages"; fi
 
+# Two runs: the tests that need no lab on both cores (pytest-xdist), then the lab tests one after
+# another (they share one lab; `make demo-lab` first). Both always run; the exit code is the first
+# failure's.
 test: venv host-deps
-	$(BIN)/python -m pytest
+	@status=0; \
+	$(BIN)/python -m pytest -m "not lab" -n 2 || status=$$?; \
+	$(BIN)/python -m pytest -m lab || { s=$$?; [ $$status != 0 ] || status=$$s; }; \
+	exit $$status
 
 test-fast: venv
 	$(BIN)/python -m pytest -m "not lab and not slow"

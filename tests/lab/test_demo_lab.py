@@ -42,6 +42,9 @@ def test_make_demo_lab_as_the_readme_says() -> None:
     assert not failed, json.dumps(failed, indent=1)[-8000:]
     hosts = {h.name for h in plan.hosts}
     assert {r["host"] for r in verify["results"]} >= hosts, "some host was never verified"
+    passed = {r["rule"] for r in verify["results"] if r["status"] == "pass"}
+    for rule in ("PILOT-SDWAN-ENCRYPT", "PILOT-SDWAN-LATENCY", "K8S-SECRETS", "MLPS3-AUTH-REMOTE", "MLPS3-TIME"):
+        assert rule in passed, f"no host passed {rule}"
     skipped = [r for r in verify["results"] if r["status"] == "skipped"]
     assert all("not checkable in a container" in (r.get("message") or "") or "simulated" in (r.get("message") or "")
                for r in skipped), json.dumps(skipped, indent=1)[-4000:]
