@@ -24,9 +24,8 @@ first in the same run. Printed: p50 and p99 of each, and the 3-member/1-member r
 Bounded: the whole run stops itself after ``--timeout`` seconds; every etcd it started is
 terminated (then killed) in ``finally`` and its temporary directory removed.
 
-Control-plane up time (deploy of the k8s_control_plane role until /readyz answers "ok") is not
-measured here: it needs lab hosts, and comes from the lab test's log, where the integrator reads
-it. This script prints no figure it did not measure.
+Control-plane up time (deploy of the k8s_control_plane role until /readyz answers "ok") needs lab
+hosts: bench/bench_k8s_up.py. This script prints no figure it did not measure.
 """
 
 from __future__ import annotations

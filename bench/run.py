@@ -39,6 +39,7 @@ BENCHES = (
     Bench("k8s", "bench_k8s.py", "", "etcd write latency, 3 members over TLS vs 1 (real etcd from the offline bundle)"),
     Bench("lab", "bench_lab.py", "lab", "lab up/down, deploy and verify on nspawn hosts"),
     Bench("sdwan", "bench_sdwan.py", "lab", "tunnel RTT vs bridge, BGP convergence after a cut"),
+    Bench("k8s-up", "bench_k8s_up.py", "lab", "control-plane up time (first deploy, after a power cut) vs re-deploy and boot"),
     Bench("hardening", "bench_hardening.py", "lab", "Lynis and ssh-audit before/after the baseline role"),
     Bench("edge", "bench_edge.py", "deployed", "requests/s through the CDN node and the gateway vs plain nginx"),
 )

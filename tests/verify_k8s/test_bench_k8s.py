@@ -1,5 +1,6 @@
 """bench/bench_k8s.py: says why it measured nothing rather than printing a figure, and, with a
-real etcd (``$IDCPILOT_ETCD_BIN``), measures both clusters and leaves no process or directory."""
+real etcd (the offline bundle's, or ``$IDCPILOT_ETCD_BIN``), measures both clusters and leaves no
+process or directory."""
 
 from __future__ import annotations
 
@@ -26,25 +27,41 @@ def test_without_etcd_it_says_so_and_prints_no_figure(tmp_path):
     assert " ms" not in out.stdout and "Traceback" not in out.stderr
 
 
-def test_percentile_is_nearest_rank():
+def _bench_module():
     sys.path.insert(0, str(REPO / "bench"))
     try:
         import bench_k8s
     finally:
         sys.path.remove(str(REPO / "bench"))
+    return bench_k8s
+
+
+def _real_etcd() -> str | None:
+    """Why there is no etcd to measure (None when there is one): the bench's own search."""
+    bench_k8s = _bench_module()
+    try:
+        bench_k8s.find_etcd()
+    except bench_k8s.Skip as why:
+        return str(why)
+    return None
+
+
+def test_percentile_is_nearest_rank():
+    bench_k8s = _bench_module()
     values = [float(v) for v in range(1, 101)]
     assert bench_k8s.percentile(values, 99) == 99 and bench_k8s.percentile(values, 50) == 50
     assert bench_k8s.percentile([7.0], 99) == 7.0
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("IDCPILOT_ETCD_BIN"), reason="needs a real etcd: set IDCPILOT_ETCD_BIN")
 def test_with_real_etcd_both_clusters_are_measured_and_cleaned_up():
+    if why := _real_etcd():
+        pytest.skip(why)
+    etcd = str(_bench_module().find_etcd())
     before = set(Path("/var/tmp").glob("idcpilot-bench-etcd-*"))
     out = _run({}, "--puts", "30", "--timeout", "90", timeout=150)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "1 member  (baseline): p50" in out.stdout and "3 members" in out.stdout and "3 / 1" in out.stdout
     assert set(Path("/var/tmp").glob("idcpilot-bench-etcd-*")) == before
-    etcd = str(Path(os.environ["IDCPILOT_ETCD_BIN"]) / "etcd")
     left = subprocess.run(["pgrep", "-f", f"^{etcd} --name m"], capture_output=True, text=True)
     assert left.stdout == "", left.stdout
