@@ -34,6 +34,7 @@ sys.path[:0] = [str(REPO), str(REPO / "modules")]
 from idcpilot import catalogue, ipam  # noqa: E402
 from idcpilot.lab import leftovers, lifecycle, plan_lab  # noqa: E402
 from idcpilot.lab.system import unavailable_reason  # noqa: E402
+from timing import print_rows  # noqa: E402
 
 BIN = Path(sys.executable).parent
 READYZ = "sudo kubectl --kubeconfig /etc/kubernetes/admin.conf --request-timeout=5s get --raw /readyz"
@@ -115,12 +116,7 @@ def main() -> int:
         lifecycle.down(plan)
     left = leftovers(plan)
     rows.append(("left behind after down", ", ".join(left) or "nothing"))
-    width = max(len(k) for k, _ in rows)
-    print(f"\nbench_k8s_up ({os.cpu_count()} CPUs, Kubernetes v{cluster.kubernetes_version}, cluster {cluster.name})")
-    print(f"{'measure':<{width}}  value")
-    print(f"{'-' * width}  ---------")
-    for k, v in rows:
-        print(f"{k:<{width}}  {v}")
+    print_rows(f"bench_k8s_up ({os.cpu_count()} CPUs, Kubernetes v{cluster.kubernetes_version}, cluster {cluster.name})", rows)
     return 1 if left else 0
 
 

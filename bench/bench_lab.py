@@ -37,6 +37,7 @@ from idcpilot.lab import base, lifecycle, plan_lab  # noqa: E402
 from idcpilot.lab.layout import LabLayout  # noqa: E402
 from idcpilot.lab.mirror import machine_mirrors  # noqa: E402
 from idcpilot.lab.system import unavailable_reason  # noqa: E402
+from timing import print_rows  # noqa: E402
 
 BIN = Path(sys.executable).parent
 ESTATE = "benchlab"  # the lab's name (bridge, machines, table, state dir)
@@ -168,12 +169,7 @@ def main() -> int:
         lifecycle.down(plan, purge=True)
         base.drop_base(layout, cache_too=True)
         shutil.rmtree(work, ignore_errors=True)
-    width = max(len(k) for k, _ in rows)
-    print(f"\nbench_lab ({os.cpu_count()} CPUs)")
-    print(f"{'measure':<{width}}  value")
-    print(f"{'-' * width}  --------")
-    for k, v in rows:
-        print(f"{k:<{width}}  {v}")
+    print_rows(f"bench_lab ({os.cpu_count()} CPUs)", rows)
     return 0
 
 

@@ -15,3 +15,13 @@ def best_of(fn: Callable[[], object], runs: int = 3, clock: Callable[[], float] 
         fn()
         times.append(clock() - start)
     return min(times)
+
+
+def print_rows(title: str, rows: list[tuple[str, str]]) -> None:
+    """A two-column table (measure, value) under TITLE, as the lab benchmarks print their figures."""
+    width = max(len(k) for k, _ in rows)
+    print(f"\n{title}")
+    print(f"{'measure':<{width}}  value")
+    print(f"{'-' * width}  ---------")
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
