@@ -35,10 +35,8 @@ LYNIS_TARGET = 80
 BASELINE_MARKER = "roles/baseline"
 
 
-def host_ssh(plan, host: str, command: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    h = plan.host(host)
-    return subprocess.run(["ssh", *lifecycle.ssh_base_args(plan), f"{plan.account}@{h.address}", command],
-                          capture_output=True, text=True, timeout=timeout)
+def host_ssh(plan, host: str, command: str) -> subprocess.CompletedProcess[str]:
+    return lifecycle.host_ssh(plan, host, command, timeout=900)  # Lynis installs and audits: minutes
 
 
 def lynis_index(plan, host: str) -> tuple[int, int]:

@@ -48,12 +48,6 @@ def deploy(env: Path, playbook: str, limit: str) -> dict:
     return json.loads(proc.stdout)
 
 
-def ssh(plan, host: str, command: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    h = plan.host(host)
-    return subprocess.run(["ssh", *lifecycle.ssh_base_args(plan), f"{plan.account}@{h.address}", command],
-                          capture_output=True, text=True, timeout=60)
-
-
 def wait(what: str, probe, bound: float) -> float:  # type: ignore[no-untyped-def]
     """Seconds until probe() is true, polled every 0.5 s; exits the bench past the bound."""
     t0 = time.monotonic()
@@ -88,7 +82,7 @@ def main() -> int:
         deploy(env, "playbooks/bootstrap.yml", limit)  # the package source: not part of the figure
 
         def ready() -> bool:
-            out = ssh(plan, first, READYZ)
+            out = lifecycle.host_ssh(plan, first, READYZ, timeout=60)
             return out.returncode == 0 and out.stdout.strip() == "ok"
 
         t0 = time.monotonic()

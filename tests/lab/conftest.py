@@ -50,11 +50,7 @@ class Lab:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
 
     def ssh(self, host: str, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        h = self.plan.host(host)
-        return subprocess.run(
-            ["ssh", *lifecycle.ssh_base_args(self.plan), f"{self.plan.account}@{h.address}", command],
-            capture_output=True, text=True, timeout=timeout,
-        )
+        return lifecycle.host_ssh(self.plan, host, command, timeout)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -68,13 +68,6 @@ def ansible_playbook(lab: Lab, playbook: str, *extra: str) -> subprocess.Complet
                           cwd=REPO, capture_output=True, text=True, timeout=3600)
 
 
-def sample(lab: Lab) -> list[str]:
-    """A Kubernetes node that is not the cluster's first control plane, then a host without Kubernetes."""
-    k8s = _k8s_hosts(lab)
-    names = [h.name for h in lab.plan.hosts]
-    return [sorted(n for n in names if n in k8s)[-1], next(n for n in names if n not in k8s)]
-
-
 def deploy(lab: Lab, *extra: str, playbook: str = PLAYBOOK) -> tuple[int, dict[str, dict[str, int]], str]:
     """(exit code, per-host recap, log tail) of `idcpilot deploy` (or ansible-playbook without the gate)."""
     if NO_GATE:
@@ -90,7 +83,7 @@ def deploy(lab: Lab, *extra: str, playbook: str = PLAYBOOK) -> tuple[int, dict[s
 
 
 def verify(lab: Lab, *extra: str) -> dict:
-    args = [a for s in SUITES for a in ("--suite", s)] + ["--limit", ",".join(sample(lab))]
+    args = [a for s in SUITES for a in ("--suite", s)]
     out = lab.idcpilot("verify", *args, "--format", "json", *extra, timeout=1800)
     assert out.stdout.strip(), out.stderr[-3000:]
     return json.loads(out.stdout)
@@ -120,32 +113,45 @@ def services(lab: Lab, tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
-def converged(lab: Lab, services) -> dict:
+def sample(lab: Lab) -> list[str]:
+    """A Kubernetes node that is not the cluster's first control plane, then a host without Kubernetes."""
+    k8s = _k8s_hosts(lab)
+    names = [h.name for h in lab.plan.hosts]
+    return [sorted(n for n in names if n in k8s)[-1], next(n for n in names if n not in k8s)]
+
+
+@pytest.fixture(scope="module")
+def limit(sample: list[str]) -> str:
+    return ",".join(sample)
+
+
+@pytest.fixture(scope="module")
+def converged(lab: Lab, services, sample: list[str], limit: str) -> dict:
     """Fresh lab -> Lynis before -> first deploy. Returns the figures the later tests print."""
     bench = _bench()
-    probe = sample(lab)[0]
+    probe = sample[0]
     fresh_index = bench.lynis_index(lab.plan, probe)[0] if not bench.is_hardened(lab.plan, probe) else None
-    rc, hosts, log = deploy(lab, "--limit", ",".join(sample(lab)))
+    rc, hosts, log = deploy(lab, "--limit", limit)
     assert rc == 0, log
-    assert set(hosts) == set(sample(lab)), hosts
+    assert set(hosts) == set(sample), hosts
     assert all(h["failed"] == 0 and h["unreachable"] == 0 for h in hosts.values()), hosts
     return {"fresh_index": fresh_index, "probe": probe, "first": hosts}
 
 
-def test_automation_still_connects_after_baseline(lab: Lab, converged) -> None:
-    for name in sample(lab):
+def test_automation_still_connects_after_baseline(lab: Lab, converged, sample: list[str]) -> None:
+    for name in sample:
         out = lab.ssh(name, "sudo -n true && sshd_user=$(id -un) && echo ok-$sshd_user")
         assert out.returncode == 0 and f"ok-{lab.plan.account}" in out.stdout, (name, out.stderr)
         out = lab.ssh(name, "sudo -n grep -c '^[^#]*NOPASSWD' /etc/sudoers.d/10-idcpilot")
         assert out.stdout.strip() == "1", out.stdout
 
 
-def test_verify_passes_every_host_mlps3_rule(lab: Lab, converged) -> None:
-    report = verify(lab)
+def test_verify_passes_every_host_mlps3_rule(lab: Lab, converged, sample: list[str], limit: str) -> None:
+    report = verify(lab, "--limit", limit)
     failed = [r for r in report["results"] if r["status"] == "fail"]
     assert not failed, json.dumps(failed, indent=1)[:6000]
     passed = {(r["rule"], r["host"]) for r in report["results"] if r["status"] == "pass"}
-    for name in sample(lab):
+    for name in sample:
         missing = {rule for rule in HOST_RULES if (rule, name) not in passed}
         assert not missing, f"{name}: no passing check for {sorted(missing)}"
     skipped = [r for r in report["results"] if r["status"] == "skipped"]
@@ -153,14 +159,14 @@ def test_verify_passes_every_host_mlps3_rule(lab: Lab, converged) -> None:
     print(f"verify: {report['summary']}")
 
 
-def test_check_diff_on_converged_lab_reports_no_change(lab: Lab, converged) -> None:
-    rc, hosts, log = deploy(lab, "--check", "--diff", "--limit", ",".join(sample(lab)))
+def test_check_diff_on_converged_lab_reports_no_change(lab: Lab, converged, limit: str) -> None:
+    rc, hosts, log = deploy(lab, "--check", "--diff", "--limit", limit)
     assert rc == 0, log
     assert all(h["changed"] == 0 for h in hosts.values()), hosts
 
 
-def test_audit_only_reports_and_changes_nothing(lab: Lab, converged) -> None:
-    out = ansible_playbook(lab, "playbooks/baseline.yml", "--limit", ",".join(sample(lab)), "-e", "baseline_audit_only=true")
+def test_audit_only_reports_and_changes_nothing(lab: Lab, converged, limit: str) -> None:
+    out = ansible_playbook(lab, "playbooks/baseline.yml", "--limit", limit, "-e", "baseline_audit_only=true")
     assert out.returncode == 0, out.stdout[-4000:]
     recap = RECAP.findall(out.stdout)
     assert recap and all(int(m[2]) == 0 for m in recap), recap
@@ -188,7 +194,7 @@ def test_hand_edit_fails_verify_with_rule_id_and_deploy_repairs_it(lab: Lab, con
 
 
 def test_bad_checksum_is_refused_and_nothing_is_replaced(lab: Lab, converged, services) -> None:
-    host = sample(lab)[0]
+    host = converged["probe"]
     good = services["good"] / "dl.k8s.io" / "release" / f"v{services['version']}" / "bin" / "linux" / "amd64"
     genuine = {name: hashlib.sha256((good / name).read_bytes()).hexdigest() for name in artifacts.BINARIES}  # the bundle's, as served
     upgrade = ["-e", f"k8s_node_kubernetes_version={services['bad_version']}"]

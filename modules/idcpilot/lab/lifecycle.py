@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -57,6 +58,13 @@ def ssh_base_args(plan: LabPlan, batch: bool = True) -> list[str]:
         "-o", "ConnectTimeout=5",
     ]
     return args + ["-o", "BatchMode=yes"] if batch else args
+
+
+def host_ssh(plan: LabPlan, name: str, command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """COMMAND on lab host NAME over SSH as the automation account; its exit code is the caller's to read."""
+    h = plan.host(name)
+    return subprocess.run(["ssh", *ssh_base_args(plan), f"{plan.account}@{h.address}", command],
+                          capture_output=True, text=True, timeout=timeout)
 
 
 def _port_open(address: str, port: int = 22, timeout: float = 0.5) -> bool:
