@@ -103,3 +103,60 @@ def test_invalid_date_in_a_manifest_is_reported_with_its_line(tmp_path):
     with pytest.raises(UserInputError) as exc:
         load_manifest_dir(tmp_path)
     assert (exc.value.problems[0].line, exc.value.problems[0].column) == (5, 6) and "2026-13-45" in exc.value.problems[0].message
+
+
+# --------------------------------------------------------------------------- the estate loader's fast path
+
+REPO = Path(__file__).resolve().parents[1]
+#: Every YAML file the catalogue loader reads in the repository: estates, locks, vars, thresholds.
+READ_FILES = sorted(p for pattern in ("inventories/**/*.yaml", "inventories/**/*.yml", "policy/*.yaml", "tests/policy/fixtures/*.yaml")
+                    for p in REPO.glob(pattern) if "---" not in p.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", READ_FILES, ids=lambda p: str(p.relative_to(REPO)))
+def test_load_yaml_text_gives_what_the_composer_gives_for_every_file_of_the_repo(path):
+    from idcpilot.yamlsource import composed, load_yaml_text
+
+    text = path.read_text(encoding="utf-8")
+    assert fastyaml.load_positioned(text, str_keys=True) is not None, "plain files take the fast path"
+    data, smap = load_yaml_text(text, "f.yaml")
+    slow_data, slow_smap = composed(text, "f.yaml")
+    assert data == slow_data and smap.positions == slow_smap.positions
+    assert [type(k) for k in data] == [type(k) for k in slow_data]
+
+
+@pytest.mark.parametrize("name", sorted(POSITIONED))
+def test_load_yaml_text_makes_every_key_text_as_the_composer_does(name):
+    from idcpilot.yamlsource import composed, load_yaml_text
+
+    text = POSITIONED[name]
+    data, smap = load_yaml_text(text, "f.yaml")
+    assert (data, smap.positions) == (lambda d, s: (d, s.positions))(*composed(text, "f.yaml"))
+
+    def keys(v):
+        if isinstance(v, dict):
+            return [type(k) for k in v] + [t for x in v.values() for t in keys(x)]
+        return [t for x in v for t in keys(x)] if isinstance(v, list) else []
+
+    assert set(keys(data)) <= {str}
+
+
+def test_a_long_plain_document_breaking_a_limit_is_left_to_the_loader_that_names_it(monkeypatch):
+    from idcpilot import yamlsource
+    from idcpilot.errors import UserInputError
+    from idcpilot.yamlsource import MAX_STRING_CHARS, load_yaml_text
+
+    MAX_NODES = 1_000  # the limit on values, lowered for both loaders (2,000,000 takes 10 s to reach)
+    monkeypatch.setattr(fastyaml, "MAX_NODES", MAX_NODES)
+    monkeypatch.setattr(yamlsource, "MAX_NODES", MAX_NODES)
+
+    long_string = "a: x\nb: " + "y" * (MAX_STRING_CHARS + 1) + "\n"
+    assert fastyaml.load_positioned(long_string, str_keys=True) is None
+    with pytest.raises(UserInputError) as exc:
+        load_yaml_text(long_string, "f.yaml")
+    assert exc.value.problems[0].line == 2 and "string length limit" in exc.value.problems[0].message
+    many = "[" + "0," * MAX_NODES + "0]\n"  # MAX_NODES + 2 values
+    assert fastyaml.load_positioned(many, str_keys=True) is None
+    with pytest.raises(UserInputError) as exc:
+        load_yaml_text(many, "f.yaml")
+    assert "limit" in exc.value.problems[0].message

@@ -10,12 +10,16 @@ fast. Anything unusual (tags, anchors, aliases) falls back to CSafeLoader, readi
 every key and list item was written, exactly as ``idcpilot.yamlsource.load_yaml_documents`` does
 (same events, same marks); it answers None whenever that loader would have something to say (a
 duplicate key, a key that is not a plain scalar, a malformed value, a limit broken), so the caller
-asks it instead.
+asks it instead. ``yamlsource.load_yaml_text`` reads every estate, lock and vars file through it
+(keys as text, as that loader makes them): 0.20 CPU s for the 1.1 MB estate of 100,000 hosts in
+bench/bench_catalogue.py, where composing PyYAML's nodes and converting them took 0.42 s.
 
-Both read within ``idcpilot.yamlsource``'s limits: the event loops count nesting themselves (a
+Both read within ``idcpilot.yamlsource``'s limits. ``load_all``'s loop counts nesting itself (a
 breach raises ``LimitError``); input long enough to hold an over-long string or too many values,
 and anything that falls back to CSafeLoader (aliases among it), is checked by
-``yamlsource.check_limits`` first.
+``yamlsource.check_limits`` first. The positioned loop counts nesting, values and string lengths
+itself (it never sees an alias: those fall back), and leaves any breach to the slow loader, which
+names it with its line.
 """
 
 from __future__ import annotations
@@ -178,27 +182,27 @@ def load_all(data: bytes | str) -> list[Any]:
 Positions = dict[tuple[Any, ...], tuple[int, int]]
 
 
-def load_positioned(text: str) -> tuple[Any, Positions] | None:
+def load_positioned(text: str, str_keys: bool = False) -> tuple[Any, Positions] | None:
     """The one document of TEXT and its positions (see ``load_positioned_all``); None also when
     TEXT is not exactly one document."""
-    docs = load_positioned_all(text)
+    docs = load_positioned_all(text, str_keys)
     return docs[0] if docs is not None and len(docs) == 1 else None
 
 
-def load_positioned_all(text: str) -> list[tuple[Any, Positions]] | None:
+def load_positioned_all(text: str, str_keys: bool = False) -> list[tuple[Any, Positions]] | None:
     """Every document of TEXT, each with the 1-based (line, column) of its root, of every mapping
     key (its path ends with ``str(key)``) and of every list item: what
     ``yamlsource.load_yaml_documents`` returns as SourceMaps. None when TEXT is not plain, not
-    valid, or long enough that the limits must be checked first (the caller's loader does)."""
-    if len(text) > _SHORT:
-        return None
+    valid or beyond a limit (the caller's loader then says what is wrong). ``str_keys``: mapping
+    keys as text (``1: x`` gives the key "1"), as ``yamlsource.load_yaml_text`` gives them;
+    otherwise they keep YAML's types."""
     try:
-        return _positioned(_CParser(text).get_event)
+        return _positioned(_CParser(text).get_event, str_keys)
     except (_Fallback, DuplicateKeyError, yaml.YAMLError):
         return None
 
 
-def _positioned(get_event: Callable[[], Any]) -> list[tuple[Any, Positions]]:
+def _positioned(get_event: Callable[[], Any], str_keys: bool) -> list[tuple[Any, Positions]]:
     docs: list[tuple[Any, Positions]] = []
     positions: Positions = {}
     stack: list[Any] = []  # containers being filled
@@ -231,13 +235,15 @@ def _positioned(get_event: Callable[[], Any]) -> list[tuple[Any, Positions]]:
             top[pending[-1][0]] = value
             pending[-1] = expect_key
 
+    values = 0  # scalars and collections: without aliases, what the limit on values counts
     while True:
         e = get_event()
         if e is None:
             return docs
         cls = type(e)
         if cls is ev.ScalarEvent:
-            if e.anchor or (e.tag and e.tag != "!"):
+            values += 1
+            if e.anchor or (e.tag and e.tag != "!") or len(e.value) > MAX_STRING_CHARS or values > MAX_NODES:
                 raise _Fallback
             value = _plain(e.value) if not e.style and e.implicit[0] else e.value
             if stack and names[-1] is not None and pending[-1] is expect_key:  # a key
@@ -249,12 +255,13 @@ def _positioned(get_event: Callable[[], Any]) -> list[tuple[Any, Positions]]:
                 names[-1].add(name)
                 path = paths[-1] + (name,)
                 positions[path] = (e.start_mark.line + 1, e.start_mark.column + 1)
-                pending[-1] = (value, path)
+                pending[-1] = (name if str_keys else value, path)
                 continue
             place(e.start_mark)
             add(value)
         elif cls is ev.MappingStartEvent or cls is ev.SequenceStartEvent:
-            if e.anchor or (e.tag and e.tag not in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")):
+            values += 1
+            if e.anchor or (e.tag and e.tag not in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")) or values > MAX_NODES:
                 raise _Fallback
             if stack and names[-1] is not None and pending[-1] is expect_key:
                 raise _Fallback  # a collection as a key

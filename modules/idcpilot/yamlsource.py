@@ -345,7 +345,18 @@ def _guarded(file: str, work: Callable[[], Any]) -> Any:
 
 def load_yaml_text(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document within the limits; raise UserInputError with file:line:column
-    on any mistake."""
+    on any mistake. Plain documents are read from libyaml's events (``idcpilot.fastyaml``, the
+    same values and positions); anything that loader leaves to this one is composed here."""
+    from idcpilot import fastyaml  # it reads this module's limits
+
+    quick = fastyaml.load_positioned(text, str_keys=True)
+    if quick is not None:
+        return quick[0], SourceMap(file, quick[1])
+    return composed(text, file)
+
+
+def composed(text: str, file: str) -> tuple[Any, SourceMap]:
+    """``load_yaml_text`` by PyYAML's composer alone (what the fast reading must equal)."""
 
     def work() -> tuple[Any, SourceMap, list[Problem]]:
         check_limits(text)
