@@ -143,6 +143,31 @@ def test_name_pattern_expands_in_bounded_time() -> None:
     assert time.monotonic() - start < 2
 
 
+def test_a_pattern_expands_as_its_single_names_do() -> None:
+    for pattern in ("x-{index:06d}", "{index}", "bj-{index:03d}-cdn", "{index:01d}y"):
+        assert t.expand_name_pattern_range(pattern, 1, 120) == [t.expand_name_pattern(pattern, i) for i in range(1, 121)]
+    assert t.expand_name_pattern_range("a{index:02d}", 9, 11) == ["a09", "a10", "a11"]
+    with pytest.raises(ValueError, match="not a name pattern"):
+        t.expand_name_pattern_range("no-index", 1, 2)
+
+
+def test_hosts_of_a_group_are_the_hosts_init_would_make() -> None:
+    import dataclasses
+
+    from idcpilot.catalogue.estate import Host
+
+    common = dict(site="bj", roles=("baseline",), distribution="debian12", automated=True, path=("spec", "sites", 0, "hosts", 1),
+                  group="g", management_address=None, ports=(22,), vars={"a": 1})
+    made = Host.named(["g-1", "g-2"], True, **common)
+    assert made == [Host(name="g-1", index=1, **common), Host(name="g-2", index=2, **common)]
+    assert [h.index for h in Host.named(["solo"], False, **common)] == [None]
+    assert {dataclasses.asdict(made[1])[f] for f in ("name", "site", "ports")} == {"g-2", "bj", (22,)}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made[0].site = "sh"  # type: ignore[misc]
+    with pytest.raises(TypeError, match="every field"):
+        Host.named(["x"], False, site="bj")
+
+
 def test_generated_names_are_checked_at_both_ends() -> None:
     with pytest.raises(ValueError, match="at most 63 characters"):
         HostSpec.model_validate({"group": "g", "count": 1000, "namePattern": "h" * 60 + "{index}"})

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from idcpilot.catalogue import model as m
 from idcpilot.catalogue.estate import Catalogue, Host
 from idcpilot.catalogue.references import check_references
-from idcpilot.catalogue.types import NAME_PATTERN, expand_name_pattern
+from idcpilot.catalogue.types import NAME_PATTERN, expand_name_pattern_range
 from idcpilot.errors import Problem, UserInputError, excerpt
 from idcpilot.gcpause import paused
 from idcpilot.yamlsource import PathKey, SourceMap, format_path, load_yaml_file
@@ -132,13 +132,14 @@ def expand_hosts(estate: m.Estate, smap: SourceMap) -> tuple[dict[str, Host], di
                 "ports": tuple(spec.ports),
                 "vars": spec.vars,
             }
-            for index, name in enumerate(spec.host_names(), start=1):
+            for host in Host.named(spec.host_names(), bool(group), **common):
+                name = host.name
                 if name in hosts:
                     line, _ = smap.locate(hosts[name].path)
                     where = path + ("name" if spec.name else "namePattern",)
                     problems.append(smap.problem(where, f"duplicate host name {excerpt(name)} (also declared at line {line})"))
                     continue
-                hosts[name] = Host(name=name, index=index if group else None, **common)
+                hosts[name] = host
                 if members is not None:
                     members.append(name)
     clash = set(groups) & set(hosts)
@@ -258,7 +259,7 @@ def _names_in(data: Any, removed: set[PathKey]) -> set[str]:
         elif isinstance(node, dict):
             pattern, count = node.get("namePattern"), node.get("count")
             if isinstance(pattern, str) and isinstance(count, int) and 0 < count <= 100_000 and _re_fullmatch(NAME_PATTERN, pattern):
-                names.update(expand_name_pattern(pattern, i) for i in range(1, count + 1))
+                names.update(expand_name_pattern_range(pattern, 1, count))
             for key, value in node.items():
                 names.add(str(key))
                 walk(value)

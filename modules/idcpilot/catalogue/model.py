@@ -51,6 +51,7 @@ from idcpilot.catalogue.types import (
     Upstream,
     anchored,
     expand_name_pattern,
+    expand_name_pattern_range,
 )
 from idcpilot.errors import excerpt
 
@@ -337,7 +338,7 @@ class HostSpec(Model):
         if self.name:
             return [self.name]
         assert self.name_pattern is not None and self.count is not None
-        return [expand_name_pattern(self.name_pattern, i) for i in range(1, self.count + 1)]
+        return expand_name_pattern_range(self.name_pattern, 1, self.count)
 
 
 class Site(Model):

@@ -228,11 +228,17 @@ NAME_PATTERN_TYPE = StringType(
 
 def expand_name_pattern(pattern: str, index: int) -> str:
     """'bj-cdn-{index:03d}', 7 -> 'bj-cdn-007' (the pattern already matched NAME_PATTERN)."""
+    return expand_name_pattern_range(pattern, index, index)[0]
+
+
+def expand_name_pattern_range(pattern: str, first: int, last: int) -> list[str]:
+    """The names of indices first..last, the pattern read once (a host group of thousands)."""
     match = _NAME_PATTERN_PARTS.fullmatch(pattern)
     if match is None:
         raise ValueError(f"not a name pattern: {excerpt(pattern)}")
     prefix, width, suffix = match.groups()
-    return f"{prefix}{str(index).zfill(int(width or 0))}{suffix}"
+    pad = int(width or 0)
+    return [f"{prefix}{str(index).zfill(pad)}{suffix}" for index in range(first, last + 1)]
 
 
 def _iso_date(value: Any) -> Any:
