@@ -53,6 +53,7 @@ class Live:
     sites: frozenset[str]
     clusters: frozenset[str]
     hosts: dict[str, tuple[str, frozenset[str]]]  # host -> (site, address kinds it needs)
+    pinned: tuple[str, ...] = ()  # hosts with a managementAddress in the catalogue
 
     def holds(self, section: str, owner: str, kind: str) -> bool:
         if section == "hosts":
@@ -93,6 +94,9 @@ class Checked:
     orphans: list[Entry]
     released: list[Entry]
     problems: list[Problem]
+    #: live hosts whose lock entry holds every address kind they need (the allocator has nothing
+    #: to add for them; when they are all the catalogue's hosts it looks at pinned hosts only)
+    complete: int = 0
 
 
 def check_lock(lock: Lock, pools: Pools, live: Live, prune: bool = False) -> Checked:
@@ -134,8 +138,11 @@ def _host_addresses(lock: Lock, pools: Pools, live: Live, prune: bool, strays: l
     seen: dict[int, tuple[str, str]] = {}  # address -> (host, kind) first holding it
     problems = out.problems
     hosts = live.hosts
+    complete = 0
     for owner, kinds in lock.hosts.items():
         held = hosts.get(owner)  # (site, kinds it needs), or None: the host left the catalogue
+        if held is not None and kinds.keys() >= held[1]:
+            complete += 1
         for kind, value in kinds.items():
             try:
                 first: int | None = parse_address(value)
@@ -163,6 +170,7 @@ def _host_addresses(lock: Lock, pools: Pools, live: Live, prune: bool, strays: l
                     f"{value} (host {owner} {kind}) is also the {before[1]} address of host {before[0]} "
                     f"({lock.line('hosts', before[0], before[1])})"))
             taken[first] = owner
+    out.complete = complete
 
 
 def _check_address(lock: Lock, pools: Pools, e: Entry, held: tuple[str, frozenset[str]] | None, site: Entry | None,
