@@ -63,14 +63,15 @@ class Runner:
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text("")
 
-    def run(self, args: list[str], cwd: Path, what: str) -> str:
-        """Run ``go <args>`` in ``cwd``; its stdout (stderr goes to the log). BuildError on failure."""
+    def run(self, args: list[str], cwd: Path, what: str, env: dict[str, str] | None = None) -> str:
+        """Run ``go <args>`` in ``cwd`` (``env`` added to the build environment); its stdout (stderr
+        goes to the log). BuildError on failure."""
         with self.log.open("a", encoding="utf-8") as fh:
             fh.write(f"\n$ (cd {cwd}) go {' '.join(args)}\n")
             fh.flush()
             try:
                 done = subprocess.run([str(self.tool.go), *args], cwd=cwd, stdout=subprocess.PIPE, stderr=fh,
-                                      text=True, timeout=self.timeout, env=build_env(self.arch))
+                                      text=True, timeout=self.timeout, env={**build_env(self.arch), **(env or {})})
             except subprocess.TimeoutExpired:
                 raise BuildError(f"{what} timed out after {self.timeout} s", self.log) from None
             fh.write(done.stdout if len(done.stdout) < 20_000 else done.stdout[:20_000] + "\n[...]\n")
@@ -82,13 +83,17 @@ class Runner:
         lines = [ln for ln in self.log.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip() and not ln.startswith("$ ")]
         return " ".join(lines[-1].split())[:200] if lines else ""
 
-    def upstream_gomod(self, module: str, version: str, cwd: Path) -> str:
-        """The go.mod text of module@version (downloaded into the module cache by go)."""
+    def download(self, module: str, version: str, cwd: Path) -> dict[str, str]:
+        """``go mod download -json module@version``: where go put it (Dir, GoMod, Zip)."""
         out = self.run(["mod", "download", "-json", f"{module}@{version}"], cwd, f"go mod download {module}@{version}")
         info = json.loads(out)
         if info.get("Error") or not info.get("GoMod"):
             raise BuildError(f"go mod download {module}@{version}", self.log, str(info.get("Error", "no go.mod"))[:200])
-        return Path(info["GoMod"]).read_text(encoding="utf-8")
+        return info
+
+    def upstream_gomod(self, module: str, version: str, cwd: Path) -> str:
+        """The go.mod text of module@version (downloaded into the module cache by go)."""
+        return Path(self.download(module, version, cwd)["GoMod"]).read_text(encoding="utf-8")
 
     def prepare(self, workdir: Path, gomod: str) -> None:
         """Write the wrapper's go.mod (only when it changed: tidy's result is kept) and tidy it."""

@@ -78,6 +78,73 @@ class Component(_Strict):
         return value
 
 
+#: A module version as go.mod writes it: v1.2.3, v1.2.3-rc.1, or a pseudo-version.
+_MODULE_VERSION = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$")
+#: A main package inside the wrapper module itself (``./cmd/<name>``).
+_LOCAL_PACKAGE = re.compile(r"^\./cmd/[a-z0-9][a-z0-9._-]{0,62}$")
+
+
+class PluginName(_Strict):
+    """How a built binary is registered with ``pulumi plugin install <kind> <name> <version> --file``."""
+
+    kind: str = Field(pattern=r"^(resource|analyzer|language)$")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class EngineComponent(_Strict):
+    """One part of the Pulumi engine (versions.yaml ``pulumi:``), built into the bundle cache."""
+
+    version: str
+    modules: dict[str, str] = Field(min_length=1)
+    upstream: Optional[str] = None
+    replaces: dict[str, str] = {}
+    source: str = Field(pattern=r"^(module|langhost|kubernetes-provider)$")
+    binaries: dict[str, str] = Field(min_length=1)
+    ldflags: list[str] = []
+    scripts: dict[str, str] = {}
+    plugin: Optional[PluginName] = None
+
+    @field_validator("version")
+    @classmethod
+    def _release(cls, value: str) -> str:
+        if parse_release(value) is None or value.startswith("v"):
+            raise ValueError(f"{value!r} is not major.minor.patch")
+        return value
+
+    @field_validator("modules", "replaces")
+    @classmethod
+    def _modules(cls, value: dict[str, str]) -> dict[str, str]:
+        for module, version in value.items():
+            if not _GO_PATH.match(module) or not _MODULE_VERSION.match(version):
+                raise ValueError(f"{module!r}: {version!r} is not a Go module path and version")
+        return value
+
+    @property
+    def upstream_module(self) -> str:
+        """The module whose go.mod gives the wrapper its go line, godebug and replaces by
+        published modules (``upstream``, else the first of ``modules``)."""
+        return self.upstream or next(iter(self.modules))
+
+    @field_validator("binaries")
+    @classmethod
+    def _binaries(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, package in value.items():
+            remote = _GO_PATH.match(package) and not package.startswith(".")
+            if not _FILE_NAME.match(name) or not (remote or _LOCAL_PACKAGE.match(package)):
+                raise ValueError(f"{name!r}: {package!r} is not a file name and a Go package")
+        return value
+
+    @field_validator("scripts")
+    @classmethod
+    def _scripts(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, origin in value.items():
+            module, _, path = origin.partition(":")
+            ok = origin.startswith("generated:") or (_GO_PATH.match(module) and path and ".." not in path.split("/"))
+            if not _FILE_NAME.match(name) or not ok:
+                raise ValueError(f"{name!r}: {origin!r} is not `<module>:<path in its zip>` or `generated:<what>`")
+        return value
+
+
 class RoleVar(_Strict):
     """A variable read from a role's own file (the roles stay the one source of what they install)."""
 
@@ -106,6 +173,7 @@ class Versions(_Strict):
     components: dict[str, Component]
     debian: Debian
     images: list[Image] = []
+    pulumi: dict[str, EngineComponent] = {}
 
     def release(self, version: str) -> Release | None:
         """The supported release a cluster's kubernetesVersion names ("1.37.2" or "v1.37.2")."""

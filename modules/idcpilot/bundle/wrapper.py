@@ -6,6 +6,12 @@ to ``./staging/src/k8s.io/<name>`` at v0.0.0. A wrapper module requires the comp
 at the release and, for Kubernetes, pins each staging module to its published v0.<minor>.<patch>
 (the staging repositories are tagged with the same release), so ``go mod tidy`` resolves the
 exact dependency graph the release was built with and ``go build`` builds the release's code.
+
+The Pulumi engine's modules (pulumi_engine) need two more things of a wrapper: upstream's replaces
+of one module by another published one (``github.com/atotto/clipboard => github.com/tgummerer/
+clipboard v0.0.0-...`` in pulumi's pkg/v3) are carried over as they are, and a module that
+upstream replaces with a sibling directory (``github.com/pulumi/pulumi/sdk/v3 => ../sdk``) is
+required at its published version instead, named in versions.yaml.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ _STAGING = re.compile(r"^\s*(?:replace\s+)?(?P<mod>[A-Za-z0-9._~/-]+)(?:\s+v\S+)
 _COMMENT = re.compile(r"(?:^|\s)//.*$")
 _GO_LINE = re.compile(r"^go\s+(?P<v>[0-9]+\.[0-9]+(?:\.[0-9]+)?)\s*$")
 _GODEBUG = re.compile(r"^godebug\s+\S.*$")
+#: ``old [v1] => new v2``: a replace by another published module (not by a directory).
+_REMOTE = re.compile(r"^\s*(?:replace\s+)?(?P<old>[A-Za-z0-9._~/-]+(?:\s+v\S+)?)\s*=>\s*(?P<new>[A-Za-z0-9][A-Za-z0-9._~/-]*\s+v\S+)\s*$")
 
 
 class WrapperError(ValueError):
@@ -31,11 +39,13 @@ class UpstreamMod:
     go: str | None
     godebug: tuple[str, ...]
     staging: tuple[str, ...]
+    remote_replaces: tuple[str, ...] = ()  # "old [v1] => new v2", as upstream wrote them
 
 
 def read_upstream(text: str) -> UpstreamMod:
-    """The go line, godebug lines and the staging modules (``=> ./staging/...`` replaces) of a go.mod."""
-    go, godebug, staging = None, [], []
+    """The go line, godebug lines, the staging modules (``=> ./staging/...`` replaces) and the
+    replaces by other published modules of a go.mod."""
+    go, godebug, staging, remote = None, [], [], []
     block = None
     for raw in text.splitlines():
         line = _COMMENT.sub("", raw).rstrip()
@@ -46,6 +56,8 @@ def read_upstream(text: str) -> UpstreamMod:
                 continue
             if block == "replace" and (m := _STAGING.match(line)):
                 staging.append(m.group("mod"))
+            elif block == "replace" and (m := _REMOTE.match(line)):
+                remote.append(f"{' '.join(m.group('old').split())} => {' '.join(m.group('new').split())}")
             if block == "godebug" and stripped:
                 godebug.append(f"godebug {stripped}")
             continue
@@ -58,7 +70,9 @@ def read_upstream(text: str) -> UpstreamMod:
             godebug.append(stripped)
         elif stripped.startswith("replace ") and (m := _STAGING.match(line)):
             staging.append(m.group("mod"))
-    return UpstreamMod(go, tuple(godebug), tuple(sorted(set(staging))))
+        elif stripped.startswith("replace ") and (m := _REMOTE.match(line)):
+            remote.append(f"{' '.join(m.group('old').split())} => {' '.join(m.group('new').split())}")
+    return UpstreamMod(go, tuple(godebug), tuple(sorted(set(staging))), tuple(remote))
 
 
 def staging_version(release: str) -> str:
@@ -70,12 +84,15 @@ def staging_version(release: str) -> str:
 
 
 def wrapper_gomod(module_name: str, requires: dict[str, str], packages: list[str],
-                  upstream: UpstreamMod | None = None, pin_staging_to: str | None = None) -> str:
+                  upstream: UpstreamMod | None = None, pin_staging_to: str | None = None,
+                  replaces: dict[str, str] | None = None) -> str:
     """The go.mod of a wrapper module (before ``go mod tidy`` fills in the indirect requirements).
 
-    ``requires`` module -> version ("v1.37.2"); ``packages`` the main packages, as ``tool`` lines
-    so that tidy keeps what they import; with ``pin_staging_to`` ("v0.37.2") every staging module
-    of ``upstream`` is replaced by that published version.
+    ``requires`` module -> version ("v1.37.2"); ``packages`` the main packages of other modules, as
+    ``tool`` lines so that tidy keeps what they import (packages of the wrapper itself need none);
+    with ``pin_staging_to`` ("v0.37.2") every staging module of ``upstream`` is replaced by that
+    published version; ``upstream``'s replaces by published modules are carried over; ``replaces``
+    module -> version pins a module (every version of it) to that published version.
     """
     if pin_staging_to is not None and (upstream is None or not upstream.staging):
         raise WrapperError("the component's go.mod has no `=> ./staging/...` replace lines to pin")
@@ -85,7 +102,14 @@ def wrapper_gomod(module_name: str, requires: dict[str, str], packages: list[str
     if upstream and upstream.godebug:
         lines += [*upstream.godebug, ""]
     lines += ["require (", *(f"\t{m} {v}" for m, v in sorted(requires.items())), ")", ""]
+    replace_lines = []
     if pin_staging_to is not None and upstream is not None:
-        lines += ["replace (", *(f"\t{m} => {m} {pin_staging_to}" for m in upstream.staging), ")", ""]
-    lines += ["tool (", *(f"\t{p}" for p in sorted(set(packages))), ")"]
-    return "\n".join(lines) + "\n"
+        replace_lines += [f"\t{m} => {m} {pin_staging_to}" for m in upstream.staging]
+    if upstream is not None:
+        replace_lines += [f"\t{r}" for r in upstream.remote_replaces]
+    replace_lines += [f"\t{m} => {m} {v}" for m, v in sorted((replaces or {}).items())]
+    if replace_lines:
+        lines += ["replace (", *replace_lines, ")", ""]
+    if packages:
+        lines += ["tool (", *(f"\t{p}" for p in sorted(set(packages))), ")"]
+    return "\n".join(lines).rstrip("\n") + "\n"

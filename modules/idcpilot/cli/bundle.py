@@ -5,6 +5,9 @@ built from their Go modules, in kubespray's files_repo layout, with SHA256SUMS a
 the releases the estate's clusters name (a cluster naming a release the bundle does not provide
 is bad input: exit 2, with its file, line and field). Progress goes to stderr, the summary to
 stdout. A go build failure is exit 1 with one line naming the command and the full build log.
+
+``bundle pulumi`` builds the Pulumi engine the stacks run with (versions.yaml ``pulumi:``: the CLI,
+the Python language host, the provider plugins) into the bundle cache, cached the same way.
 """
 
 from __future__ import annotations
@@ -158,6 +161,45 @@ def show(
                        + (f"; differ or missing: {', '.join(bad)}" if bad else ""))
     if bad:
         raise typer.Exit(EXIT_FAIL)
+
+
+@app.command()
+def pulumi(
+    cache: Optional[Path] = typer.Option(None, "--cache", help="bundle cache: the engine goes to <cache>/pulumi (default $IDCPILOT_BUNDLE_CACHE or /var/cache/idcpilot/bundle)", show_default=False),
+    force: bool = typer.Option(False, "--force", help="build every part again, even when its stamp is current"),
+    timeout: int = typer.Option(3 * 3600, "--timeout", min=60, max=24 * 3600, help="bound on each go command, seconds"),
+    fmt: Format = FormatOpt,
+) -> None:
+    """Build the Pulumi engine (CLI, Python language host, provider plugins) from Go modules into the bundle cache."""
+    from idcpilot.bundle import cache_root, pulumi_engine
+    from idcpilot.bundle.gobuild import BuildError
+
+    cache_dir = (cache or cache_root()).absolute()
+    try:
+        result = pulumi_engine.ensure(cache_dir, _say, force, timeout)
+    except BuildError as exc:
+        _say(f"idcpilot bundle: {exc}")
+        raise typer.Exit(EXIT_FAIL) from None
+    except PermissionError as exc:
+        _say(f"idcpilot bundle: cannot write {exc.filename}: permission denied (run as root, or choose --cache)")
+        raise typer.Exit(EXIT_INPUT) from None
+    engine = result.engine
+    assert engine is not None
+    summary = {"root": str(engine.root), "pulumi": str(engine.pulumi), "path": [str(p) for p in engine.path],
+               "plugins": [{"kind": p.kind, "name": p.name, "version": p.version, "file": str(p.file)} for p in engine.plugins],
+               "versions": engine.versions, "built": result.built, "cached": result.cached, "seconds": result.seconds,
+               "totalSeconds": result.total}
+    if fmt is Format.json:
+        print_json(summary)
+        return
+    if result.built:
+        typer.echo(f"built {', '.join(result.built)}" + (f"; cached {', '.join(result.cached)}" if result.cached else "")
+                   + f" in {result.total:.1f} s total")
+    else:
+        typer.echo(f"pulumi engine up to date: nothing built ({len(result.cached)} parts cached) in {result.total:.1f} s")
+    typer.echo(f"pulumi: {engine.pulumi}")
+    for p in engine.plugins:
+        typer.echo(f"plugin: {p.kind} {p.name} v{p.version}: {p.file}")
 
 
 def register(root: typer.Typer) -> None:
