@@ -13,7 +13,7 @@ Scenarios, each in its own process (so peak RSS is its own):
   same       the same resource types and inputs registered raw (no components, no typed classes),
              on uvloop, echoes answered with the request's own bytes as the plan does: the least
              any program registering these inputs pays
-  typed      the same resources through pulumi-kubernetes' (and pulumi-tls') typed classes, flat (no
+  typed      the same resources through pulumi-kubernetes' typed classes, flat (no
              components, parents or dependencies), run by the plan's own runner: what registering
              them through the typed classes costs (the plan registers Kubernetes objects through
              components/kube_objects, which sends the same requests without them)
@@ -70,6 +70,9 @@ def _typed_class(token: str):
     """The SDK class that registers ``token`` (kubernetes:apps/v1:Deployment -> pulumi_kubernetes.apps.v1.Deployment)."""
     import importlib
     pkg, module, name = token.split(":")
+    if pkg == "pulumi-python":  # a dynamic resource (components.pki): it has no typed class
+        import pulumi
+        return lambda res_name, **props: pulumi.CustomResource(token, res_name, props)
     if pkg == "pulumi" and module == "providers":
         return importlib.import_module(f"pulumi_{name}").Provider
     if pkg == "kubernetes":
@@ -83,7 +86,7 @@ def _snake(key: str) -> str:
 
 
 def scenario_typed(dump: str) -> dict:
-    """The same resources through the typed SDK classes (pulumi-kubernetes, pulumi-tls), flat (no
+    """The same resources through the typed SDK classes (pulumi-kubernetes), flat (no
     components, parents or dependencies), run by the plan's own runner as plan_estate runs a
     stack (recording monitor, echoing mocks, the same collection between stacks): what the
     resources cost before the program's structure and the manifests."""
@@ -92,7 +95,7 @@ def scenario_typed(dump: str) -> dict:
     from idcpilot.plan.runner import run_callable
     stacks = json.load(open(dump))
 
-    class EchoAll(PlanMocks):  # tls too: the dump holds "[secret]" where the keys were
+    class EchoAll(PlanMocks):  # certificates too: the dump holds "[secret]" where the keys were
         def new_resource(self, args):
             return f"{args.name}-id", args.inputs
 
@@ -287,7 +290,7 @@ def main() -> None:
     print("        event loop (fl/uv: on uvloop, which the plan runs on); ratio = plan / the lower of the two")
     print("same  = the same resource types and inputs registered raw (no components, no typed SDK classes), on uvloop,")
     print("        echoes answered with the request's own bytes as the plan does: the least any program registering them pays")
-    print("typed = the same resources through pulumi-kubernetes' / pulumi-tls' typed classes, flat (no components, parents or")
+    print("typed = the same resources through pulumi-kubernetes' typed classes, flat (no components, parents or")
     print("        dependencies), run by the plan's own runner (the plan itself registers through components/kube_objects)")
     print(f"ms/res = CPU milliseconds per resource (process time, all threads; wall seconds beside the plan); "
           f"best of {a.repeat} runs each")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pulumi
+
+from idcpilot.components import pki
 import yaml
 
 from idcpilot.components import CdnCache, Monitoring, ZeroTrustGateway
@@ -53,7 +55,11 @@ def test_zero_trust_gateway_default_deny_and_secret_tls(spec_of, run):
     (gw,) = spec.gateways
     r = run(lambda p: ZeroTrustGateway("gz-zt", gw, pulumi.ResourceOptions(provider=p)))
     types = [x.type for x in r.resources]
-    assert types.count("tls:index/privateKey:PrivateKey") == 2 and "tls:index/locallySignedCert:LocallySignedCert" in types
+    assert types.count(pki.TYPE) == 2  # the gateway's CA and its server certificate, no tls provider
+    certs = [x for x in r.resources if x.type == pki.TYPE]
+    assert all("private_key_pem" not in str(x.inputs) or x.inputs.get("private_key_pem") in (None, "[secret]") for x in certs)
+    server = next(x for x in certs if x.inputs["kind"] == "server")
+    assert "ca_key_pem" in server.secret_paths and server.inputs["ca_key_pem"] == "[secret]"
     secret_rec = next(x for x in r.resources if x.type == "kubernetes:core/v1:Secret")
     assert "stringData" in secret_rec.secret_paths
     secret = named(r, "Secret", "zt-gz-zt-tls")

@@ -2,8 +2,8 @@
 
 Clients present a certificate whose URI SAN names their identity
 (``spiffe://<estate>/identity/<name>``); each app admits only the identities the catalogue
-allows it, and everything else is denied. Key material comes from the ``tls`` provider, so
-it lives in Pulumi state as secrets and is stable across runs.
+allows it, and everything else is denied. Key material comes from ``components.pki`` (a dynamic
+provider of this package), so it lives in Pulumi state as secrets and is stable across runs.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import json
 from typing import Any
 
 import pulumi
-import pulumi_tls as tls
 import yaml
 
 from idcpilot.components import conventions as cv
+from idcpilot.components import pki
 from idcpilot.components import kube
 from idcpilot.components import kube_objects as objects
 from idcpilot.components.namespace import managed_namespace, netpol, service_account
@@ -139,23 +139,14 @@ class ZeroTrustGateway(pulumi.ComponentResource):
 
         # mTLS material: a gateway CA, and the gateway's server certificate signed by it.
         child = pulumi.ResourceOptions(parent=self)
-        ca_key = tls.PrivateKey(f"{gw}-ca-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
-        ca = tls.SelfSignedCert(
-            f"{gw}-ca", private_key_pem=ca_key.private_key_pem, is_ca_certificate=True,
-            subject={"common_name": subject_name(f"{args.common.estate} {gw} zero-trust CA"),
-                     "organization": subject_name(args.common.estate)},
-            validity_period_hours=5 * 8760, early_renewal_hours=30 * 24,
-            allowed_uses=["cert_signing", "crl_signing", "digital_signature"], opts=child,
+        ca = pki.Certificate(
+            f"{gw}-ca", kind="ca", common_name=subject_name(f"{args.common.estate} {gw} zero-trust CA"),
+            organization=subject_name(args.common.estate), validity_hours=5 * 8760, early_renewal_hours=30 * 24, opts=child,
         )
-        key = tls.PrivateKey(f"{gw}-server-key", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
         dns = [f"zt-{gw}.{ns.name}.svc", f"zt-{gw}.{ns.name}.svc.cluster.local"] + sorted(a.name for a in args.apps)
-        csr = tls.CertRequest(f"{gw}-server-csr", private_key_pem=key.private_key_pem, dns_names=dns,
-                              subject={"common_name": subject_name(f"zt-{gw}"), "organization": subject_name(args.common.estate)},
-                              opts=child)
-        cert = tls.LocallySignedCert(
-            f"{gw}-server-cert", cert_request_pem=csr.cert_request_pem, ca_private_key_pem=ca_key.private_key_pem,
-            ca_cert_pem=ca.cert_pem, validity_period_hours=8760, early_renewal_hours=30 * 24,
-            allowed_uses=["server_auth", "digital_signature", "key_encipherment"], opts=child,
+        cert = pki.Certificate(
+            f"{gw}-server-cert", kind="server", common_name=subject_name(f"zt-{gw}"), organization=subject_name(args.common.estate),
+            dns_names=dns, validity_hours=8760, early_renewal_hours=30 * 24, ca=ca, opts=child,
         )
         secret = objects.Secret(
             f"{gw}-tls",
@@ -163,7 +154,7 @@ class ZeroTrustGateway(pulumi.ComponentResource):
             type="kubernetes.io/tls",
             string_data={
                 "tls.crt": cert.cert_pem,
-                "tls.key": pulumi.Output.secret(key.private_key_pem),
+                "tls.key": pulumi.Output.secret(cert.private_key_pem),
                 "ca.crt": ca.cert_pem,
             },
             opts=ns.opts(self),
