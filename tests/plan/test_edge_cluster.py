@@ -74,7 +74,7 @@ def test_workloads_restricted_with_limits_and_registry_images(spec_of, run):
             assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
     quota = named(r, "ResourceQuota", "quota", "portal")["spec"]["hard"]
     # 4 replicas x 250m x 2 (rolling-update headroom)
-    assert quota["requests.cpu"] == "2000m" and quota["limits.memory"] == "4096Mi"
+    assert quota["requests.cpu"] == "2" and quota["limits.memory"] == "4Gi"  # canonical, as the API server writes them
     assert named(r, "LimitRange", "limits", "portal")["spec"]["limits"][0]["type"] == "Container"
 
 

@@ -21,10 +21,25 @@ def parse(value: str | int | float) -> Decimal:
 
 
 def cpu(amount: Decimal) -> str:
-    """CPU as millicores: Decimal('2.5') -> '2500m'."""
-    return f"{int((amount * 1000).to_integral_value(rounding='ROUND_CEILING'))}m"
+    """CPU rounded up to a millicore, in Kubernetes' canonical form: Decimal('2.5') -> '2500m',
+    Decimal(6) -> '6' (the API server and the Kubernetes provider write quantities this way, so a
+    plan that wrote '6000m' would differ from what is applied)."""
+    millis = int((amount * 1000).to_integral_value(rounding="ROUND_CEILING"))
+    if millis % 1000:
+        return f"{millis}m"
+    value, suffix = millis // 1000, ""
+    for bigger in ("k", "M", "G", "T", "P", "E"):
+        if value == 0 or value % 1000:
+            break
+        value, suffix = value // 1000, bigger
+    return f"{value}{suffix}"
 
 
 def memory(amount: Decimal) -> str:
-    """Memory in Mi, rounded up: 4294967296 -> '4096Mi'."""
-    return f"{int((amount / _SUFFIX['Mi']).to_integral_value(rounding='ROUND_CEILING'))}Mi"
+    """Memory rounded up to a Mi, in Kubernetes' canonical form: 4294967296 -> '4Gi', 3 * 2**29 -> '1536Mi'."""
+    value, suffix = int((amount / _SUFFIX["Mi"]).to_integral_value(rounding="ROUND_CEILING")), "Mi"
+    for bigger in ("Gi", "Ti", "Pi", "Ei"):
+        if value == 0 or value % 1024:
+            break
+        value, suffix = value // 1024, bigger
+    return f"{value}{suffix}" if value else "0"

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pulumi.runtime import rpc
+from pulumi.runtime.settings import get_project, get_stack
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _sync_await
@@ -20,6 +21,7 @@ from google.protobuf import empty_pb2
 from idcpilot.redaction import REDACTED
 
 COMPUTED = "[computed]"
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 _SIG = rpc._special_sig_key
 _SECRET = rpc._special_secret_sig
 
@@ -72,6 +74,8 @@ def redact(value: Any, path: str = "", found: list[str] | None = None) -> Any:
         return [redact(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
     if type(value).__name__ == "Unknown":
         return COMPUTED
+    if type(value) is float and value.is_integer():
+        return int(value)  # the wire has only doubles; the engine shows 8080 where the program wrote 8080
     return value
 
 
@@ -105,6 +109,17 @@ class RecordingMonitor(MockMonitor):
             if not loop.is_closed() and not loop.is_running():
                 loop.close()
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine gives (pulumi's urn.New): the parent's whole qualified type before
+        the resource's own, and nothing for a child of the stack itself. (The SDK's MockMonitor
+        keeps only the parent's last type and names the stack's type too, so its URNs of
+        top-level components and their children were not the engine's.)"""
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != ROOT_STACK_TYPE:
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([get_stack(), get_project(), type_, name])
+
     def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
@@ -113,6 +128,10 @@ class RecordingMonitor(MockMonitor):
         self._thread_loop()
         inputs = rpc.deserialize_properties(request.object)
         secret_paths: list[str] = []
+        recorded_inputs = redact(inputs, found=secret_paths)
+        if request.type.startswith("pulumi:providers:") and request.version:
+            # the engine keeps a provider's plugin version among its inputs, as it will use it
+            recorded_inputs.setdefault("version", request.version)
         record = Recorded(
             urn=urn,
             type=request.type,
@@ -122,7 +141,7 @@ class RecordingMonitor(MockMonitor):
             provider=request.provider.rsplit("::", 1)[0] if request.provider else None,
             dependencies=sorted(set(request.dependencies)),
             property_dependencies={k: sorted(v.urns) for k, v in request.propertyDependencies.items() if v.urns},
-            inputs=redact(inputs, found=secret_paths),
+            inputs=recorded_inputs,
             secret_paths=secret_paths,
         )
         self.recorded.append(record)
