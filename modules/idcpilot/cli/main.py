@@ -31,6 +31,8 @@ COMMANDS = [
     "rules",
     "report",
     "bundle",
+    "stack",
+    "drift",
 ]
 
 
