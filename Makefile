@@ -45,9 +45,12 @@ demo-lab: venv host-deps
 	exit $$status
 
 # The offline bundle the lab serves (Kubernetes, etcd, crictl, kwok built from their Go modules;
-# root: it goes to /var/cache/idcpilot/bundle). Cached: a second run builds nothing.
+# root: it goes to /var/cache/idcpilot/bundle), and the Pulumi engine the stacks run with (the CLI,
+# the Python language host, the kubernetes provider plugin; into the same cache, under pulumi/;
+# docs/pulumi.md). Cached: a second run builds nothing.
 bundle: venv
 	$(BIN)/idcpilot bundle build inventories/lab
+	$(BIN)/idcpilot bundle pulumi
 
 host-deps:
 	@if [ "$$(id -u)" = 0 ]; then scripts/install-host-deps.sh; else echo "not root: skipping host packages"; fi

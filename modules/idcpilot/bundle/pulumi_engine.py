@@ -284,7 +284,8 @@ def ensure(cache: Path | None = None, say: Say = lambda _msg: None, force: bool 
             stamp = stamps.read(cache, stamp_name(name), part.version)
             reason = "--force" if force else stamps.stale_reason(stamp, key, root)
             if reason is None:
-                say(f"{job}: cached, nothing to build ({len(stamp.files) if stamp else 0} files verified)")
+                n = len(stamp.files) if stamp else 0
+                say(f"{job}: cached, nothing to build ({n} file{'s' if n != 1 else ''} verified)")
                 result.cached.append(job)
                 continue
             if not build:

@@ -241,7 +241,7 @@ type pluginJSON struct {
 }
 
 // notPlugins are pulumi-* distributions that have no resource plugin.
-var notPlugins = map[string]bool{"pulumi": true, "pulumi-policy": true}
+var notPlugins = map[string]bool{"pulumi": true, "pulumi-policy": true, "pulumi-esc-sdk": true}
 
 func (h *host) GetRequiredPackages(ctx context.Context, req *pulumirpc.GetRequiredPackagesRequest,
 ) (*pulumirpc.GetRequiredPackagesResponse, error) {
