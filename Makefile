@@ -55,12 +55,14 @@ bundle: venv
 host-deps:
 	@if [ "$$(id -u)" = 0 ]; then scripts/install-host-deps.sh; else echo "not root: skipping host packages"; fi
 
-# Two runs: the tests that need no lab on both cores (pytest-xdist), then the lab tests one after
-# another (they share one lab; `make demo-lab` first). Both always run; the exit code is the first
-# failure's.
+# The offline bundle first (as root; cached: nothing is built a second time), so that the tests of
+# the Pulumi engine run rather than skip. Then two runs: the tests that need no lab on both cores
+# (pytest-xdist), then the lab tests one after another (they share one lab; `make demo-lab`
+# first). Every part always runs; the exit code is the first failure's.
 test: venv host-deps
 	@status=0; \
-	$(BIN)/python -m pytest -m "not lab" -n 2 || status=$$?; \
+	if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory bundle || status=$$?; fi; \
+	$(BIN)/python -m pytest -m "not lab" -n 2 || { s=$$?; [ $$status != 0 ] || status=$$s; }; \
 	$(BIN)/python -m pytest -m lab || { s=$$?; [ $$status != 0 ] || status=$$s; }; \
 	exit $$status
 

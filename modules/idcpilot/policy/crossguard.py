@@ -44,6 +44,17 @@ def _is_secret(value: Any) -> bool:
     return type(value).__name__ == "Secret" and hasattr(value, "value")
 
 
+def _known(child: Any, raw: Any, key: Any) -> Any:
+    """CHILD, unless it is a secret whose value the engine cannot know yet (during a preview the
+    SDK's unknown check does not look inside secrets): then the SDK's UnknownValueError, which
+    reports the policy as not runnable on that resource during preview, as for any unknown."""
+    from pulumi_policy.proxy import UnknownValueError, _is_unknown
+
+    if _is_secret(raw) and _is_unknown(raw.value):
+        raise UnknownValueError(raw.value, [str(key)])
+    return child
+
+
 def _plain(value: Any) -> Any:
     """Policy SDK proxies -> plain dicts, lists and strings; Pulumi secrets stay recognisable.
 
@@ -55,7 +66,7 @@ def _plain(value: Any) -> Any:
         raw = _raw(value)
         out = {}
         for k in value:
-            child = _plain(value[k])
+            child = _known(_plain(value[k]), raw[k], k)
             if _is_secret(raw[k]):
                 child = SecretText(child) if isinstance(child, str) else {**PULUMI_SECRET_MARK, "value": child}
             out[str(k)] = child
@@ -64,7 +75,7 @@ def _plain(value: Any) -> Any:
         raw = _raw(value)
         out_list = []
         for i in range(len(value)):
-            child = _plain(value[i])
+            child = _known(_plain(value[i]), raw[i], i)
             if _is_secret(raw[i]):
                 child = SecretText(child) if isinstance(child, str) else {**PULUMI_SECRET_MARK, "value": child}
             out_list.append(child)
@@ -110,6 +121,7 @@ def _resolve_env(thresholds: Thresholds) -> K8sEnv:
 
 def build_policies(thresholds: Thresholds | None = None) -> list[Any]:
     """One CrossGuard policy per K8S-* rule, from the rule files in ``policy/rules/``."""
+    from pulumi_policy.proxy import UnknownValueError
     from pulumi_policy import (
         EnforcementLevel,
         ReportViolation,
@@ -155,8 +167,14 @@ def build_policies(thresholds: Thresholds | None = None) -> list[Any]:
                 by_urn: dict[int, str] = {}
                 manifests: list[Manifest] = []
                 for res in args.resources:
-                    m = manifest_of(res.resource_type, res.props, args.stack_tags.get("idcpilot:cluster", "stack"),
-                                    provider_namespace(res.provider))
+                    try:
+                        m = manifest_of(res.resource_type, res.props, args.stack_tags.get("idcpilot:cluster", "stack"),
+                                        provider_namespace(res.provider))
+                    except UnknownValueError:
+                        # a value only `up` will know (a certificate made by another resource): during a
+                        # preview this object is left out here, and the resource policies say so for it
+                        # ("can't run policy ... during preview"); `up` checks it with its values
+                        continue
                     if m is not None:
                         by_urn[id(m)] = res.urn
                         manifests.append(m)

@@ -159,6 +159,10 @@ def environment(ws: Workspace, engine: pulumi_engine.Engine, base: Mapping[str, 
     env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
     env["PULUMI_SKIP_CONFIRMATIONS"] = "true"
     env.pop("PULUMI_ACCESS_TOKEN", None)
+    # the CrossGuard pack reads the estate (its registry, data domains) as `idcpilot check` does
+    catalogue_dir = settings(ws).get(f"{ws.project.name}:catalogue")
+    if catalogue_dir:
+        env["IDCPILOT_ESTATE"] = str((ws.project.root / str(catalogue_dir)).resolve())
     if not base.get("PULUMI_CONFIG_PASSPHRASE") and not base.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
         if not ws.passphrase_file.is_file():
             _write_private(ws.passphrase_file, secrets.token_urlsafe(32) + "\n")
