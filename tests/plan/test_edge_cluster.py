@@ -91,10 +91,10 @@ def test_three_roles_share_no_permission(spec_of, run):
     subjects = {(m["metadata"].get("namespace"), m["roleRef"]["name"]): m["subjects"][0]["name"]
                 for m in by_kind(r, "RoleBinding") + by_kind(r, "ClusterRoleBinding")}
     # administrators act only in service namespaces; only auditors read the audit shipping namespace
-    assert subjects[("portal", "idcpilot:administrator")] == "admins"
-    assert (cv.NS_AUDIT, "idcpilot:administrator") not in subjects
+    assert subjects[("portal", "idcpilot:workloads:administrator")] == "admins"
+    assert (cv.NS_AUDIT, "idcpilot:workloads:administrator") not in subjects
     assert subjects[(cv.NS_AUDIT, "idcpilot:audit-log-reader")] == "auditors"
-    assert subjects[(None, "idcpilot:security-officer")] == "security-officers"
+    assert subjects[(None, "idcpilot:workloads:security-officer")] == "security-officers"
 
 
 def test_audit_shipping_to_log_store(spec_of, run):

@@ -48,6 +48,14 @@ ROLE_RULES: dict[str, list[dict[str, Any]]] = {
         {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch", "patch"]},
     ],
 }
+def workload_role(role: str) -> str:
+    """The name of a duty's ClusterRole over the stack's workloads. The cluster-wide duties of the
+    same groups (nodes, storage, admission, ...) are the k8s_control_plane role's ClusterRoles
+    ``idcpilot:<role>``, laid down with the cluster: a stack that wrote the same objects would
+    fight that role over them (the API server refuses the second field manager's apply)."""
+    return f"idcpilot:workloads:{role}"
+
+
 #: Only auditors read the audit shipping namespace's logs (MLPS3-ACCESS-ROLES).
 AUDIT_LOG_READER = [
     {"apiGroups": [""], "resources": ["pods", "pods/log", "configmaps"], "verbs": ["get", "list", "watch"]},
@@ -85,7 +93,7 @@ class EdgeCluster(pulumi.ComponentResource):
         for role, rules in ROLE_RULES.items():
             roles[role] = objects.ClusterRole(
                 f"idcpilot-{role}",
-                metadata=kube.metadata(f"idcpilot:{role}", labels),
+                metadata=kube.metadata(workload_role(role), labels),
                 rules=rules,
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -93,8 +101,8 @@ class EdgeCluster(pulumi.ComponentResource):
         for role in ("auditor", "security-officer"):
             objects.ClusterRoleBinding(
                 f"idcpilot-{role}",
-                metadata=kube.metadata(f"idcpilot:{role}", labels),
-                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": f"idcpilot:{role}"},
+                metadata=kube.metadata(workload_role(role), labels),
+                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": workload_role(role)},
                 subjects=[{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": cv.ROLE_GROUPS[role]}],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[roles[role]]),
             )
@@ -115,8 +123,8 @@ class EdgeCluster(pulumi.ComponentResource):
         self.namespaces[svc.namespace] = ns
         objects.RoleBinding(
             f"{svc.namespace}-administrator",
-            metadata=kube.metadata("idcpilot:administrator", ns.labels, ns.name),
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "idcpilot:administrator"},
+            metadata=kube.metadata(workload_role("administrator"), ns.labels, ns.name),
+            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": workload_role("administrator")},
             subjects=[{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": cv.ROLE_GROUPS["administrator"]}],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, self.cluster_roles["administrator"]]),
         )
