@@ -34,7 +34,7 @@ class Bench:
 BENCHES = (
     Bench("catalogue", "bench_catalogue.py", "", "validate + IPAM of 10,000 hosts vs PyYAML's C loader"),
     Bench("policy", "bench_policy.py", "", "the gate on 10,000 hosts; K8S rules vs checkov (installs checkov in its own venv)"),
-    Bench("plan", "bench_plan.py", "", "idcpilot plan: example and 1,000 clusters vs the SDK mock floor"),
+    Bench("plan", "bench_plan.py", "", "idcpilot plan vs the real engine's pulumi preview of the same stacks (needs make bundle)"),
     Bench("bundle", "bench_bundle.py", "", "idcpilot bundle build: warm (GOCACHE as it is) and cached; cold with --cold"),
     Bench("k8s", "bench_k8s.py", "", "etcd write latency, 3 members over TLS vs 1 (real etcd from the offline bundle)"),
     Bench("lab", "bench_lab.py", "lab", "lab up/down, deploy and verify on nspawn hosts"),
