@@ -35,7 +35,7 @@ class CdnCache(pulumi.ComponentResource):
         sa = service_account(self, ns, "cdn-cache", labels)
         config = objects.ConfigMap(
             "cdn-cache-config",
-            metadata=kube.metadata("cdn-cache", labels, ns.name),
+            metadata=kube.metadata("cdn-cache", labels, ns.name, args.common.workload_annotations()),
             data={"default.conf": nginx_config(args)},
             opts=ns.opts(self),
         )

@@ -148,7 +148,7 @@ class EdgeCluster(pulumi.ComponentResource):
         )
         deployment = objects.Deployment(
             f"{svc.namespace}-{svc.name}",
-            metadata=kube.metadata(svc.name, labels, ns.name),
+            metadata=kube.metadata(svc.name, labels, ns.name, self.args.common.workload_annotations()),
             spec={
                 "replicas": svc.replicas,
                 "selector": {"matchLabels": selector},
@@ -197,7 +197,7 @@ class EdgeCluster(pulumi.ComponentResource):
         sa = service_account(self, ns, "audit-shipper", labels)
         config = objects.ConfigMap(
             "audit-shipper-config",
-            metadata=kube.metadata("audit-shipper", labels, ns.name),
+            metadata=kube.metadata("audit-shipper", labels, ns.name, self.args.common.workload_annotations()),
             data={"fluent-bit.conf": fluent_bit_config(self.args.common.cluster, audit.log_host, audit.log_port, audit.tls),
                   "audit.lua": AUDIT_LUA},
             opts=ns.opts(self),

@@ -84,7 +84,7 @@ class Monitoring(pulumi.ComponentResource):
         )
         ds = objects.DaemonSet(
             "node-exporter",
-            metadata=kube.metadata("node-exporter", ne_labels, ns.name),
+            metadata=kube.metadata("node-exporter", ne_labels, ns.name, args.common.workload_annotations()),
             spec={
                 "selector": {"matchLabels": {cv.LABEL_NAME: "node-exporter"}},
                 "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "10%"}},
@@ -104,7 +104,7 @@ class Monitoring(pulumi.ComponentResource):
         # kube-state-metrics: read-only view of objects, its own ClusterRole.
         ksm_sa = objects.ServiceAccount(
             "kube-state-metrics",
-            metadata=kube.metadata("kube-state-metrics", ksm_labels, ns.name),
+            metadata=kube.metadata("kube-state-metrics", ksm_labels, ns.name, args.common.workload_annotations()),
             opts=ns.opts(self),
         )
         role = objects.ClusterRole(

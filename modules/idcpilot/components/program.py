@@ -51,14 +51,14 @@ def remember(cat: Catalogue, alloc: ipam.Allocation) -> None:
     _CACHE[(str(file.resolve()), st.st_mtime_ns + lock_mtime, st.st_size)] = (cat, alloc)
 
 
-def load_cluster_spec(project_root: Path, catalogue_path: str, estate: str, cluster: str) -> ClusterSpec:
+def load_cluster_spec(project_root: Path, catalogue_path: str, estate: str, cluster: str, simulated_nodes: bool = False) -> ClusterSpec:
     path = Path(catalogue_path)
     if not path.is_absolute():
         path = project_root / path
     cat, alloc = load_estate(path)
     if cat.name != estate:
         raise UserInputError.single(cat.file, f"stack config names estate {estate!r} but the catalogue is {cat.name!r}", "metadata.name")
-    return cluster_spec(cat, alloc, cluster)
+    return cluster_spec(cat, alloc, cluster, simulated_nodes)
 
 
 @dataclass

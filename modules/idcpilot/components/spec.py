@@ -67,6 +67,14 @@ class Common:
     data_domain: str
     registry: str
     kubernetes_version: str
+    #: the cluster's nodes are simulated (kwok: no kubelet, no pod ever runs), as the stack's
+    #: ``idcpilot:simulatedNodes`` setting says: workloads are applied without waiting for rollouts
+    simulated_nodes: bool = False
+
+    def workload_annotations(self) -> dict[str, str]:
+        """What every Deployment and DaemonSet carries: on simulated nodes, the Kubernetes
+        provider's skipAwait (the object is applied and read back; no pod will ever be Ready)."""
+        return {"pulumi.com/skipAwait": "true"} if self.simulated_nodes else {}
 
     def labels(self, component: str, classification: str = "internal-platform") -> dict[str, str]:
         return {
@@ -181,7 +189,7 @@ def _cidrs_for(host: str, fallback: tuple[str, ...]) -> tuple[str, ...]:
         return fallback
 
 
-def cluster_spec(cat: Catalogue, alloc: Allocation, name: str) -> ClusterSpec:
+def cluster_spec(cat: Catalogue, alloc: Allocation, name: str, simulated_nodes: bool = False) -> ClusterSpec:
     """Everything the components need to manage cluster ``name``, from the catalogue."""
     spec = cat.estate.spec
     if name not in cat.clusters:
@@ -189,7 +197,7 @@ def cluster_spec(cat: Catalogue, alloc: Allocation, name: str) -> ClusterSpec:
         raise UserInputError.single(cat.file, f"no cluster {name!r} in the catalogue (clusters: {known})", "spec.clusters")
     cluster = cat.clusters[name]
     site = cat.sites[cluster.site]
-    common = Common(cat.name, cluster.name, site.name, site.data_domain, spec.registry, cluster.kubernetes_version)
+    common = Common(cat.name, cluster.name, site.name, site.data_domain, spec.registry, cluster.kubernetes_version, simulated_nodes)
     problems = []
     reserved = {cv.NS_AUDIT, cv.NS_MONITORING, cv.NS_CDN, cv.NS_GATEWAY}
 

@@ -181,7 +181,7 @@ class ZeroTrustGateway(pulumi.ComponentResource):
         )
         deployment = objects.Deployment(
             f"{gw}-gateway",
-            metadata=kube.metadata(f"zt-{gw}", labels, ns.name),
+            metadata=kube.metadata(f"zt-{gw}", labels, ns.name, args.common.workload_annotations()),
             spec={
                 "replicas": args.replicas,
                 "selector": {"matchLabels": selector},
