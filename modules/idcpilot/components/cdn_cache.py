@@ -75,7 +75,7 @@ class CdnCache(pulumi.ComponentResource):
         )
         objects.Service(
             "cdn-cache",
-            metadata=kube.metadata("cdn-cache", labels, ns.name),
+            metadata=kube.metadata("cdn-cache", labels, ns.name, args.common.workload_annotations()),
             spec={
                 "type": "NodePort",
                 "externalTrafficPolicy": "Local",  # clients hit the cache on the node they reach

@@ -163,7 +163,7 @@ class EdgeCluster(pulumi.ComponentResource):
         )
         objects.Service(
             f"{svc.namespace}-{svc.name}",
-            metadata=kube.metadata(svc.name, labels, ns.name),
+            metadata=kube.metadata(svc.name, labels, ns.name, self.args.common.workload_annotations()),
             spec={"selector": selector, "ports": [{"name": "http", "port": svc.port, "targetPort": svc.port, "protocol": "TCP"}]},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, deployment]),
         )
@@ -228,7 +228,7 @@ class EdgeCluster(pulumi.ComponentResource):
         )
         objects.Service(
             "audit-shipper",
-            metadata=kube.metadata("audit-shipper", labels, ns.name),
+            metadata=kube.metadata("audit-shipper", labels, ns.name, self.args.common.workload_annotations()),
             spec={"selector": selector, "ports": [{"name": "webhook", "port": AUDIT_PORT, "targetPort": AUDIT_PORT, "protocol": "TCP"}]},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, deployment]),
         )

@@ -95,7 +95,7 @@ class Monitoring(pulumi.ComponentResource):
         )
         objects.Service(
             "node-exporter",
-            metadata=kube.metadata("node-exporter", ne_labels, ns.name),
+            metadata=kube.metadata("node-exporter", ne_labels, ns.name, args.common.workload_annotations()),
             spec={"clusterIP": "None", "selector": {cv.LABEL_NAME: "node-exporter"},
                   "ports": [{"name": "metrics", "port": NODE_EXPORTER_PORT, "targetPort": NODE_EXPORTER_PORT, "protocol": "TCP"}]},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, ds]),
@@ -138,7 +138,7 @@ class Monitoring(pulumi.ComponentResource):
         )
         objects.Service(
             "kube-state-metrics",
-            metadata=kube.metadata("kube-state-metrics", ksm_labels, ns.name),
+            metadata=kube.metadata("kube-state-metrics", ksm_labels, ns.name, args.common.workload_annotations()),
             spec={"selector": {cv.LABEL_NAME: "kube-state-metrics"},
                   "ports": [{"name": "metrics", "port": KSM_PORT, "targetPort": KSM_PORT, "protocol": "TCP"}]},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, deployment]),

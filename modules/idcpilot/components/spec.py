@@ -72,8 +72,9 @@ class Common:
     simulated_nodes: bool = False
 
     def workload_annotations(self) -> dict[str, str]:
-        """What every Deployment and DaemonSet carries: on simulated nodes, the Kubernetes
-        provider's skipAwait (the object is applied and read back; no pod will ever be Ready)."""
+        """What every Deployment, DaemonSet and Service carries: on simulated nodes, the Kubernetes
+        provider's skipAwait (the object is applied and read back; no pod will ever be Ready, so
+        no rollout completes and no Service gets an endpoint)."""
         return {"pulumi.com/skipAwait": "true"} if self.simulated_nodes else {}
 
     def labels(self, component: str, classification: str = "internal-platform") -> dict[str, str]:

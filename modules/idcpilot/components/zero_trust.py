@@ -195,7 +195,7 @@ class ZeroTrustGateway(pulumi.ComponentResource):
         )
         objects.Service(
             f"{gw}-gateway",
-            metadata=kube.metadata(f"zt-{gw}", labels, ns.name),
+            metadata=kube.metadata(f"zt-{gw}", labels, ns.name, args.common.workload_annotations()),
             spec={"type": "NodePort", "selector": selector,
                   "ports": [{"name": "mtls", "port": 443, "targetPort": GATEWAY_PORT, "protocol": "TCP"}]},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns.resource, deployment]),
