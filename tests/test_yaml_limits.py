@@ -328,7 +328,9 @@ def test_the_100000_deep_file_does_not_crash_the_process(tmp_path):
 def test_no_product_code_reads_yaml_but_through_the_limited_loaders():
     allowed = {"modules/idcpilot/yamlsource.py", "modules/idcpilot/fastyaml.py",
                # run by `idcpilot verify` under pytest: reviewed role defaults, and the inventory idcpilot wrote
-               "modules/idcpilot/verify/suites/baseline_support.py", "modules/idcpilot/verify/suites/conftest.py"}
+               "modules/idcpilot/verify/suites/baseline_support.py", "modules/idcpilot/verify/suites/conftest.py",
+               # the roles' own task files (they use merge keys), read by drift for the tags of a task
+               "modules/idcpilot/stack/drift.py"}
     pattern = re.compile(r"(?<![\w.])yaml\.(safe_load|load|full_load|unsafe_load|compose|parse|scan)\w*\(|CSafeLoader|CParser")
     found = []
     for f in [*REPO.glob("modules/**/*.py"), *REPO.glob("policy/**/*.py")]:
