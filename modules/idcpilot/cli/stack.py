@@ -98,6 +98,16 @@ def init(env: Path = RequiredEnvArg, cluster: str = ClusterOpt,
                       markup=False, highlight=False)
 
 
+def _passed_through(ws: wsp.Workspace, engine: pulumi_engine.Engine, environ: dict[str, str], args: list[str]) -> str:
+    """``pulumi ARGS``, its output passed on as it is; exit 1 when the engine failed. Its stdout."""
+    done = wsp.pulumi(ws, engine, environ, args, check=False)
+    sys.stdout.write(done.stdout)
+    sys.stderr.write(done.stderr)
+    if done.returncode != 0:
+        raise typer.Exit(EXIT_FAIL)
+    return done.stdout
+
+
 def _require_ready(ws: wsp.Workspace) -> None:
     if not wsp.has_secret(ws, "kubeconfig"):
         raise fail_input(f"stack {ws.stack_name} has no kubeconfig secret yet: `idcpilot stack init ... --kubeconfig FILE`")
@@ -116,13 +126,9 @@ def preview(env: Path = RequiredEnvArg, cluster: str = ClusterOpt, policy: bool 
         args.append("--refresh")
     if as_json:
         args.append("--json")
-    done = wsp.pulumi(ws, engine, environ, args, check=False)
-    sys.stdout.write(done.stdout)
-    sys.stderr.write(done.stderr)
-    if done.returncode != 0:
-        raise typer.Exit(EXIT_FAIL)
+    stdout = _passed_through(ws, engine, environ, args)
     if expect_no_changes:
-        changes = wsp.changes(done.stdout) if as_json else None
+        changes = wsp.changes(stdout) if as_json else None
         if changes is None:
             again = wsp.pulumi(ws, engine, environ, [*args, "--json"] if not as_json else args, check=False)
             changes = wsp.changes(again.stdout)
@@ -139,11 +145,7 @@ def up(env: Path = RequiredEnvArg, cluster: str = ClusterOpt, policy: bool = Pol
     ws, engine, environ = _open(env, cluster)
     _require_ready(ws)
     args = ["up", "--yes", *wsp.stack_args(ws), *_policy_args(policy)]
-    done = wsp.pulumi(ws, engine, environ, [*args, "--json"] if as_json else args, check=False)
-    sys.stdout.write(done.stdout)
-    sys.stderr.write(done.stderr)
-    if done.returncode != 0:
-        raise typer.Exit(EXIT_FAIL)
+    _passed_through(ws, engine, environ, [*args, "--json"] if as_json else args)
 
 
 @app.command("destroy")
@@ -151,11 +153,7 @@ def destroy(env: Path = RequiredEnvArg, cluster: str = ClusterOpt) -> None:
     """`pulumi destroy --yes` of the stack: every object the stack made is removed from the cluster."""
     ws, engine, environ = _open(env, cluster)
     _require_ready(ws)
-    done = wsp.pulumi(ws, engine, environ, ["destroy", "--yes", *wsp.stack_args(ws)], check=False)
-    sys.stdout.write(done.stdout)
-    sys.stderr.write(done.stderr)
-    if done.returncode != 0:
-        raise typer.Exit(EXIT_FAIL)
+    _passed_through(ws, engine, environ, ["destroy", "--yes", *wsp.stack_args(ws)])
 
 
 @app.command("outputs")

@@ -35,7 +35,7 @@ class CdnCache(pulumi.ComponentResource):
         sa = service_account(self, ns, "cdn-cache", labels)
         config = objects.ConfigMap(
             "cdn-cache-config",
-            metadata=kube.metadata("cdn-cache", labels, ns.name, args.common.workload_annotations()),
+            metadata=kube.metadata("cdn-cache", labels, ns.name),
             data={"default.conf": nginx_config(args)},
             opts=ns.opts(self),
         )
@@ -50,7 +50,7 @@ class CdnCache(pulumi.ComponentResource):
         )
         self.daemonset = objects.DaemonSet(
             "cdn-cache",
-            metadata=kube.metadata("cdn-cache", labels, ns.name),
+            metadata=kube.metadata("cdn-cache", labels, ns.name, args.common.workload_annotations()),
             spec={
                 "selector": {"matchLabels": selector},
                 "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},

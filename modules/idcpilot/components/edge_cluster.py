@@ -197,7 +197,7 @@ class EdgeCluster(pulumi.ComponentResource):
         sa = service_account(self, ns, "audit-shipper", labels)
         config = objects.ConfigMap(
             "audit-shipper-config",
-            metadata=kube.metadata("audit-shipper", labels, ns.name, self.args.common.workload_annotations()),
+            metadata=kube.metadata("audit-shipper", labels, ns.name),
             data={"fluent-bit.conf": fluent_bit_config(self.args.common.cluster, audit.log_host, audit.log_port, audit.tls),
                   "audit.lua": AUDIT_LUA},
             opts=ns.opts(self),
@@ -212,7 +212,7 @@ class EdgeCluster(pulumi.ComponentResource):
         )
         deployment = objects.Deployment(
             "audit-shipper",
-            metadata=kube.metadata("audit-shipper", labels, ns.name),
+            metadata=kube.metadata("audit-shipper", labels, ns.name, self.args.common.workload_annotations()),
             spec={
                 "replicas": replicas,
                 "selector": {"matchLabels": selector},

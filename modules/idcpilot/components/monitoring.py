@@ -104,7 +104,7 @@ class Monitoring(pulumi.ComponentResource):
         # kube-state-metrics: read-only view of objects, its own ClusterRole.
         ksm_sa = objects.ServiceAccount(
             "kube-state-metrics",
-            metadata=kube.metadata("kube-state-metrics", ksm_labels, ns.name, args.common.workload_annotations()),
+            metadata=kube.metadata("kube-state-metrics", ksm_labels, ns.name),
             opts=ns.opts(self),
         )
         role = objects.ClusterRole(
@@ -127,7 +127,7 @@ class Monitoring(pulumi.ComponentResource):
         )
         deployment = objects.Deployment(
             "kube-state-metrics",
-            metadata=kube.metadata("kube-state-metrics", ksm_labels, ns.name),
+            metadata=kube.metadata("kube-state-metrics", ksm_labels, ns.name, args.common.workload_annotations()),
             spec={
                 "replicas": 1,
                 "selector": {"matchLabels": {cv.LABEL_NAME: "kube-state-metrics"}},
