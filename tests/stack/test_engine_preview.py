@@ -95,6 +95,8 @@ def test_a_violation_stops_the_preview_inside_the_engine(state: Path, outputs: l
 
 
 def test_no_secret_in_plain_text_in_the_state_or_the_output(state: Path, outputs: list[str]) -> None:
+    if not outputs:  # run apart from the previews above (another xdist worker had them): one of its own
+        test_the_plan_is_what_the_engine_previews(state, outputs, "hz-edge-k8s")
     workspace = state / "pulumi" / "example"
     passphrase = (workspace / "passphrase").read_text().strip()
     assert (workspace / "passphrase").stat().st_mode & 0o077 == 0
