@@ -169,6 +169,9 @@ def test_the_executable_keeps_the_contract(tmp_path):
     ["report", "{example}", "--no-plan", "--out", "{out}", "--findings", "{binary-file}"],
     ["report", "{example}", "--no-plan", "--out", "{out}", "--waivers", "{binary-file}"],
     ["report", "{example}", "--no-plan", "--out", "{out}", "--thresholds", "{empty-estate}"],
+    ["stack", "init", "{example}", "--cluster", "bj-core-k8s", "--kubeconfig", "{binary-file}"],
+    ["stack", "init", "{example}", "--cluster", "bj-core-k8s", "--kubeconfig", "{missing-dir}"],
+    ["stack", "init", "{example}", "--cluster", "bj-core-k8s", "--kubeconfig", "{file-instead-of-dir}"],
 ], ids=lambda a: " ".join(x for x in a if not x.startswith("{") or x == "{binary-file}"))
 def test_file_options_refuse_hostile_files(tmp_path, monkeypatch, capsys, args):
     """Files named by options (thresholds, waivers, manifests, verify results, findings) are

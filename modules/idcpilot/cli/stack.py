@@ -27,19 +27,29 @@ ClusterOpt = typer.Option(..., "--cluster", "-c", help="the cluster whose stack 
 PolicyOpt = typer.Option(True, "--policy/--no-policy", help="run the CrossGuard pack policy/ inside the engine")
 
 
-def _open(env: Path, cluster: str) -> tuple[wsp.Workspace, pulumi_engine.Engine, dict[str, str]]:
+def _workspace(env: Path, cluster: str) -> tuple[catalogue.Catalogue, wsp.Workspace]:
+    """The estate and CLUSTER's workspace (exit 2 on a bad estate or an unknown cluster)."""
     with user_errors():
         cat = catalogue.load(env)
-        ws = wsp.open_workspace(cat, cluster)
+        return cat, wsp.open_workspace(cat, cluster)
+
+
+def _engine(ws: wsp.Workspace) -> tuple[pulumi_engine.Engine, dict[str, str]]:
+    """The bundle's engine and the environment to run it in, the workspace laid out for it."""
     engine = pulumi_engine.find()
     if engine is None:
         raise fail_input("the Pulumi engine is not built: `make bundle` (or `idcpilot bundle pulumi`) builds it from its Go modules")
     with user_errors():
         wsp.sync(ws)
     try:
-        return ws, engine, wsp.environment(ws, engine)
+        return engine, wsp.environment(ws, engine)
     except pulumi_engine.EngineMissing as exc:
         raise fail_input(str(exc)) from None
+
+
+def _open(env: Path, cluster: str) -> tuple[wsp.Workspace, pulumi_engine.Engine, dict[str, str]]:
+    _, ws = _workspace(env, cluster)
+    return (ws, *_engine(ws))
 
 
 def _engine_failed(exc: Exception) -> typer.Exit:
@@ -55,20 +65,20 @@ def _read_kubeconfig(path: Path) -> str:
     """A kubeconfig file's text (``-``: standard input), refused when it is not one."""
     from idcpilot.yamlsource import load_yaml_text, read_yaml_text
 
-    text = sys.stdin.read() if str(path) == "-" else read_yaml_text(path, str(path))
-    data, _ = load_yaml_text(text, str(path))
+    with user_errors():
+        text = sys.stdin.read() if str(path) == "-" else read_yaml_text(path, str(path))
+        data, _ = load_yaml_text(text, str(path))
     if not isinstance(data, dict) or data.get("kind") != "Config" or not data.get("clusters"):
         raise fail_input(f"{path}: not a kubeconfig (kind: Config with clusters)")
     return text
 
 
-def _lab_kubeconfig(env: Path, cluster: str) -> str:
+def _lab_kubeconfig(cat: catalogue.Catalogue, cluster: str) -> str:
     """The admin kubeconfig of CLUSTER's first control-plane host in the lab, read over SSH."""
     from idcpilot import ipam
     from idcpilot.lab import LabError, lifecycle, plan_lab
 
     with user_errors():
-        cat = catalogue.load(env)
         plan = plan_lab(cat, ipam.plan(cat))
     first = cat.members(cat.clusters[cluster].control_plane)[0].name
     try:
@@ -87,8 +97,10 @@ def init(env: Path = RequiredEnvArg, cluster: str = ClusterOpt,
     """Create the stack (passphrase secrets provider) and set its kubeconfig secret."""
     if kubeconfig is not None and from_lab:
         raise fail_input("--kubeconfig and --from-lab: give one")
-    ws, engine, environ = _open(env, cluster)
-    text = _lab_kubeconfig(env, cluster) if from_lab else _read_kubeconfig(kubeconfig) if kubeconfig is not None else None
+    cat, ws = _workspace(env, cluster)
+    # the kubeconfig is read (and refused if it is not one) before the workspace is touched
+    text = _lab_kubeconfig(cat, cluster) if from_lab else _read_kubeconfig(kubeconfig) if kubeconfig is not None else None
+    engine, environ = _engine(ws)
     try:
         new = wsp.init(ws, engine, environ, text)
     except wsp.EngineError as exc:
