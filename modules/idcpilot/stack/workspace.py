@@ -21,6 +21,7 @@ Everything here is created 0700/0600: the state holds encrypted secrets, and the
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -31,6 +32,7 @@ from typing import Any, Mapping, Sequence
 import yaml
 
 from idcpilot.bundle import pulumi_engine
+from idcpilot.bundle.layout import atomic_write
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.errors import UserInputError
 from idcpilot.paths import state_root
@@ -92,12 +94,8 @@ def _private_dir(path: Path) -> None:
 
 
 def _write_private(path: Path, text: str) -> None:
-    """TEXT into PATH, 0600 from its first byte (written beside it, then renamed over it)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    """TEXT into PATH atomically, 0600 from its first byte (the bundle's atomic writer)."""
+    atomic_write(path, text.encode("utf-8"), 0o600)
 
 
 def project_text(ws: Workspace) -> str:
@@ -185,8 +183,6 @@ def pulumi(ws: Workspace, engine: pulumi_engine.Engine, env: Mapping[str, str], 
 
 
 def stack_exists(ws: Workspace, engine: pulumi_engine.Engine, env: Mapping[str, str]) -> bool:
-    import json
-
     done = pulumi(ws, engine, env, ["stack", "ls", "--json"])
     return any(s.get("name") in (ws.stack.name, f"organization/{ws.project.name}/{ws.stack.name}")
                for s in json.loads(done.stdout or "[]"))
@@ -217,8 +213,6 @@ def stack_args(ws: Workspace) -> list[str]:
 
 def changes(preview_json: str) -> dict[str, int]:
     """The changes of a ``pulumi preview --json`` (operation -> count, ``same`` left out)."""
-    import json
-
     try:
         data = json.loads(preview_json or "{}")
     except json.JSONDecodeError:
