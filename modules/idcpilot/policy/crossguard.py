@@ -48,9 +48,11 @@ def _known(child: Any, raw: Any, key: Any) -> Any:
     """CHILD, unless it is a secret whose value the engine cannot know yet (during a preview the
     SDK's unknown check does not look inside secrets): then the SDK's UnknownValueError, which
     reports the policy as not runnable on that resource during preview, as for any unknown."""
-    from pulumi_policy.proxy import UnknownValueError, _is_unknown
+    if not _is_secret(raw):
+        return child
+    from pulumi_policy.proxy import UnknownValueError, _is_unknown  # only for the rare secret value
 
-    if _is_secret(raw) and _is_unknown(raw.value):
+    if _is_unknown(raw.value):
         raise UnknownValueError(raw.value, [str(key)])
     return child
 
