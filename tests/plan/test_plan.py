@@ -209,6 +209,21 @@ def test_plain_kubeconfig_in_stack_config_is_refused(tmp_path):
     assert stack.secret_keys == ["idcpilot:kubeconfig"] and "v1:abc" not in stack.config["idcpilot:kubeconfig"]
 
 
+def test_a_setting_the_program_reads_as_a_boolean_is_refused_unless_it_is_one(tmp_path):
+    """idcpilot:simulatedNodes stops the engine waiting for rollouts: a stack file (a pull request)
+    gets true or false only, refused with its line rather than failing inside the program."""
+    project = find_project()
+    file = tmp_path / "Pulumi.lab.lab-sh-k8s.yaml"
+    base = "config:\n  idcpilot:estate: lab\n  idcpilot:catalogue: inventories/lab\n  idcpilot:cluster: lab-sh-k8s\n"
+    file.write_text(base + '  idcpilot:simulatedNodes: "maybe; rm -rf /"\n')
+    with pytest.raises(UserInputError) as exc:
+        read_stack_file(project, file)
+    assert f"{file}:5:" in str(exc.value) and "simulatedNodes must be true or false" in str(exc.value)
+    for ok in ('"true"', "false", "true"):
+        file.write_text(base + f"  idcpilot:simulatedNodes: {ok}\n")
+        assert read_stack_file(project, file).config["idcpilot:simulatedNodes"] in ("true", "false")
+
+
 def test_stack_file_naming_another_cluster_is_refused(tmp_path):
     from idcpilot import catalogue
     from idcpilot.plan.stacks import Project

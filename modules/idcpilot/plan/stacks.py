@@ -13,13 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from idcpilot.catalogue.estate import Catalogue
-from idcpilot.errors import Problem, UserInputError
+from idcpilot.errors import Problem, UserInputError, excerpt
 from idcpilot.paths import repo_root
 from idcpilot.yamlsource import load_yaml_file
 
 PROJECT_FILE = "Pulumi.yaml"
 #: Config keys that must be secrets; a plain value for one of them is an error.
 SECRET_KEYS = ("kubeconfig",)
+#: Config keys the program reads as booleans (``config.get_bool``): "true" or "false" only.
+BOOL_KEYS = ("simulatedNodes",)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ def read_stack_file(project: Project, file: Path) -> StackConfig:
                                          f"`pulumi config set --secret {short} ...` (K8S-SECRETS)"))
         else:
             config[full] = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+            if short in BOOL_KEYS and config[full] not in ("true", "false"):
+                problems.append(smap.problem(("config", key), f"{short} must be true or false, not {excerpt(config[full])}"))
     for required in ("estate", "cluster", "catalogue"):
         if f"{project.name}:{required}" not in config:
             problems.append(smap.problem(("config",), f"missing {project.name}:{required}"))
