@@ -57,7 +57,8 @@ def test_host_drift_lists_the_changed_tasks_under_their_rule_ids():
     ssh = REPO / "roles" / "baseline" / "tasks" / "ssh.yml"
     line = next(i for i, text in enumerate(ssh.read_text().splitlines(), start=1) if "SSH host keys" in text)
     events = [event("h1", "SSH host keys", f"{ssh}:{line}", True), event("h1", "SSH host keys", f"{ssh}:{line}", True),
-              event("h2", "SSH host keys", f"{ssh}:{line}", False), {"event": "runner_on_failed", "event_data": {}}]
+              event("h2", "SSH host keys", f"{ssh}:{line}", False), {"event": "runner_on_failed", "event_data": {}},
+              event("h1", "Restart sshd", f"{REPO}/roles/baseline/handlers/main.yml:3", True)]
     found = drift.host_drifts(events, REPO)
     assert found == [drift.Drift("MLPS3-AUTH-REMOTE", "host h1", f"SSH host keys (roles/baseline/tasks/ssh.yml:{line})")]
 
@@ -80,6 +81,36 @@ def test_stack_drift_names_the_object_and_the_rules_its_kind_serves():
     ]
     report = drift.Report(found, ["stack lab.c"])
     assert list(report.as_dict()["rules"]) == ["K8S-NETPOL", "K8S-OTHER", "K8S-SECRETS"]
+
+
+def test_stack_drift_names_the_fields_the_engine_would_put_back():
+    """The engine's JSON of a refreshed preview gives detailedDiff (field paths and what `up` would
+    do to each), not diffReasons: those paths are named."""
+    preview = {"steps": [{
+        "op": "update", "urn": "u", "detailedDiff": {"spec.policyTypes[1]": {"kind": "add", "inputDiff": False}},
+        "newState": {"type": "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+                     "inputs": {"metadata": {"namespace": "cdn", "name": "default-deny"}}}}]}
+    assert [(d.rule, d.what) for d in drift.stack_drifts("lab.c", preview)] == [
+        ("K8S-NETPOL", "NetworkPolicy cdn/default-deny: update (spec.policyTypes[1] add)")]
+
+
+def test_a_failed_preview_is_named_by_its_errors_and_their_objects():
+    out = json.dumps({"steps": [], "diagnostics": [
+        {"urn": "urn:pulumi:s::p::x$kubernetes:networking.k8s.io/v1:NetworkPolicy::cdn-default-deny", "severity": "error",
+         "message": "error: Preview failed: 1 error occurred:\n\t* field conflict detected\nconflict with \"kubectl-patch\": .spec.policyTypes"},
+        {"message": "error: preview failed\n", "severity": "error"},
+        {"urn": "urn:x::y", "severity": "warning", "message": "not this"}]})
+    why = drift.preview_failure(out, "")
+    assert why == 'cdn-default-deny: field conflict detected conflict with "kubectl-patch": .spec.policyTypes'
+    assert drift.preview_failure("not json\nline two\nlast words", "") == "not json line two last words"
+    assert len(drift.preview_failure("", "x" * 5000)) == 600
+
+
+def test_every_stack_object_is_applied_with_patch_force(lab_plan):
+    """Hand edits (another field manager) are taken back by `up` and shown by a refreshed preview
+    instead of stopping both at a server-side apply conflict."""
+    objects = [r for r in lab_plan if r["type"].startswith("kubernetes:") and not r["type"].startswith("pulumi:")]
+    assert objects and all(r["inputs"]["metadata"]["annotations"]["pulumi.com/patchForce"] == "true" for r in objects)
 
 
 @pytest.fixture(scope="module")

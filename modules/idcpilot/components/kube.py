@@ -15,12 +15,20 @@ from idcpilot.components.spec import Resources
 DNS_PORTS = [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
 
 
+#: On every object of a stack: the stack owns every field it sets. With server-side apply a field
+#: someone changed by hand (``kubectl edit``/``patch``) belongs to that field manager; without this
+#: the engine's dry run (``preview``) and ``up`` stop at the conflict, so a refreshed preview cannot
+#: list the drift and ``up`` cannot put the control back. With it the preview shows the change and
+#: ``up`` restores what the repository says.
+PATCH_FORCE = {"pulumi.com/patchForce": "true"}
+
+
 def metadata(name: str, labels: dict[str, str], namespace: str | None = None, annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    """An object's metadata (every stack object's: see ``PATCH_FORCE``)."""
     meta: dict[str, Any] = {"name": name, "labels": dict(labels)}
     if namespace is not None:
         meta["namespace"] = namespace
-    if annotations:
-        meta["annotations"] = dict(annotations)
+    meta["annotations"] = {**(annotations or {}), **PATCH_FORCE}
     return meta
 
 
