@@ -25,6 +25,10 @@ app = typer.Typer(help="The real Pulumi engine (offline bundle) on one edge clus
 
 ClusterOpt = typer.Option(..., "--cluster", "-c", help="the cluster whose stack it is (spec.clusters[].name)", show_default=False)
 PolicyOpt = typer.Option(True, "--policy/--no-policy", help="run the CrossGuard pack policy/ inside the engine")
+#: What `up` does and `preview` shows: the stack's objects are read back from the cluster first, so
+#: a field changed by hand is a change to put back (every object is applied with patchForce), not
+#: something the engine's saved state hides.
+RefreshOpt = typer.Option(True, "--refresh/--no-refresh", help="read the cluster's live objects first, so hand edits are put back")
 
 
 def _workspace(env: Path, cluster: str) -> tuple[catalogue.Catalogue, wsp.Workspace]:
@@ -128,7 +132,7 @@ def _require_ready(ws: wsp.Workspace) -> None:
 @app.command("preview")
 def preview(env: Path = RequiredEnvArg, cluster: str = ClusterOpt, policy: bool = PolicyOpt,
             as_json: bool = typer.Option(False, "--json", help="the engine's JSON (steps, diagnostics, policy results)"),
-            refresh: bool = typer.Option(False, "--refresh", help="read the cluster's live objects first (drift)"),
+            refresh: bool = RefreshOpt,
             expect_no_changes: bool = typer.Option(False, "--expect-no-changes", help="exit 3 when the preview has changes")) -> None:
     """`pulumi preview` of the stack, the policy pack running in the engine."""
     ws, engine, environ = _open(env, cluster)
@@ -151,12 +155,14 @@ def preview(env: Path = RequiredEnvArg, cluster: str = ClusterOpt, policy: bool 
 
 
 @app.command("up")
-def up(env: Path = RequiredEnvArg, cluster: str = ClusterOpt, policy: bool = PolicyOpt,
+def up(env: Path = RequiredEnvArg, cluster: str = ClusterOpt, policy: bool = PolicyOpt, refresh: bool = RefreshOpt,
        as_json: bool = typer.Option(False, "--json", help="the engine's JSON")) -> None:
     """`pulumi up --yes` of the stack, the policy pack running in the engine."""
     ws, engine, environ = _open(env, cluster)
     _require_ready(ws)
     args = ["up", "--yes", *wsp.stack_args(ws), *_policy_args(policy)]
+    if refresh:
+        args.append("--refresh")
     _passed_through(ws, engine, environ, [*args, "--json"] if as_json else args)
 
 
