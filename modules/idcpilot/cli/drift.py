@@ -37,8 +37,7 @@ def _stack_part(cat: catalogue.Catalogue, clusters: list[str], report: drift_mod
         env = wsp.environment(ws, engine)
         done = wsp.pulumi(ws, engine, env, ["preview", "--refresh", "--json", *wsp.stack_args(ws)], check=False)
         if done.returncode != 0:
-            tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-3:])
-            unread.append(f"stack {ws.stack_name}: the refreshed preview failed: {tail[:300]}")
+            unread.append(f"stack {ws.stack_name}: the refreshed preview failed: {drift_mod.preview_failure(done.stdout, done.stderr)}")
             continue
         report.drifts.extend(drift_mod.stack_drifts(ws.stack_name, json.loads(done.stdout or "{}")))
         report.checked.append(f"stack {ws.stack_name}")
@@ -63,7 +62,9 @@ def _host_part(env: Path, cat: catalogue.Catalogue, limit: str | None, playbook:
     report.drifts.extend(drift_mod.host_drifts(events, repo_root()))
     for name, host in sorted(tracker.hosts.items()):
         if host.failed or host.unreachable:
-            unread.append(f"host {name}: the check run failed or could not reach it (artifacts: {result.artifacts})")
+            why = f": {host.last_error[:300]}" if host.last_error else ""
+            unread.append(f"host {name}: the check run {'could not reach it' if host.unreachable else 'failed'}{why} "
+                          f"(artifacts: {result.artifacts})")
         else:
             report.checked.append(f"host {name}")
 

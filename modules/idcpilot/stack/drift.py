@@ -13,6 +13,7 @@ Two sources, read the way their tools report them:
 from __future__ import annotations
 
 import functools
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,11 +86,30 @@ def stack_drifts(stack: str, preview: dict[str, Any]) -> list[Drift]:
         inputs = state.get("inputs") or {}
         meta = inputs.get("metadata") or {}
         name = "/".join(x for x in (meta.get("namespace"), meta.get("name")) if isinstance(x, str)) or urn.rsplit("::", 1)[-1]
-        keys = ", ".join(str(k) for k in step.get("diffReasons") or []) if op == "update" else ""
+        detailed = step.get("detailedDiff") if isinstance(step.get("detailedDiff"), dict) else {}
+        fields = [f"{k} {v.get('kind', '')}".strip() if isinstance(v, dict) else str(k) for k, v in sorted(detailed.items())]
+        keys = ", ".join(fields or [str(k) for k in step.get("diffReasons") or []]) if op == "update" else ""
         what = f"{_kind(type_)} {name}: {op}" + (f" ({keys})" if keys else "")
         for rule in KIND_RULES.get(_kind(type_), (UNMAPPED,)):
             out.append(Drift(rule, f"stack {stack}", what))
     return out
+
+
+def preview_failure(stdout: str, stderr: str) -> str:
+    """Why a ``preview --json`` failed, in one line: its error diagnostics (each with the object it
+    is about), else the last lines it printed."""
+    try:
+        diagnostics = (json.loads(stdout) or {}).get("diagnostics") or []
+    except (ValueError, AttributeError):
+        diagnostics = []
+    errors = []
+    for d in diagnostics if isinstance(diagnostics, list) else []:
+        if not isinstance(d, dict) or d.get("severity") != "error" or not d.get("urn"):
+            continue
+        lines = [ln.strip(" \t*") for ln in str(d.get("message", "")).splitlines() if ln.strip(" \t*")]
+        errors.append(f"{str(d['urn']).rsplit('::', 1)[-1]}: {' '.join(lines[1:3] or lines[:1])}")
+    text = "; ".join(errors) or " ".join((stderr or stdout).strip().splitlines()[-3:])
+    return text[:600]
 
 
 def _tags_of(node: yaml.MappingNode, key_name: str = "tags") -> tuple[str, ...]:
@@ -205,6 +225,8 @@ def host_drifts(events: Iterable[dict[str, Any]], repo: Path | None = None) -> l
         if not (data.get("res") or {}).get("changed"):
             continue
         host, task_path = str(data.get("host", "")), str(data.get("task_path", ""))
+        if "/handlers/" in task_path:  # notified by a changed task (listed itself): a consequence, not a drift
+            continue
         if (host, task_path) in seen:
             continue
         seen.add((host, task_path))
