@@ -101,7 +101,7 @@ def engine_anchor(repeat: int) -> bool:
     return ok
 
 
-TRICKS = ("uvloop", "settle", "thread")
+TRICKS = ("settle", "thread")
 
 
 def _switch_off(name: str) -> None:
@@ -110,9 +110,7 @@ def _switch_off(name: str) -> None:
 
     from idcpilot.plan import runner
 
-    if name == "uvloop":
-        runner.uvloop = None  # the stdlib loop; no _FastLoop, no _sync_await inspection, no re-run
-    elif name == "settle":
+    if name == "settle":
         async def plain(result=None):  # the SDK's own wait_for_rpcs does all the waiting
             if inspect.isawaitable(result):
                 await result

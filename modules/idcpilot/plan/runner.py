@@ -9,12 +9,9 @@ The program runs as the language host runs it (``runpy.run_path`` semantics: a f
 object compiled once per program source, and the run waits for the program's registrations in
 one pass before the SDK's own shutdown wait (see ``_settle``).
 
-The event loop is uvloop's where it is installed (see ``_FastLoop``): the program's chains of
-dependent registrations wake the loop once per completed RPC, and uvloop's cheaper wake-ups
-take ~9 % off a plan. A program that blocks on a value synchronously (a plain ``invoke``,
-a Helm v3 ``Chart`` or v1 ``ConfigFile``) needs the SDK's ``_sync_await``, which pumps the
-stdlib loop by hand and cannot drive uvloop: such a stack is run again on the stdlib loop,
-and the program's later stacks start there.
+The event loop is the standard library's (``asyncio.new_event_loop()``), the one the SDK's
+``_sync_await`` pumps by hand when a program blocks on a value synchronously (a plain
+``invoke``, a Helm v3 ``Chart``, a v1 ``ConfigFile``).
 """
 
 from __future__ import annotations
@@ -33,12 +30,6 @@ from pulumi.runtime import config as pulumi_config
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_in_stack
-from pulumi.runtime.sync_await import _sync_await
-
-try:
-    import uvloop
-except ImportError:  # pragma: no cover - pinned in requirements.txt; the stdlib loop still works
-    uvloop = None
 
 from idcpilot.plan.mocks import PlanMocks
 from idcpilot.plan.recorder import Recorded, RecordingMonitor
@@ -59,35 +50,9 @@ class Run:
     resources: list[Recorded]
     outputs: dict[str, Any]
     logs: list[str] = field(default_factory=list)
-    event_loop: str = "asyncio"  #: the loop the recorded run ran on: "uvloop" or "asyncio"
 
 
 _NO_ROOT = object()
-_SYNC_AWAIT = _sync_await.__code__
-
-
-class _StockLoopNeeded(RuntimeError):
-    """Raised into the program where the SDK would pump the loop by hand; the stack is re-run."""
-
-
-if uvloop is not None:
-    class _FastLoop(uvloop.Loop):  # type: ignore[misc,name-defined]
-        """uvloop, except that it refuses the SDK's ``_sync_await`` instead of being corrupted by it.
-
-        ``_sync_await`` asks ``loop.is_running()`` first; on a running loop it would then detach
-        the current task and call ``loop._run_once()``, which only the stdlib loop has (on
-        uvloop the task is left detached and the run hangs). Refusing at that first question
-        leaves the loop intact; ``needs_stock`` tells the runner to run the stack again on the
-        stdlib loop, however the program handled the exception."""
-
-        needs_stock = False
-
-        def is_running(self) -> bool:
-            running = super().is_running()
-            if running and sys._getframe(1).f_code is _SYNC_AWAIT:
-                self.needs_stock = True
-                raise _StockLoopNeeded("this program waits synchronously; it is run on the stdlib event loop")
-            return running
 
 
 class ProgramError(Exception):
@@ -160,7 +125,7 @@ def run_program(main: Path, project: str, stack: str, config: dict[str, str], se
                 sys.modules.pop("__main__", None)
         return _settle()
 
-    return _on_fresh_thread(lambda: _run_any(body, project, stack, config, secret_keys, mocks, preview, code))
+    return _on_fresh_thread(lambda: _run(body, project, stack, config, secret_keys, mocks, preview))
 
 
 def _on_fresh_thread(func: Callable[[], Run]) -> Run:
@@ -194,37 +159,11 @@ def run_callable(func: Callable[[], Any], project: str = "idcpilot", stack: str 
                  config: dict[str, str] | None = None, secret_keys: list[str] | None = None,
                  mocks: pulumi_mocks.Mocks | None = None, preview: bool = True) -> Run:
     """Run ``func`` as a Pulumi program under fresh mocks (what unit tests of components use)."""
-    return _run_any(lambda: _settle(func()), project, stack, config, secret_keys, mocks, preview)
-
-
-#: Compiled programs that waited synchronously once: their other stacks start on the stdlib loop.
-_NEEDS_STOCK: set[types.CodeType] = set()
-
-
-def _run_any(func: Callable[[], Any], project: str, stack: str, config: dict[str, str] | None,
-             secret_keys: list[str] | None, mocks: pulumi_mocks.Mocks | None, preview: bool,
-             code: types.CodeType | None = None) -> Run:
-    """Run on uvloop where installed, and again on the stdlib loop if the program needed it.
-    A second run starts from scratch (fresh loop, settings, monitor and record); the mocks are
-    the caller's own object both times."""
-    if uvloop is not None and code not in _NEEDS_STOCK:
-        loop = _FastLoop()
-        try:
-            run = _run(func, project, stack, config, secret_keys, mocks, preview, loop)
-        except BaseException:
-            if not loop.needs_stock:
-                raise
-        else:
-            if not loop.needs_stock:
-                return run
-        if code is not None:
-            _NEEDS_STOCK.add(code)
-    return _run(func, project, stack, config, secret_keys, mocks, preview, asyncio.new_event_loop())
+    return _run(lambda: _settle(func()), project, stack, config, secret_keys, mocks, preview)
 
 
 def _run(func: Callable[[], Any], project: str, stack: str, config: dict[str, str] | None,
-         secret_keys: list[str] | None, mocks: pulumi_mocks.Mocks | None, preview: bool,
-         loop: asyncio.AbstractEventLoop) -> Run:
+         secret_keys: list[str] | None, mocks: pulumi_mocks.Mocks | None, preview: bool) -> Run:
     logger = logging.getLogger("idcpilot.plan.program")
     logger.propagate = False
     # The program's info/warning/error messages are kept; the SDK's debug chatter is not (as
@@ -233,6 +172,7 @@ def _run(func: Callable[[], Any], project: str, stack: str, config: dict[str, st
     handler = _Collect()
     logger.handlers = [handler]
 
+    loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     monitor = RecordingMonitor(mocks or PlanMocks())
     try:
@@ -250,5 +190,4 @@ def _run(func: Callable[[], Any], project: str, stack: str, config: dict[str, st
         monitor.close_loops()
         loop.close()
         asyncio.set_event_loop(None)
-    return Run(stack, monitor.recorded, monitor.stack_outputs, handler.lines,
-               "asyncio" if isinstance(loop, asyncio.BaseEventLoop) else "uvloop")
+    return Run(stack, monitor.recorded, monitor.stack_outputs, handler.lines)
