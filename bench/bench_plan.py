@@ -101,21 +101,14 @@ def engine_anchor(repeat: int) -> bool:
     return ok
 
 
-TRICKS = ("settle", "thread")
+TRICKS = ("thread",)
 
 
 def _switch_off(name: str) -> None:
     """Switch one of the runner's speed-ups off, in this process."""
-    import inspect
-
     from idcpilot.plan import runner
 
-    if name == "settle":
-        async def plain(result=None):  # the SDK's own wait_for_rpcs does all the waiting
-            if inspect.isawaitable(result):
-                await result
-        runner._settle = plain
-    elif name == "thread":
+    if name == "thread":
         runner._on_fresh_thread = lambda func: func()  # the caller's thread, its frames included
 
 

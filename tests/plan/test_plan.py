@@ -306,8 +306,8 @@ def test_kubernetes_resources_echo_their_inputs_as_outputs():
 
 @pytest.mark.parametrize("failure", ["provider", "apply"])
 def test_a_failed_registration_or_output_fails_the_run(failure):
-    """The runner waits for the program's registrations before the SDK's own shutdown wait; a
-    registration the provider refuses, or an apply that raises, must still fail the run."""
+    """A registration the provider refuses, or an apply that raises, fails the run (the SDK's
+    ``wait_for_rpcs`` raises it after the program body has returned)."""
     from idcpilot.plan.mocks import PlanMocks
     from idcpilot.plan.runner import run_callable
 

@@ -6,8 +6,8 @@ into each other and secret config values reach the program as secrets.
 
 The program runs as the language host runs it (``runpy.run_path`` semantics: a fresh
 ``__main__`` module, ``sys.argv[0]`` and the program's directory on ``sys.path``), from a code
-object compiled once per program source, and the run waits for the program's registrations in
-one pass before the SDK's own shutdown wait (see ``_settle``).
+object compiled once per program source. The program body just returns; the SDK's own
+``wait_for_rpcs`` waits for its registrations and outputs and raises any that failed.
 
 The event loop is the standard library's (``asyncio.new_event_loop()``), the one the SDK's
 ``_sync_await`` pumps by hand when a program blocks on a value synchronously (a plain
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import _thread
 import asyncio
-import inspect
 import logging
 import sys
 import types
@@ -59,29 +58,6 @@ class ProgramError(Exception):
     """The stack program failed for a reason other than bad input: names the stack."""
 
 
-async def _settle(result: Any = None) -> None:
-    """Wait for everything the program started (its resource registrations and outputs) in
-    waves, each wave one ``asyncio.wait`` over all that is pending.
-
-    Without it the SDK's ``wait_for_rpcs`` does that waiting itself, but one completion at a time:
-    every wake-up re-arms a callback on every pending output (hundreds per stack: the typed
-    resources' outputs, alias URNs), ~0.1 ms per resource spent re-scanning the same futures.
-    It still runs afterwards and finds nothing left, and it is still what raises a failed
-    registration or output (``asyncio.wait`` only waits)."""
-    if inspect.isawaitable(result):
-        await result
-    settings = pulumi_settings.SETTINGS
-    rpcs = pulumi_settings._get_rpc_manager().rpcs
-    while True:
-        await asyncio.sleep(0)  # registrations scheduled by the program enlist in ``rpcs`` when they start
-        with settings.lock:
-            pending = [f for f in settings.outputs if not f.done()]
-        pending += [r for r in rpcs if not r.done()]
-        if not pending:
-            return
-        await asyncio.wait(pending)
-
-
 #: Compiled programs, by path: (source, code). The program's source is read on every run and the
 #: code reused only while it is byte for byte the same.
 _CODE: dict[str, tuple[bytes, types.CodeType]] = {}
@@ -102,7 +78,7 @@ def run_program(main: Path, project: str, stack: str, config: dict[str, str], se
     program = main / "__main__.py" if main.is_dir() else main
     code = _compiled(program)
 
-    def body() -> Any:
+    def body() -> None:
         # What runpy.run_path(program, run_name="__main__") does, minus compiling the file again
         # for every stack and three runpy frames in every resource's stack trace (the SDK walks
         # the whole stack for each resource it registers).
@@ -123,7 +99,6 @@ def run_program(main: Path, project: str, stack: str, config: dict[str, str], se
                 sys.modules["__main__"] = saved_main
             else:
                 sys.modules.pop("__main__", None)
-        return _settle()
 
     return _on_fresh_thread(lambda: _run(body, project, stack, config, secret_keys, mocks, preview))
 
@@ -159,7 +134,7 @@ def run_callable(func: Callable[[], Any], project: str = "idcpilot", stack: str 
                  config: dict[str, str] | None = None, secret_keys: list[str] | None = None,
                  mocks: pulumi_mocks.Mocks | None = None, preview: bool = True) -> Run:
     """Run ``func`` as a Pulumi program under fresh mocks (what unit tests of components use)."""
-    return _run(lambda: _settle(func()), project, stack, config, secret_keys, mocks, preview)
+    return _run(func, project, stack, config, secret_keys, mocks, preview)
 
 
 def _run(func: Callable[[], Any], project: str, stack: str, config: dict[str, str] | None,
