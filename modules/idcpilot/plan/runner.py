@@ -14,9 +14,9 @@ The event loop is the standard library's (``asyncio.new_event_loop()``), the one
 ``_sync_await`` pumps by hand when a program blocks on a value synchronously (a plain
 ``invoke``, a Helm v3 ``Chart``, a v1 ``ConfigFile``).
 
-The runner reads no SDK internals to go faster: uvloop, a settle pass over the SDK's RPC manager
-and a fresh thread per stack were each measured against ``pulumi preview`` and removed for
-gaining under 15 % (docs/pulumi.md, Benchmark).
+Three speed-ups that read SDK internals (uvloop with a guard against ``_sync_await``, a settle
+pass over the SDK's RPC manager, a fresh thread per stack) were each measured against ``pulumi
+preview`` and removed for gaining under 15 % (docs/pulumi.md, Benchmark).
 """
 
 from __future__ import annotations
