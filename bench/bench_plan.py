@@ -1,6 +1,6 @@
 """Benchmark: `idcpilot plan` against what users would otherwise run, `pulumi preview` of the same stacks.
 
-    python bench/bench_plan.py [--repeat 3] [--tricks [--clusters 60]]
+    python bench/bench_plan.py [--repeat 3]
 
 Per stack of the example estate, in the same run, interleaved, best of --repeat:
 
@@ -12,11 +12,6 @@ Per stack of the example estate, in the same run, interleaved, best of --repeat:
 and checks that both give the same resources (idcpilot.stack.compare: URN, type, parent, inputs,
 secrecy). Target: the plan at least 10x faster per stack. The whole estate in one plan process is
 shown per stack too (what a pull request's gate runs).
-
-``--tricks``: the plan runner's speed-ups that reach into the SDK (idcpilot.plan.runner), each
-switched off in turn, on bench/synthetic.py's estate of --clusters clusters, in-process CPU of the
-plan, best of --repeat, rounds interleaved; the gain of each against the runner with all of them.
-A speed-up whose gain is under 15 % does not earn its keep against the engine anchor above.
 Needs the engine: `make bundle` (or `idcpilot bundle pulumi`).
 """
 
@@ -33,7 +28,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(HERE))
 IDCPILOT = str(Path(sys.executable).with_name("idcpilot"))
 KUBECONFIG = """apiVersion: v1
 kind: Config
@@ -43,7 +37,6 @@ contexts: [{name: x, context: {cluster: c, user: u}}]
 current-context: x
 """
 TARGET = 10.0
-KEEP = 0.15
 
 
 def _run(state: Path, *args: str, stdin: str | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -101,81 +94,11 @@ def engine_anchor(repeat: int) -> bool:
     return ok
 
 
-TRICKS = ("uvloop", "settle", "thread")
-
-
-def _switch_off(name: str) -> None:
-    """Switch one of the runner's speed-ups off, in this process."""
-    import inspect
-
-    from idcpilot.plan import runner
-
-    if name == "uvloop":
-        runner.uvloop = None  # the stdlib loop; no _FastLoop, no _sync_await inspection, no re-run
-    elif name == "settle":
-        async def plain(result=None):  # the SDK's own wait_for_rpcs does all the waiting
-            if inspect.isawaitable(result):
-                await result
-        runner._settle = plain
-    elif name == "thread":
-        runner._on_fresh_thread = lambda func: func()  # the caller's thread, its frames included
-
-
-def trick_child(mode: str, env: str, clusters: int) -> float:
-    import time as _t
-
-    from idcpilot import catalogue, ipam
-    from idcpilot.plan import plan_estate
-
-    if mode != "all":
-        _switch_off(mode)
-    cat = catalogue.load(env)
-    alloc = ipam.plan(cat)
-    names = list(cat.clusters)[:clusters]
-    plan_estate(cat, names[:1], validate=False, alloc=alloc)  # warm, as a second stack is
-    start = _t.process_time()
-    plan_estate(cat, names, validate=False, alloc=alloc)
-    return _t.process_time() - start
-
-
-def tricks(repeat: int, clusters: int) -> None:
-    import synthetic
-
-    with tempfile.TemporaryDirectory() as tmp:
-        env = Path(tmp) / "synthetic"
-        synthetic.write(env, sites=max(10, clusters), hosts=20 * max(10, clusters), clusters=clusters)
-        subprocess.run([IDCPILOT, "ipam", "apply", str(env)], capture_output=True, check=True)
-        times: dict[str, list[float]] = {m: [] for m in ("all", *TRICKS)}
-        for _ in range(repeat):
-            for mode in times:
-                out = subprocess.run([sys.executable, __file__, "--trick-child", mode, str(env), str(clusters)],
-                                     capture_output=True, text=True, check=True)
-                times[mode].append(float(out.stdout.strip().splitlines()[-1]))
-    base = min(times["all"])
-    print(f"\nplan runner speed-ups, {clusters} stacks of bench/synthetic.py (CPU s of the plan, best of {repeat})")
-    print(f"{'switched off':<14} {'cpu (s)':>8} {'gain of the speed-up':>21} {'keep (>= 15 %)':>15}")
-    print(f"{'(none)':<14} {base:>8.2f}")
-    for mode in TRICKS:
-        t = min(times[mode])
-        gain = (t - base) / t
-        print(f"{mode:<14} {t:>8.2f} {gain * 100:>20.1f}% {'yes' if gain >= KEEP else 'no':>15}")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--tricks", action="store_true", help="also weigh the plan runner's speed-ups")
-    ap.add_argument("--clusters", type=int, default=60)
-    ap.add_argument("--trick-child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.trick_child:
-        mode, env, clusters = args.trick_child
-        print(trick_child(mode, env, int(clusters)))
-        return
-    ok = engine_anchor(args.repeat)
-    if args.tricks:
-        tricks(args.repeat, args.clusters)
-    sys.exit(0 if ok else 1)
+    sys.exit(0 if engine_anchor(args.repeat) else 1)
 
 
 if __name__ == "__main__":

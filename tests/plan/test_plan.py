@@ -306,8 +306,8 @@ def test_kubernetes_resources_echo_their_inputs_as_outputs():
 
 @pytest.mark.parametrize("failure", ["provider", "apply"])
 def test_a_failed_registration_or_output_fails_the_run(failure):
-    """The runner waits for the program's registrations before the SDK's own shutdown wait; a
-    registration the provider refuses, or an apply that raises, must still fail the run."""
+    """A registration the provider refuses, or an apply that raises, fails the run (the SDK's
+    ``wait_for_rpcs`` raises it after the program body has returned)."""
     from idcpilot.plan.mocks import PlanMocks
     from idcpilot.plan.runner import run_callable
 
@@ -373,61 +373,48 @@ class _Answering(__import__("idcpilot.plan.mocks", fromlist=["PlanMocks"]).PlanM
         return {"answer": 42}
 
 
-@pytest.mark.parametrize("swallow", [False, True])
-def test_a_program_that_waits_synchronously_is_run_on_the_stdlib_loop(swallow):
-    """A plain ``invoke`` (Helm v3 Chart, v1 ConfigFile, ``get_*`` functions) pumps the event loop
-    by hand, which only the stdlib loop allows. The run is repeated there, from scratch, even if
-    the program caught the refusal; what it registers is what the stdlib loop alone gives."""
+def _without_hanging(run, seconds: float = 60):
+    """``run()`` in a thread with a deadline: if a new SDK pumped the loop differently in
+    ``_sync_await``, a test must fail, not hang."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["result"] = run()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), "the run hung: the SDK's _sync_await no longer drives the run's event loop"
+    assert "error" not in box, f"the run failed: {box.get('error')!r}"
+    return box["result"]
+
+
+def test_a_program_that_waits_synchronously_plans():
+    """A plain ``invoke`` (Helm v3 Chart, v1 ConfigFile, ``get_*`` functions) blocks on its answer:
+    the SDK's ``_sync_await`` pumps the run's event loop by hand. The run must finish with what
+    the program registered after the answer came."""
     import pulumi_kubernetes as k8s
     from pulumi.runtime import invoke
     from idcpilot.plan import runner
 
     def program():
         k8s.core.v1.Namespace("first", metadata={"name": "first"})
-        try:
-            answer = invoke("test:index:answer", {}).value["answer"]
-        except RuntimeError:
-            if not swallow:
-                raise
-            answer = 0
+        answer = invoke("test:index:answer", {}).value["answer"]
         k8s.core.v1.Namespace("second", metadata={"name": f"second-{int(answer)}"})
         pulumi.export("answer", answer)
 
-    # In a thread with a deadline: if a new SDK pumped the loop differently, this must fail, not hang.
-    box: dict = {}
-
-    def target() -> None:
-        try:
-            box["run"] = runner.run_callable(program, mocks=_Answering())
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            box["error"] = exc
-
-    worker = threading.Thread(target=target, daemon=True)
-    worker.start()
-    worker.join(60)
-    assert not worker.is_alive(), "the run hung: the SDK's _sync_await is no longer refused on uvloop"
-    assert "error" not in box, f"the run failed: {box.get('error')!r}"
-    run = box["run"]
+    run = _without_hanging(lambda: runner.run_callable(program, mocks=_Answering()))
     names = sorted(r.inputs["metadata"]["name"] for r in run.resources if r.type == "kubernetes:core/v1:Namespace")
     assert names == ["first", "second-42"]
     assert run.outputs == {"answer": 42}
-    if runner.uvloop is not None:
-        assert run.event_loop == "asyncio"
 
 
-def test_plans_run_on_uvloop_where_installed():
+def test_a_program_runs_once_per_stack(tmp_path):
+    """Each stack runs the program once, a program that waits synchronously included."""
     from idcpilot.plan import runner
-    if runner.uvloop is None:
-        pytest.skip("uvloop is not installed (it is pinned in requirements.txt)")
-    run = runner.run_callable(lambda: pulumi.CustomResource("test:index:Thing", "t", {"a": 1}))
-    assert run.event_loop == "uvloop" and [r.name for r in run.resources] == ["t"]
-
-
-def test_a_program_that_waits_synchronously_starts_its_later_stacks_on_the_stdlib_loop(tmp_path):
-    """Only the first stack of such a program pays for the aborted uvloop attempt."""
-    from idcpilot.plan import runner
-    if runner.uvloop is None:
-        pytest.skip("uvloop is not installed (it is pinned in requirements.txt)")
     runs = tmp_path / "runs"
     program = tmp_path / "program.py"
     program.write_text(
@@ -436,9 +423,8 @@ def test_a_program_that_waits_synchronously_starts_its_later_stacks_on_the_stdli
         "invoke('test:index:answer', {})\n"
     )
     for stack in ("one", "two", "three"):
-        run = runner.run_program(program, "idcpilot", stack, {}, [], mocks=_Answering())
-        assert run.event_loop == "asyncio"
-    assert runs.read_text() == "xx" + "x" + "x"  # the first stack twice (aborted on uvloop, then run), the others once
+        _without_hanging(lambda stack=stack: runner.run_program(program, "idcpilot", stack, {}, [], mocks=_Answering()))
+    assert runs.read_text() == "xxx"
 
 
 def test_kube_objects_register_what_the_typed_classes_register():
