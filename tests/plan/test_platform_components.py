@@ -7,10 +7,10 @@ import json
 import pulumi
 
 from idcpilot.components import pki
-import yaml
 
 from idcpilot.components import CdnCache, Monitoring, ZeroTrustGateway
 from idcpilot.components import conventions as cv
+from idcpilot.components.zero_trust import GATEWAY_PORT, GATEWAY_UID
 
 from tests.plan.conftest import by_kind, named
 
@@ -71,15 +71,27 @@ def test_zero_trust_gateway_default_deny_and_secret_tls(spec_of, run):
     data = named(r, "ConfigMap", "zt-gz-zt")["data"]
     policy = json.loads(data["access-policy.json"])
     assert policy["defaultAction"] == "deny"
-    assert policy["apps"]["billing"]["allow"] == ["spiffe://example/identity/chen-jie"]
-    assert policy["apps"]["grafana"]["allow"] == ["spiffe://example/identity/ci-bot", "spiffe://example/identity/li-na",
-                                                   "spiffe://example/identity/wang-lei"]
-    envoy = yaml.safe_load(data["envoy.yaml"])
-    tls_ctx = envoy["static_resources"]["listeners"][0]["filter_chains"][0]["transport_socket"]["typed_config"]
-    assert tls_ctx["require_client_certificate"] is True
-    assert tls_ctx["common_tls_context"]["tls_params"]["tls_minimum_protocol_version"] == "TLSv1_2"
-    http_filters = envoy["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"]
-    assert http_filters[0]["typed_config"]["rules"] == {"action": "ALLOW", "policies": {}}  # nothing allowed by default
+    assert policy["apps"]["billing"]["allow"] == ["chen-jie"]  # identities: the client certificate's subject CN
+    assert policy["apps"]["grafana"]["allow"] == ["ci-bot", "li-na", "wang-lei"]
+    conf = data["nginx.conf"]
+    assert "ssl_verify_client on;" in conf and "ssl_client_certificate /etc/zt/tls/ca.crt;" in conf  # mTLS required
+    assert "ssl_protocols TLSv1.2 TLSv1.3;" in conf  # minTls 1.2 from the catalogue
+    assert f"listen {GATEWAY_PORT} ssl default_server;" in conf and conf.count("listen ") == 1  # no plaintext listener
+    # nothing allowed by default: the decision table's default is a deny, and only "allow:" reasons allow
+    assert "default \"deny: identity not in the app's allow list (default deny)\";" in conf
+    assert 'map $zt_reason $zt_decision {\n        default deny;\n        "~^allow:" allow;\n    }' in conf
+    assert '"SUCCESS|billing|chen-jie" "allow: billing allows identity chen-jie";' in conf
+    assert "access_log /dev/stdout zt_audit;" in conf
+    pod = named(r, "Deployment", "zt-gz-zt")["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    assert c["name"] == "gateway" and c["image"] == "registry.hy-idc.internal:5000/" + cv.IMAGES["gateway"]
+    assert c["command"] == ["nginx", "-e", "stderr", "-c", "/etc/nginx-zt/nginx.conf"]
+    assert c["readinessProbe"]["tcpSocket"] == {"port": GATEWAY_PORT}
+    assert pod["securityContext"]["runAsUser"] == GATEWAY_UID and c["securityContext"]["readOnlyRootFilesystem"] is True
+    # nginx writes only below /tmp (pid file, temporary files), an emptyDir
+    assert {"name": "tmp", "mountPath": "/tmp"} in c["volumeMounts"]
+    assert {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}} in pod["volumes"]
+    assert "pid /tmp/nginx.pid;" in conf and "client_body_temp_path /tmp/client_body;" in conf
 
 
 def test_gateway_app_with_nobody_allowed_admits_nobody(spec_of, run):
@@ -87,12 +99,11 @@ def test_gateway_app_with_nobody_allowed_admits_nobody(spec_of, run):
     spec = spec_of("gz-edge-k8s")
     gw = spec.gateways[0]
     gw = dataclasses.replace(gw, apps=tuple(dataclasses.replace(a, principals=()) for a in gw.apps))
-    from idcpilot.components.zero_trust import envoy_config
-    vhosts = envoy_config(gw)["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]["virtual_hosts"]
-    assert len(vhosts) == len(gw.apps) > 0  # the loop below judges every app, and at least one
-    for vhost in vhosts:
-        rbac = vhost["routes"][0]["typed_per_filter_config"]["envoy.filters.http.rbac"]["rbac"]["rules"]
-        assert rbac == {"action": "ALLOW", "policies": {}}
+    from idcpilot.components.zero_trust import nginx_config
+    conf = nginx_config(gw)
+    assert len(gw.apps) > 0 and all(f'"~*^{a.name}(\\.|$)" {a.name};' in conf for a in gw.apps)  # every app is routed
+    assert "SUCCESS|" not in conf.replace('"~^SUCCESS\\|-\\|"', "")  # ... and no identity has an allow key
+    assert "allow:" not in conf.replace('"~^allow:" allow;', "")
 
 
 def test_monitoring_exporters_and_dashboard(spec_of, run):
@@ -115,10 +126,15 @@ def test_monitoring_exporters_and_dashboard(spec_of, run):
 
 
 def test_gateway_verifies_upstreams(spec_of):
-    from idcpilot.components.zero_trust import envoy_config
+    from idcpilot.components.zero_trust import nginx_config
     gw = spec_of("bj-core-k8s").gateways[0]
-    for cluster in envoy_config(gw)["static_resources"]["clusters"]:
-        ctx = cluster["transport_socket"]["typed_config"]
-        host = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]["address"]
-        assert ctx["sni"] == host
-        assert ctx["common_tls_context"]["validation_context"]["match_typed_subject_alt_names"][0]["matcher"] == {"exact": host}
+    conf = nginx_config(gw)
+    assert gw.apps
+    for i, app in enumerate(gw.apps):
+        group = f"zt_app_{i}_{app.name.replace('-', '_')}"
+        assert f"upstream {group} {{\n        server {app.upstream_host}:{app.upstream_port};" in conf
+        assert f"app:{app.name} {group};" in conf and f"app:{app.name} {app.upstream_host};" in conf  # $zt_upstream, $zt_upstream_name
+    for line in ("proxy_pass https://$zt_upstream;", "proxy_ssl_name $zt_upstream_name;", "proxy_ssl_server_name on;",
+                 "proxy_ssl_verify on;", "proxy_ssl_trusted_certificate /etc/ssl/certs/ca-certificates.crt;",
+                 "proxy_ssl_protocols TLSv1.2 TLSv1.3;"):
+        assert f"            {line}\n" in conf, line

@@ -53,7 +53,9 @@ IMAGES: dict[str, str] = {
     "node-exporter": "prometheus/node-exporter:v1.8.2",
     "kube-state-metrics": "kube-state-metrics/kube-state-metrics:v2.13.0",
     "cache": "nginxinc/nginx-unprivileged:1.27.2",
-    "gateway": "envoyproxy/envoy:v1.31.2",
+    # The zero-trust gateway: nginx from Debian 12's nginx-light package (1.22.1-9+deb12u*), built
+    # offline by the project like every image of an air-gapped estate (Envoy cannot be).
+    "gateway": "idcpilot/zt-gateway:nginx-1.22.1-deb12",
 }
 
 
