@@ -49,8 +49,14 @@ def test_every_rule_id_a_drift_can_name_is_a_rule_of_the_spec():
     assert tags and tags <= known, sorted(tags - known)
 
 
-def event(host: str, task: str, path: str, changed: bool) -> dict:
-    return {"event": "runner_on_ok", "event_data": {"host": host, "task": task, "task_path": path, "res": {"changed": changed}}}
+def event(host: str, task: str, path: str, changed: bool, uuid: str = "t") -> dict:
+    return {"event": "runner_on_ok", "event_data": {"host": host, "task": task, "task_path": path, "task_uuid": uuid,
+                                                    "res": {"changed": changed}}}
+
+
+def handler_start(uuid: str) -> dict:
+    """What ansible-runner sends before a handler runs (its v1 way of marking one)."""
+    return {"event": "playbook_on_task_start", "event_data": {"task_uuid": uuid, "is_conditional": True}}
 
 
 def test_host_drift_lists_the_changed_tasks_under_their_rule_ids():
@@ -58,7 +64,7 @@ def test_host_drift_lists_the_changed_tasks_under_their_rule_ids():
     line = next(i for i, text in enumerate(ssh.read_text().splitlines(), start=1) if "SSH host keys" in text)
     events = [event("h1", "SSH host keys", f"{ssh}:{line}", True), event("h1", "SSH host keys", f"{ssh}:{line}", True),
               event("h2", "SSH host keys", f"{ssh}:{line}", False), {"event": "runner_on_failed", "event_data": {}},
-              event("h1", "Restart sshd", f"{REPO}/roles/baseline/handlers/main.yml:3", True)]
+              handler_start("h-uuid"), event("h1", "Restart sshd", f"{REPO}/roles/baseline/handlers/main.yml:3", True, "h-uuid")]
     found = drift.host_drifts(events, REPO)
     assert found == [drift.Drift("MLPS3-AUTH-REMOTE", "host h1", f"SSH host keys (roles/baseline/tasks/ssh.yml:{line})")]
 

@@ -215,18 +215,22 @@ def task_rules(task_path: str) -> tuple[str, ...]:
 
 
 def host_drifts(events: Iterable[dict[str, Any]], repo: Path | None = None) -> list[Drift]:
-    """The tasks a check-mode run found it would change, from ansible-runner's events."""
+    """The tasks a check-mode run found it would change, from ansible-runner's events. Handlers
+    are left out: a changed task notified them, and that task is the drift (ansible-runner marks a
+    handler's start event ``is_conditional``, and its results carry the same ``task_uuid``)."""
     out = []
     seen: set[tuple[str, str]] = set()
+    handlers: set[str] = set()
     for event in events:
-        if event.get("event") != "runner_on_ok":
-            continue
         data = event.get("event_data") or {}
+        if event.get("event") == "playbook_on_task_start" and data.get("is_conditional"):
+            handlers.add(str(data.get("task_uuid")))
+            continue
+        if event.get("event") != "runner_on_ok" or str(data.get("task_uuid")) in handlers:
+            continue
         if not (data.get("res") or {}).get("changed"):
             continue
         host, task_path = str(data.get("host", "")), str(data.get("task_path", ""))
-        if "/handlers/" in task_path:  # notified by a changed task (listed itself): a consequence, not a drift
-            continue
         if (host, task_path) in seen:
             continue
         seen.add((host, task_path))
