@@ -33,6 +33,8 @@ SECRET_PATH = re.compile(
     re.I,
 )
 #: Module parameters that carry a secret value.
+#: ``password:`` values that lock an account: no hash, nothing to hide.
+LOCKED_PASSWORDS = ("!", "*", "!!", "!*")
 SECRET_PARAM = re.compile(r"^(password|passwd|passphrase|private_key|private_key_passphrase|psk|preshared_key|token|api_key|secret"
                           r"|client_secret|.*_key_content|.*_password|.*_token)$")
 #: Commands whose output is a key, a token or a kubeconfig with a client key.
@@ -127,7 +129,8 @@ def task_secrets(task: dict[str, Any]) -> list[str]:
     if module == "set_fact" and isinstance(args, dict):
         found += [f"set_fact {k}" for k in args if k != "cacheable" and SECRET_FACT.search(str(k))]
     if isinstance(args, dict):
-        found += [f"module parameter {k}" for k, v in args.items() if SECRET_PARAM.match(str(k)) and v not in (None, "", False)]
+        found += [f"module parameter {k}" for k, v in args.items()
+                  if SECRET_PARAM.match(str(k)) and v not in (None, "", False) and v not in LOCKED_PASSWORDS]
     for match in FILE_LOOKUP.finditer(_text(args)):
         if SECRET_PATH.search(match.group(1)):
             found.append(f"file lookup of {match.group(1).strip()!r}")
@@ -255,6 +258,7 @@ def test_checker_flags_secret_handling_without_no_log(task):
     {"name": "crt", "ansible.builtin.slurp": {"src": "/etc/kubernetes/pki/ca.crt"}},
     {"name": "notoken", "ansible.builtin.command": {"argv": ["kubeadm", "init", "phase", "bootstrap-token", "--skip-token-print"]}},
     {"name": "lock", "ansible.builtin.user": {"name": "ops", "password_lock": True}},
+    {"name": "locked", "ansible.builtin.user": {"name": "svc", "system": True, "password": "!"}},
     {"name": "passwd", "ansible.builtin.getent": {"database": "passwd"}},
     {"name": "pub", "ansible.builtin.set_fact": {"public_key": "{{ pub.stdout }}"}},
 ], ids=lambda t: t["name"])
