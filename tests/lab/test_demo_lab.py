@@ -41,6 +41,7 @@ def test_make_demo_lab_as_the_readme_says() -> None:
     tail = (proc.stdout[-6000:] + "\n--- stderr ---\n" + proc.stderr[-6000:])
     assert not leftovers(plan), f"make demo-lab left the lab behind: {leftovers(plan)}"
 
+    assert (OUT / "verify.json").is_file(), f"make demo-lab stopped before verify (exit {proc.returncode}):\n{tail}"
     verify = json.loads((OUT / "verify.json").read_text())
     failed = [r for r in verify["results"] if r["status"] not in ("pass", "skipped")]
     assert not failed, json.dumps(failed, indent=1)[-8000:]
