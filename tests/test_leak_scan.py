@@ -49,3 +49,18 @@ def test_read_host_secrets_parses_what_the_host_prints():
     kinds = {s.kind for s in secrets}
     assert kinds == {"shadow hash of root", "/etc/wireguard/idcpilot-private.key"}
     assert any(s.needle == WG.encode() for s in secrets)
+
+
+def test_the_public_tail_of_an_ec_key_is_not_a_needle():
+    """The last PEM line of a P-256 key is public key only (its certificate has the same bytes):
+    searching for it found a gateway's certificate, not a leak. Lines holding private bytes stay."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tests.lab import leaks
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    lines = [ln for ln in pem.splitlines() if not ln.startswith("-----")]
+    needles = {s.needle.decode() for s in leaks.key_secrets("h", "/k.key", pem)}
+    assert lines[0] in needles and lines[1] in needles and lines[-1] not in needles

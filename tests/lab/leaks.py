@@ -55,13 +55,36 @@ def shadow_hashes(host: str, shadow: str) -> list[Secret]:
     return out
 
 
+def _public_der(pem: str) -> bytes:
+    """The public key of a PEM private key (SubjectPublicKeyInfo DER), b"" when it is not one."""
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        return b""
+    return key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _only_public(line: str, public: bytes) -> bool:
+    """A PEM line whose bytes are all public key (the tail of an EC key): its certificate carries
+    the same bytes, so finding them proves nothing."""
+    try:
+        raw = base64.b64decode(line, validate=True)
+    except ValueError:
+        return False
+    return bool(public) and raw in public
+
+
 def key_secrets(host: str, path: str, content: str) -> list[Secret]:
     """Needles for one key file: every base64 line of a PEM body (40+ characters), the whole
     content of a one-line key (WireGuard), and the start of the file's base64 (what slurp returns)."""
     text = content.strip()
     if not text:
         return []
-    needles = {line.strip() for line in text.splitlines() if len(line.strip()) >= 40 and not line.startswith("-----")}
+    public = _public_der(text)
+    needles = {line.strip() for line in text.splitlines() if len(line.strip()) >= 40 and not line.startswith("-----")
+               and not _only_public(line.strip(), public)}
     if "\n" not in text:
         needles.add(text)
     needles.add(base64.b64encode(content.encode()).decode()[:60])
