@@ -1,5 +1,7 @@
-"""PILOT-THREAT-INTEL: every feed syncs at least every 15 minutes to every gateway."""
+"""PILOT-THREAT-INTEL: every feed syncs at least every 15 minutes to every gateway, from an https://
+URL or a file the operator placed on the gateway (never http, ftp or file:// URLs)."""
 
+from idcpilot.edge_services.threat_feeds import feed_source_problem
 from idcpilot.policy import Rule
 
 RULE = Rule(
@@ -8,7 +10,8 @@ RULE = Rule(
     severity="medium",
     stage=("plan",),
     clause="Threat-intelligence sharing, threat discovery <= 15 min",
-    remediation="Declare threat-intel feeds with syncMinutes within the limit, targeting every gateway (empty targets = all).",
+    remediation="Declare threat-intel feeds with syncMinutes within the limit, targeting every gateway (empty targets = all), "
+    "each from an https:// URL or an operator-placed file: (absolute path) on the gateway.",
 )
 
 
@@ -24,6 +27,12 @@ def check(ctx):
         target = f"feed/{feed.name}"
         path = ("spec", "threatIntel", i)
         covered |= set(feed.targets) if feed.targets else gateways
+        problem = feed_source_problem(feed.source())
+        where = path + ("url" if feed.url is not None else "file",)
+        if problem:
+            yield ctx.fail(target, problem, where)
+        else:
+            yield ctx.ok(target, f"fetched from {feed.url}" if feed.url is not None else f"read from {feed.file}", where)
         if feed.sync_minutes > limit:
             yield ctx.fail(target, f"syncs every {feed.sync_minutes} min; must be <= {limit} min", path + ("syncMinutes",))
         else:

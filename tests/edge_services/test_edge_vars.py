@@ -74,7 +74,7 @@ def test_gateway_vars_expand_groups_default_deny(lab):
     assert apps["grafana"]["allowed"] == {"alice": "group ops", "carol": "group auditors"}
     assert apps["billing"]["allowed"] == {"bob": "group finance"}
     assert apps["grafana"]["upstream_hostport"] == "127.0.0.1:9301"
-    assert zt["threat_feeds"] == [{"name": "lab-feed", "url": "http://10.213.0.1:8082/blocklist.txt", "sync_minutes": 5}]
+    assert zt["threat_feeds"] == [{"name": "lab-feed", "file": "/etc/idcpilot/threat-feeds/lab-feed.txt", "sync_minutes": 5}]
     assert zt["audit"]["retention_days"] == 180
 
 

@@ -18,8 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from idcpilot.deploy.paths import facts_dir, runs_dir
 from idcpilot.lab import leftovers
+from idcpilot.paths import RUN_STAMP, run_stamp
 from tests.lab.conftest import REPO, load_lab_plan
+from tests.lab.leaks import shaped_leaks
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow, pytest.mark.demo_lab]
 
@@ -41,6 +44,7 @@ def test_make_demo_lab_as_the_readme_says() -> None:
     for stale in ("verify.json", "deploy-again.json"):
         (OUT / stale).unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDCPILOT_LAB_")}
+    started = run_stamp()
     proc = subprocess.run(["make", "demo-lab"], cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT_S, env=env)
     tail = (proc.stdout[-6000:] + "\n--- stderr ---\n" + proc.stderr[-6000:])
     assert not leftovers(plan), f"make demo-lab left the lab behind: {leftovers(plan)}"
@@ -63,6 +67,15 @@ def test_make_demo_lab_as_the_readme_says() -> None:
     again = json.loads((OUT / "deploy-again.json").read_text())
     changed = {name: h["changed"] for name, h in again["hosts"].items() if h["changed"]}
     assert again["ok"] and not changed, f"the second deploy changed {changed}"
+
+    # The hosts are gone by now (the target takes the lab down, and with it their cached facts),
+    # so the runs the two deploys kept are searched for anything shaped like a password hash or a
+    # PEM private key, and for the fact getent shadow used to set. tests/roles/test_roles_lab.py
+    # compares with the hosts' own hashes and keys while they are up.
+    runs = [p for p in runs_dir(plan.estate).glob("*") if RUN_STAMP.match(p.name) and p.name >= started]
+    assert runs, f"the deploys of make demo-lab left no run directory in {runs_dir(plan.estate)}"
+    found = shaped_leaks([*runs, facts_dir(plan.estate)])
+    assert not found, "secret-shaped strings in what deploy keeps:\n" + "\n".join(found)
 
     report = (OUT / "report.html").read_text()
     for rule in ("K8S-SECRETS", "K8S-PSA"):

@@ -147,6 +147,32 @@ def test_k8s_bypass_fails_at_the_marked_line(case, make_env):
     assert marked and marked <= where, f"expected findings at {sorted(marked)}, got {sorted(where)}: {[f.message for f in fails]}"
 
 
+# PILOT-THREAT-INTEL's other half: where a feed comes from. The schema already refuses ftp:// and
+# file:// URLs; http:// passes the schema so that the gate can name the feed it refuses.
+CNCERT = 'url: "https://ti.hy-idc.internal/cncert/blocklist.txt", syncMinutes: 10}'
+THREAT_FEED_SOURCES: dict[str, tuple[list[tuple[str, str]], bool]] = {
+    "http url fails": ([(CNCERT, f'url: "http://ti.hy-idc.internal/cncert/blocklist.txt", syncMinutes: 10}}{F}')], False),
+    "operator-placed file passes": ([(CNCERT, 'file: /etc/idcpilot/threat-feeds/cncert.txt, syncMinutes: 10}')], True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(THREAT_FEED_SOURCES))
+def test_threat_feed_source(case, make_env):
+    edits, passes = THREAT_FEED_SOURCES[case]
+    env = make_env(estate_edits=edits)
+    report = check(env, only=["PILOT-THREAT-INTEL"])
+    mine = [f for f in report.findings if f.rule.id == "PILOT-THREAT-INTEL"]
+    fails = [f for f in mine if f.status == "fail"]
+    if passes:
+        assert fails == [] and any("read from /etc/idcpilot/threat-feeds/cncert.txt" in f.message for f in mine), \
+            [(f.status, f.message) for f in mine]
+        return
+    where = {(f.location.file.rsplit("/", 1)[-1], f.location.line) for f in fails if f.location}
+    marked = {(rel.rsplit("/", 1)[-1], line) for rel, line in env.marked()}
+    assert marked and marked <= where, f"expected findings at {sorted(marked)}, got {sorted(where)}: {[f.message for f in fails]}"
+    assert any("only https:// is allowed" in f.message for f in fails), [f.message for f in fails]
+
+
 def all_rule_ids() -> list[str]:
     return [lr.rule.id for lr in registry.load_rules(registry.policy_dir())]
 

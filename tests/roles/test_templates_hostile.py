@@ -213,7 +213,7 @@ def base_vars(task: TemplateTask, loader: DataLoader, tmp: Path) -> dict[str, An
     out.update({
         "cdn_node_tls_dir": str(tmp / "cdn"), "cdn_node_cache_dir": str(tmp / "cdn-cache"),
         "cdn_node_access_log": str(tmp / "cdn-access.json"),
-        "zt_gateway_config_dir": str(tmp / "zt"), "zt_gateway_audit_log_dir": str(tmp / "zt-log"),
+        "zt_gateway_config_dir": str(tmp / "zt"), "zt_gateway_threat_state_dir": str(tmp / "zt-intel"), "zt_gateway_audit_log_dir": str(tmp / "zt-log"),
     })
     return out
 
@@ -387,14 +387,14 @@ NGINX_SYNTAX = ("unknown directive", "unexpected", "is not terminated", "is not 
 
 def nginx_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
     files = pki(str(tmp))
-    for sub in ("cdn", "zt", "zt-log", "cdn-cache"):
+    for sub in ("cdn", "zt", "zt-log", "zt-intel", "cdn-cache"):
         (tmp / sub).mkdir(exist_ok=True)
     for target in (tmp / "cdn" / "node", tmp / "zt" / "server"):
         shutil.copy(files["crt"], f"{target}.crt")
         shutil.copy(files["key"], f"{target}.key")
     shutil.copy(files["crt"], tmp / "zt" / "ca.pem")
     shutil.copy(files["crl"], tmp / "zt" / "crl.pem")
-    (tmp / "zt" / "blocklist.conf").write_text("")
+    (tmp / "zt-intel" / "blocklist.conf").write_text("")
     site = tmp / "site.conf"
     site.write_text(text)
     purge = Path("/usr/lib/nginx/modules/ngx_http_cache_purge_module.so")
@@ -608,6 +608,8 @@ SYNTAX: dict[str, Syntax] = {
     "sdwan_edge/sdwan.nft.j2": Syntax(LINES, nft_check, "nft"),
     "sdwan_edge/sysctl.conf.j2": Syntax(NO_QUOTES, None, None),
     "sdwan_edge/wg-tunnel.conf.j2": Syntax(INI, None, None),
+    "zt_gateway/idcpilot-zt-blocklist-reload.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
+    "zt_gateway/idcpilot-zt-blocklist.path.j2": Syntax(INI, systemd_check(".path"), "systemd-analyze"),
     "zt_gateway/idcpilot-zt-threat-sync.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
     "zt_gateway/idcpilot-zt-threat-sync.timer.j2": Syntax(INI, systemd_check(".timer"), "systemd-analyze"),
     "zt_gateway/idcpilot-zt.conf.j2": Syntax(nginx_statements, nginx_check, "nginx"),

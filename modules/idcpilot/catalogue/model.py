@@ -44,6 +44,7 @@ from idcpilot.catalogue.types import (
     IPv4Prefix,
     LabelKey,
     LabelValue,
+    LocalFile,
     MemoryQuantity,
     NamePattern,
     PathPrefix,
@@ -459,13 +460,35 @@ class App(Model):
 
 
 class ThreatFeed(Model):
+    """A feed is fetched from ``url`` or read from ``file`` on the gateway, never both."""
+
+    model_config = ConfigDict(json_schema_extra=_schema_with({
+        "oneOf": [{"required": ["url"], "not": {"required": ["file"]}}, {"required": ["file"], "not": {"required": ["url"]}}],
+    }))
+
     name: Name
-    url: HttpUrl = Field(
-        description="feed URL, http:// or https://host[:port][/path]. http is allowed because feeds are pulled "
-        "from inside the IDC network (the lab serves one over http); prefer https",
+    url: HttpUrl | None = Field(
+        None,
+        description="feed URL, https://host[:port][/path], verified against the gateway's CA bundle. The schema takes "
+        "http:// too so that the policy gate (PILOT-THREAT-INTEL) can name the feed it refuses; give file for a local copy",
+    )
+    file: LocalFile | None = Field(
+        None,
+        description="absolute path of a feed file the operator places on every target gateway (owned by root, "
+        "writable by nobody else); instead of url",
     )
     sync_minutes: int = Field(ge=1, le=10_080)
     targets: list[Name] = Field(default_factory=list, description="gateways; empty = every gateway")
+
+    @model_validator(mode="after")
+    def _url_or_file(self) -> "ThreatFeed":
+        if (self.url is None) == (self.file is None):
+            raise _error("give url (https://) or file (an absolute path on the gateway), exactly one")
+        return self
+
+    def source(self) -> dict[str, str]:
+        """The feed as the sync script and its source rule read it: name and url or file."""
+        return {"name": self.name, "url": self.url} if self.url is not None else {"name": self.name, "file": str(self.file)}
 
 
 # --------------------------------------------------------------------------- data

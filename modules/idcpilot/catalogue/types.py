@@ -211,6 +211,10 @@ UPSTREAM = StringType(
     "upstream", rf"{HOST_PORT}|(?:http|https)://{HOST_PORT}(?:{URL_PATH})?", 512,
     "host:port or a URL http:// or https://host[:port][/path] with a path of plain segments",
 )
+LOCAL_FILE = StringType(
+    "absolute_path", r"(?:/(?!\.\.?(?:/|$))[A-Za-z0-9_.+=@,-]+)+", 256,
+    "an absolute path on the host: '/'-separated segments of letters, digits and _ . + = @ , - (no '.' or '..' segment)",
+)
 FREE_LINE = StringType("free_text", FREE_TEXT, 200, "text on one line", min_length=0)
 DESCRIPTION = StringType("free_text", FREE_TEXT, 1000, "text on one line", min_length=0)
 CPU_QUANTITY = StringType("quantity", K8S_QUANTITY_CPU, 12, "a CPU quantity like 250m, 1 or 2.5")
@@ -267,6 +271,7 @@ IPv4Prefix = IPV4_PREFIX.annotated()
 PathPrefix = PATH_PREFIX.annotated()
 Upstream = UPSTREAM.annotated()
 FreeLine = FREE_LINE.annotated()
+LocalFile = LOCAL_FILE.annotated()
 Description = DESCRIPTION.annotated()
 CpuQuantity = CPU_QUANTITY.annotated()
 MemoryQuantity = MEMORY_QUANTITY.annotated()

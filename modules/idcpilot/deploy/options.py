@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from idcpilot.paths import keep_runs_problem
+
 
 @dataclass(frozen=True)
 class DeployOptions:
@@ -53,10 +55,13 @@ def vars_args(opts: DeployOptions) -> list[str]:
 
 
 def option_problems(opts: DeployOptions) -> list[str]:
-    """What is wrong with the extra-vars and vault options, before anything runs."""
+    """What is wrong with the extra-vars and vault options (and $IDCPILOT_KEEP_RUNS), before anything runs."""
     problems = [f"{opt} {path}: file not found" for opt, path in missing_files(opts)]
     problems += [f"--vault-id {v}: a deploy cannot prompt (it runs under ansible-runner); give a password file or script"
                  for v in opts.vault_ids if v.split("@", 1)[-1] == "prompt"]
+    keep = keep_runs_problem()
+    if keep:
+        problems.append(keep)
     return problems
 
 

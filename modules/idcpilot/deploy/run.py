@@ -9,7 +9,6 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,8 +17,9 @@ import ansible_runner
 from idcpilot import catalogue as catalogue_mod
 from idcpilot.catalogue.estate import Catalogue
 from idcpilot.deploy.options import DeployOptions, cmdline, forks_for, parse_listing, vars_args
-from idcpilot.deploy.paths import facts_dir, repo_root, runs_dir
+from idcpilot.deploy.paths import facts_dir, keep_runs, prune_runs, repo_root, run_stamp, runs_dir, scrub_fact_cache
 from idcpilot.deploy.progress import Tracker
+from idcpilot.errors import UserInputError
 
 FACT_CACHE_TIMEOUT = 900  # seconds a host's facts are reused by later runs
 
@@ -124,6 +124,10 @@ def deploy(
 ) -> DeployResult:
     """Gate, then run the playbook. Raises GateRefused (nothing touched) when the gate fails."""
     t0 = time.monotonic()
+    try:
+        keep = keep_runs()  # a bad $IDCPILOT_KEEP_RUNS stops the deploy before anything runs
+    except ValueError as exc:
+        raise UserInputError.single("$IDCPILOT_KEEP_RUNS", str(exc)) from None
     cat = cat or catalogue_mod.load(opts.env)
     env_dir = cat.root.resolve()
     repo = repo_root()
@@ -142,10 +146,11 @@ def deploy(
     tracker.listing = plays
     if on_listing:
         on_listing(tracker)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-    run_dir = runs_dir(cat.name) / stamp
+    run_dir = runs_dir(cat.name) / run_stamp()
     run_dir.mkdir(parents=True, exist_ok=True)
     facts_dir(cat.name).mkdir(parents=True, exist_ok=True)
+    scrub_fact_cache(facts_dir(cat.name))
+    prune_runs(runs_dir(cat.name), keep, current=run_dir)  # now: a run that crashes still counts
 
     def handler(event: dict[str, Any]) -> bool:
         if on_event:

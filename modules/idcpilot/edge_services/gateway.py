@@ -70,8 +70,9 @@ def gateway_vars(cat: Catalogue, host: Host) -> dict[str, Any] | None:
     spec = cat.estate.spec
     members = [m.name for m in cat.members(gateway.hosts)]
     feeds = [f for f in spec.threat_intel if not f.targets or gateway.name in f.targets]
-    for feed in feeds:  # fetched by the gateway's sync job: a plain http(s) URL, nothing else
-        _endpoint(cat, ("spec", "threatIntel", spec.threat_intel.index(feed), "url"), feed.url)
+    for feed in feeds:  # fetched by the gateway's sync job: a plain URL (https: PILOT-THREAT-INTEL) or a file
+        if feed.url is not None:
+            _endpoint(cat, ("spec", "threatIntel", spec.threat_intel.index(feed), "url"), feed.url)
     return {
         "gateway": gateway.name,
         "site": gateway.site,
@@ -86,7 +87,7 @@ def gateway_vars(cat: Catalogue, host: Host) -> dict[str, Any] | None:
         },
         "identities": [{"name": i.name, "groups": list(i.groups)} for i in spec.identities],
         "apps": [app_vars(cat, a) for a in spec.apps if a.gateway == gateway.name],
-        "threat_feeds": [{"name": f.name, "url": f.url, "sync_minutes": f.sync_minutes} for f in feeds],
+        "threat_feeds": [{**f.source(), "sync_minutes": f.sync_minutes} for f in feeds],
     }
 
 

@@ -9,12 +9,11 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 from idcpilot import catalogue as catalogue_mod
-from idcpilot.paths import repo_root, state_root
+from idcpilot.paths import keep_runs, prune_runs, repo_root, run_stamp, state_root
 from idcpilot.errors import UserInputError
 from idcpilot.verify.inventory import render, to_yaml_inventory
 from idcpilot.verify.report import VerifyReport, build_report
@@ -85,13 +84,17 @@ def select_hosts(groups: dict[str, list[str]], hostnames: list[str], limit: str 
 
 def verify(opts: VerifyOptions, echo: Callable[[str], None] = lambda _l: None) -> VerifyRun:
     t0 = time.monotonic()
+    try:
+        keep = keep_runs()
+    except ValueError as exc:
+        raise UserInputError.single("$IDCPILOT_KEEP_RUNS", str(exc)) from None
     cat = catalogue_mod.load(opts.env)
     suites = resolve_suites(opts.suites)
     repo = repo_root()
     env_dir = cat.root.resolve()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-    run_dir = state_root() / "verify" / cat.name / stamp
+    run_dir = state_root() / "verify" / cat.name / run_stamp()
     run_dir.mkdir(parents=True, exist_ok=True)
+    prune_runs(run_dir.parent, keep, current=run_dir)  # now: a run that fails still counts
     hostvars, groups = render(env_dir, repo / "ansible.cfg")
     hosts = select_hosts(groups, list(hostvars), opts.limit)
     if not hosts:

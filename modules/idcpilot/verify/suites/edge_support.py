@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import pytest
 
+from idcpilot.edge_services.threat_feeds import feed_source_problem
 
 
 def other_host(host: Any, name: str) -> Any:
@@ -227,3 +228,35 @@ def assert_tls_scan_clean(address: str, port: int, measure) -> None:
     assert scan["protocols"], f"sslscan output not understood:\n{scan['output']}"
     assert set(enabled) <= {"TLSv1.2", "TLSv1.3"}, f"protocols below TLS 1.2 enabled: {enabled}"
     assert scan["ciphers"] and not scan["weak"], f"weak ciphers: {scan['weak']}"
+
+
+# ------------------------------------------------------------------ threat-intel sync (PILOT-THREAT-INTEL)
+
+THREAT_USER = "idcpilot-zt-intel"  # roles/zt_gateway zt_gateway_threat_user
+SYNC_SERVICE = "idcpilot-zt-threat-sync.service"
+RELOAD_SERVICE = "idcpilot-zt-blocklist-reload.service"
+#: What `systemctl show` must report for the sync service besides User= (PILOT-THREAT-INTEL).
+SYNC_HARDENING = {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
+                  "CapabilityBoundingSet": "", "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6"}
+
+
+def sync_unit_problems(show: str, user: str) -> list[str]:
+    """What is wrong with the sync service, from `systemctl show -p User -p ... <service>`."""
+    props = dict(line.split("=", 1) for line in show.splitlines() if "=" in line)
+    out = []
+    if props.get("User", "") in ("", "root", "0"):
+        out.append(f"{SYNC_SERVICE} runs as {props.get('User') or 'root'}, not as the unprivileged {user}")
+    elif props["User"] != user:
+        out.append(f"{SYNC_SERVICE} runs as {props['User']}, expected {user}")
+    for key, want in SYNC_HARDENING.items():
+        got = props.get(key)
+        if key == "RestrictAddressFamilies" and got is not None:
+            got, want = " ".join(sorted(got.split())), " ".join(sorted(want.split()))
+        if got != want:
+            out.append(f"{SYNC_SERVICE}: {key}={got if got is not None else '(missing)'}, expected {key}={want}")
+    return out
+
+
+def feed_config_problems(cfg: dict) -> list[str]:
+    """Feeds of the rendered /etc/idcpilot/zt-threat-feeds.json that are not https URLs or files."""
+    return [p for p in (feed_source_problem(f) for f in cfg.get("feeds", [])) if p]

@@ -22,7 +22,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -69,6 +68,22 @@ class Gateway:
         self.ca = self.host if ca_host == self.name else es.other_host(host, ca_host)
         self.ca_dir = "/etc/idcpilot/zt-ca"
         self.config_dir = "/etc/nginx/idcpilot-zt"
+        self.threat_user = self.vars.get("zt_gateway_threat_user", es.THREAT_USER)
+        self.blocklist = f"/var/lib/{self.threat_user}/blocklist.conf"
+
+    def sync_threat_feeds(self) -> None:
+        """Run the sync now and, when the blocklist changed, wait until the path unit's root oneshot
+        has checked the configuration and reloaded nginx."""
+        def finished() -> str:
+            return self.host.check_output(f"systemctl show -p ExecMainExitTimestampMonotonic --value {es.RELOAD_SERVICE}")
+        before, listed = finished(), self.host.check_output(f"cat {self.blocklist}")
+        sync = self.host.run(f"systemctl start {es.SYNC_SERVICE}")
+        assert sync.rc == 0, f"threat sync failed: {sync.stderr or sync.stdout}"
+        if self.host.check_output(f"cat {self.blocklist}") != listed:
+            assert es.wait_until(lambda: finished() != before, timeout=15), f"{es.RELOAD_SERVICE} did not run"
+            result = self.host.check_output(f"systemctl show -p Result --value {es.RELOAD_SERVICE}")
+            assert result == "success", f"{es.RELOAD_SERVICE}: {result} (nginx -t or the reload failed)"
+            time.sleep(0.5)
 
     def fetch(self, remote: str, local_name: str, ca: bool = True) -> str:
         target = self.ca if ca else self.host
@@ -155,23 +170,25 @@ def upstreams(gateway):
 
 @contextlib.contextmanager
 def feeds(gateway):
-    """Serve every threat feed of the gateway from this machine when its URL is ours (lab)."""
-    servers = []
-    for f in gateway.zt["threat_feeds"]:
-        url = urlsplit(f["url"])
-        if url.scheme != "http" or not url.hostname or not es.local_address(url.hostname):
-            continue
-        server = es.LocalHTTP(url.hostname, url.port or 80).start()
-        servers.append((server, url.path or "/"))
+    """Setters for the gateway's operator-placed feed files (the lab's feed is one): each writes a
+    feed body as root, mode 0644, as an operator would. https feeds are not ours to change."""
+    def setter(path: str):
+        def write(body: str) -> None:
+            tmp = f"{path}.verify"
+            gateway.host.check_output(f"install -d -m 0755 -o root -g root {shlex.quote(str(Path(path).parent))} && "
+                                      f"umask 022 && cat > {shlex.quote(tmp)} <<'EOF'\n{body}EOF\n"
+                                      f"chown root:root {shlex.quote(tmp)} && chmod 0644 {shlex.quote(tmp)} && "
+                                      f"mv {shlex.quote(tmp)} {shlex.quote(path)}")
+        return write
+
+    setters = [setter(f["file"]) for f in gateway.zt["threat_feeds"] if f.get("file")]
     try:
-        yield servers
+        yield setters
     finally:  # leave an empty list behind and resync, so no address stays blocked
-        for server, path in servers:
-            server.routes[path] = (200, {"Content-Type": "text/plain"}, b"# empty\n")
-        if servers:
-            gateway.host.run("systemctl start idcpilot-zt-threat-sync.service")
-        for server, _ in servers:
-            server.stop()
+        for write in setters:
+            write("# empty\n")
+        if setters:
+            gateway.host.run(f"systemctl start {es.SYNC_SERVICE}")
 
 
 def _request(gateway: Gateway, case: Case, cert: tuple[str, str] | None) -> None:
@@ -233,12 +250,10 @@ def build_matrix(gateway: Gateway, feed: list) -> list[Case]:
         if feed and others:
             source = sorted(others)[0]
             src_addr = gateway.inv.hostvars[source]["ansible_host"]
-            for server, path in feed:
-                server.routes[path] = (200, {"Content-Type": "text/plain"},
-                                       f"# idcpilot verify\n{src_addr}  # test source\n192.0.2.0/24\n".encode())
-            sync = gateway.host.run("systemctl start idcpilot-zt-threat-sync.service")
-            assert sync.rc == 0, f"threat sync failed: {sync.stderr or sync.stdout}"
-            listed = gateway.host.check_output(f"cat {gateway.config_dir}/blocklist.conf")
+            for write in feed:
+                write(f"# idcpilot verify\n{src_addr}  # test source\n192.0.2.0/24\n")
+            gateway.sync_threat_feeds()
+            listed = gateway.host.check_output(f"cat {gateway.blocklist}")
             assert src_addr in listed, f"{src_addr} not in the synced blocklist:\n{listed}"
             case = Case(f"{ident} from blocklisted {src_addr} -> {app}", ident, app, "deny")
             _blocked_request(gateway, source, case, certs[ident])
@@ -299,7 +314,7 @@ def test_allowed_requests_reach_the_app_with_identity(matrix):
 def test_blocklisted_source_is_denied(matrix):
     blocked = [c for c in matrix if "blocklisted" in c.label]
     if not blocked:
-        pytest.skip("the threat feed URL is not served from this machine (only the lab serves its own feed)")
+        pytest.skip("no operator-placed feed file to write (only the lab's feed is one)")
     assert all(c.decision == "deny" for c in blocked)
     assert all(c.audit and "blocklist" in c.audit["reason"] for c in blocked), [c.audit for c in blocked]
 
@@ -355,4 +370,16 @@ def test_threat_sync_timer_runs_at_sync_minutes(gateway):
     unit = gateway.host.file("/etc/systemd/system/idcpilot-zt-threat-sync.timer").content_string
     assert f"OnUnitActiveSec={minutes}min" in unit, unit
     cfg = json.loads(gateway.host.file("/etc/idcpilot/zt-threat-feeds.json").content_string)
-    assert {f["url"] for f in cfg["feeds"]} == {f["url"] for f in feeds}
+    assert {(f.get("url"), f.get("file")) for f in cfg["feeds"]} == {(f.get("url"), f.get("file")) for f in feeds}
+
+
+@pytest.mark.rule("PILOT-THREAT-INTEL")
+def test_threat_sync_runs_unprivileged_from_https_or_files(gateway):
+    """The sync parses hostile input: it runs as its own unprivileged user in a hardened unit, and
+    the feeds config it reads names https URLs and operator-placed files only."""
+    show = gateway.host.check_output(f"systemctl show -p User -p {' -p '.join(es.SYNC_HARDENING)} {es.SYNC_SERVICE}")
+    cfg = json.loads(gateway.host.file("/etc/idcpilot/zt-threat-feeds.json").content_string)
+    problems = es.sync_unit_problems(show, gateway.threat_user) + es.feed_config_problems(cfg)
+    assert not problems, problems
+    owner = gateway.host.file(gateway.blocklist)
+    assert owner.user == gateway.threat_user, f"{gateway.blocklist} owned by {owner.user}"
