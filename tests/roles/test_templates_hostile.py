@@ -16,7 +16,7 @@ a syntax error (a value the tool finds wrong — a certificate path that does no
 cipher name — is not an injection and is allowed).
 
 Tools: nginx -t (sites and kube-lb), nft -c, chronyd -p, systemd-analyze verify, sh -n / bash -n, vtysh --dryrun,
-sshd -t, visudo -c, rsyslogd -N1, logrotate -d, openssl req, tomllib, yaml, where installed
+sshd -t, visudo -c, rsyslogd -N1, logrotate -d, openssl req, tomllib, yaml, Python's compile, where installed
 (scripts/host-packages.txt). A template whose syntax has no checker here (pam-configs, auditd,
 audit rules, modprobe, sysctl, apt deb822, Prometheus text) is checked by its statements only,
 and says so in its parameter id ("no-tool").
@@ -496,6 +496,12 @@ def rsyslog_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
     return _verdict(proc, ("syntax error", "invalid character", "unexpected", "unknown parameter", "invalid statement"))
 
 
+def rsyslog_rules_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
+    """A drop-in of filters only (no output action, which rsyslogd -N1 refuses on its own): read
+    with a discarding action after it, as the role's validate does."""
+    return rsyslog_check(text + "\n*.* /dev/null\n", tmp, companions)
+
+
 def logrotate_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
     f = tmp / "logrotate.conf"
     f.write_text(text)
@@ -525,6 +531,7 @@ def parsed_by(parse: Callable[[str], Any], error: type[Exception]) -> Callable[[
 toml_check = parsed_by(tomllib.loads, tomllib.TOMLDecodeError)
 yaml_check = parsed_by(yaml.safe_load, yaml.YAMLError)
 yaml_all_check = parsed_by(lambda text: list(yaml.safe_load_all(text)), yaml.YAMLError)
+python_check = parsed_by(lambda text: compile(text, "template", "exec"), SyntaxError)
 
 
 def prom_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
@@ -550,6 +557,7 @@ SYNTAX: dict[str, Syntax] = {
     "baseline/auditd.conf.j2": Syntax(NO_QUOTES, None, None),
     "baseline/chrony.conf.j2": Syntax(NO_QUOTES, chrony_check, "chronyd"),
     "baseline/faillock.conf.j2": Syntax(NO_QUOTES, None, None),
+    "baseline/idc-audit-read.j2": Syntax(LINES, python_check, None),
     "baseline/idcpilot-aide-check.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
     "baseline/idcpilot-aide-check.timer.j2": Syntax(INI, systemd_check(".timer"), "systemd-analyze"),
     "baseline/journald.conf.j2": Syntax(INI, None, None),
@@ -563,6 +571,7 @@ SYNTAX: dict[str, Syntax] = {
     "baseline/profile-tmout.sh.j2": Syntax(LINES, shell_check("sh"), "sh"),
     "baseline/profile-umask.sh.j2": Syntax(LINES, shell_check("sh"), "sh"),
     "baseline/pwquality.conf.j2": Syntax(NO_QUOTES, None, None),
+    "baseline/rsyslog-audit-records.conf.j2": Syntax(LINES, rsyslog_rules_check, "rsyslogd"),
     "baseline/rsyslog-forward.conf.j2": Syntax(LINES, rsyslog_check, "rsyslogd"),
     "baseline/sshd_config.j2": Syntax(LINES, sshd_check, "sshd"),
     "baseline/sudoers.j2": Syntax(NO_QUOTES, visudo_check, "visudo"),
