@@ -195,6 +195,8 @@ def base_vars(task: TemplateTask, loader: DataLoader, tmp: Path) -> dict[str, An
     out.update(inv["_meta"]["hostvars"][host])
     out.update(loader.load_from_file(str(role_dir / "defaults" / "main.yml"), trusted_as_template=True))
     out.update(loader.load_from_file(str(role_dir / "vars" / "Debian.yml"), trusted_as_template=True) or {})
+    if (role_dir / "vars" / "main.yml").exists():  # role vars: outrank the rest, as in a play
+        out.update(loader.load_from_file(str(role_dir / "vars" / "main.yml"), trusted_as_template=True) or {})
     trusted = {k: trust_as_template(v) if isinstance(v, str) else v for k, v in set_facts(task.role, loader).items()}
     out.update(trusted)
     out.update({k: trust_as_template(v) if isinstance(v, str) else v for k, v in task.task_vars.items()})
