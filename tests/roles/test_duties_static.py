@@ -236,7 +236,8 @@ def test_preflight_refuses_the_audit_chain_and_odd_names(services: list[str], fi
 def test_audit_records_stop_after_forwarding_before_local_files() -> None:
     text = render("rsyslog-audit-records.conf.j2", role_vars("Debian"))
     statement = [line for line in text.splitlines() if line and not line.startswith("#")]
-    assert statement == ['if $syslogfacility-text == "local6" or $syslogfacility-text == "local5" then stop']
+    assert statement[-1] == 'if $syslogfacility-text == "local6" or $syslogfacility-text == "local5" then stop'
+    assert all(s.startswith(("module(", "input(")) for s in statement[:-1]), statement
     tasks = {t["name"]: t for t in _yaml(BASELINE / "tasks" / "duties.yml")}
     dest = next(t["ansible.builtin.template"]["dest"] for t in tasks.values()
                 if t.get("ansible.builtin.template", {}).get("src") == "rsyslog-audit-records.conf.j2")
@@ -245,12 +246,22 @@ def test_audit_records_stop_after_forwarding_before_local_files() -> None:
     assert Path(forward).parent == Path(dest).parent and Path(forward).name < Path(dest).name, (forward, dest)
 
 
-def test_the_audisp_and_gateway_facilities_are_the_stopped_ones() -> None:
+def test_the_auditd_and_gateway_facilities_are_the_stopped_ones() -> None:
     defaults = _yaml(BASELINE / "defaults" / "main.yml")
-    logging = (BASELINE / "tasks" / "logging.yml").read_text()
-    audisp = re.search(r"args = LOG_INFO LOG_(LOCAL[0-7])", logging).group(1).lower()
+    text = render("rsyslog-audit-records.conf.j2", role_vars("Debian"))
+    auditd = re.search(r'input\(type="imfile" file="/var/log/audit/audit.log" .*facility="(local[0-7])"', text).group(1)
     zt = _yaml(REPO / "roles" / "zt_gateway" / "defaults" / "main.yml")["zt_gateway_audit_syslog_facility"]
-    assert {audisp, zt} <= set(defaults["baseline_audit_syslog_facilities"])
+    assert {auditd, zt} <= set(defaults["baseline_audit_syslog_facilities"])
+
+
+def test_auditd_records_bypass_syslog3_and_the_journal() -> None:
+    """audisp-syslog would write every record to /dev/log, which is journald's: it is switched off,
+    and rsyslog reads the audit log file instead (Debian, where the forwarding was audisp's)."""
+    logging = _yaml(BASELINE / "tasks" / "logging.yml")
+    plugin = next(t for t in logging if t.get("ansible.builtin.copy", {}).get("dest") == "/etc/audit/plugins.d/syslog.conf")
+    assert re.search(r"^active = no$", plugin["ansible.builtin.copy"]["content"], re.M)
+    assert "imfile" not in render("rsyslog-audit-records.conf.j2", role_vars("RedHat"))
+    assert "imfile" not in render("rsyslog-audit-records.conf.j2", role_vars("Debian", baseline_log_forward_enabled=False))
 
 
 def test_the_gateway_audit_group_is_the_baselines() -> None:

@@ -210,6 +210,7 @@ def base_vars(task: TemplateTask, loader: DataLoader, tmp: Path) -> dict[str, An
         | {"all": sorted(inv["_meta"]["hostvars"])},
         "hostvars": {h: dict(v) for h, v in inv["_meta"]["hostvars"].items()},
         "ansible_check_mode": False,
+        "os_family_name": "Debian",  # what roles/os_family sets on a Debian host
     })
     # files the real tools open: keep them in this test's directory
     out.update({
