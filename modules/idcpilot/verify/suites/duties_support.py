@@ -12,15 +12,15 @@ import json
 import re
 from typing import Any
 
-import yaml
-
 from idcpilot.paths import repo_root
+from idcpilot.yamlsource import load_yaml_file
 
 
 def role_var(name: str) -> Any:
     """A value of roles/baseline/vars/main.yml: role vars outrank every inventory, so this is what
     the role applied on every host."""
-    return yaml.safe_load((repo_root() / "roles" / "baseline" / "vars" / "main.yml").read_text())[name]
+    data, _ = load_yaml_file(repo_root() / "roles" / "baseline" / "vars" / "main.yml")
+    return data[name]
 
 
 def grants(policy_json: str, user: str | None, groups: set[str]) -> list[dict[str, Any]]:
