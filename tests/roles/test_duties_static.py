@@ -299,3 +299,23 @@ def test_audit_configuration_is_root_written_and_auditor_read() -> None:
                     assert args["group"] in ("root", "{{ baseline_auditor_group }}"), (name, path)
                     assert not int(args["mode"], 8) & 0o027, (name, path, args["mode"])
     assert found >= 8
+
+
+@pytest.mark.skipif(shutil.which("rsyslogd") is None and not Path("/usr/sbin/rsyslogd").exists(),
+                    reason="rsyslogd is not installed on this machine")
+@pytest.mark.parametrize("family", ["Debian", "RedHat"])
+def test_the_roles_rsyslog_validate_accepts_the_rendering_and_refuses_a_broken_one(family: str, tmp_path: Path) -> None:
+    """The task's validate command as Ansible runs it (``validate % path``, split, no shell)."""
+    import shlex
+
+    task = next(t for t in _yaml(BASELINE / "tasks" / "duties.yml")
+                if t.get("ansible.builtin.template", {}).get("src") == "rsyslog-audit-records.conf.j2")
+    validate = task["ansible.builtin.template"]["validate"]
+    env = {**os.environ, "PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin"}
+    good = tmp_path / "good.conf"
+    good.write_text(render("rsyslog-audit-records.conf.j2", role_vars(family)))
+    bad = tmp_path / "bad.conf"
+    bad.write_text(good.read_text().replace("then stop", "then stopp"))
+    for path, rc in ((good, 0), (bad, 1), (tmp_path / "missing.conf", 1)):
+        proc = subprocess.run(shlex.split(validate % path), capture_output=True, text=True, env=env, timeout=60)
+        assert (proc.returncode == 0) == (rc == 0), (path.name, proc.returncode, proc.stderr[-400:])

@@ -500,9 +500,9 @@ def rsyslog_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
 
 
 def rsyslog_rules_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
-    """A drop-in of filters only (no output action, which rsyslogd -N1 refuses on its own): read
-    with a discarding action after it, as the role's validate does."""
-    return rsyslog_check(text + "\n*.* /dev/null\n", tmp, companions)
+    """A drop-in without an output action (rsyslogd -N1 refuses that on its own) and without the
+    working directory rsyslog.conf sets before its includes: read as the role's validate reads it."""
+    return rsyslog_check(f'global(workDirectory="{tmp}")\n' + text + "\n*.* /dev/null\n", tmp, companions)
 
 
 def logrotate_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
@@ -845,7 +845,9 @@ def test_filters_refuse_clearly() -> None:
         (f.nft_rule, "accept } chain x {", "nftables rule"), (f.systemd_value, "x\nExecStartPre=/bin/sh", "config line"),
         (f.shell_word, "a\nb", "shell"), (f.apt_uri, "http://m/debian\nTrusted: yes", "apt source"),
         (f.apt_uri, "http://a http://b", "apt source"), (f.openssl_value, "$ENV::HOME", "openssl config"),
-        (f.sudoers_command, "ALL", "sudoers"), (f.rsyslog_str, "a\nb", "rsyslog"),
+        (f.sudoers_command, "ALL", "sudoers"), (f.sudoers_command, "/usr/bin/systemctl restart *", "sudoers"),
+        (f.sudoers_name, "admins,carol", "sudoers"), (f.sudoers_name, "ALL", "sudoers"), (f.sudoers_name, "a\nb", "sudoers"),
+        (f.rsyslog_str, "a\nb", "rsyslog"),
     ]
     for fn, value, syntax in refusals:
         with pytest.raises(f.UnsafeValue, match=f"^{re.escape(syntax)}: refusing "):
