@@ -217,7 +217,8 @@ def test_role_variables_of_every_role_are_judged(text, rule, make_env):
     "cdn_node_worker_connections: 16384", "baseline_ssh_port: 2222", "baseline_pass_max_days: 60",
     "baseline_tmout: '300'", "baseline_ssh_ciphers: [aes256-gcm@openssh.com]", "idcpilot_management_cidrs: [10.10.1.0/24]",
     "baseline_high_risk_packages: [telnetd, inetutils-telnetd, telnet-server, rsh-server, rsh-redone-server, tftpd, tftpd-hpa,"
-    " tftp-server, atftpd, xinetd, ypserv, nis, vsftpd, proftpd-basic, pure-ftpd, talkd, rlinetd, finger]",
+    " tftp-server, atftpd, xinetd, ypserv, nis, vsftpd, proftpd-basic, pure-ftpd, talkd, rlinetd, ftpd, inetutils-ftpd,"
+    " openbsd-inetd, inetutils-inetd, proftpd, finger]",
     "baseline_firewall_enabled: yes", "zt_gateway_min_tls: '1.3'", "my_own_variable: \"{{ anything }}\"",
     "ansible_user: \"{{ idcpilot_automation_account }}\"", "ansible_become: true", "ansible_port: 2222",
 ])
