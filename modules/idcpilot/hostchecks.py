@@ -218,6 +218,54 @@ def undeclared_listeners(ss_output, allowed):
     return found
 
 
+# ---------------------------------------------------------------- setuid/setgid files (MLPS3-MINIMAL)
+
+
+def local_mounts(types, mounts_text=None):
+    """Mount points of the filesystem TYPES (local ones: ext4, xfs, tmpfs ...), from /proc/self/mounts."""
+    text = read("/proc/self/mounts") if mounts_text is None else mounts_text
+    out = []
+    for line in (text or "").splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[2] in types:
+            out.append(fields[1].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\"))
+    return out
+
+
+def setid_find_argv(roots, exclude):
+    """find over each root, never leaving its filesystem, pruning EXCLUDE: setuid or setgid files."""
+    argv = ["find"] + list(roots) + ["-xdev"]
+    if exclude:
+        argv.append("(")
+        for i, path in enumerate(exclude):
+            argv += (["-o"] if i else []) + ["-path", path]
+        argv += [")", "-prune", "-o"]
+    return argv + ["-type", "f", "(", "-perm", "-4000", "-o", "-perm", "-2000", ")", "-print"]
+
+
+def setid_scan(types, exclude, timeout):
+    """(setuid/setgid files on / and every local filesystem, None) or (found so far, why the scan is incomplete)."""
+    excluded = lambda p: any(p == e or p.startswith(e.rstrip("/") + "/") for e in exclude)
+    roots = ["/"] + sorted({m for m in local_mounts(types) if m != "/" and not excluded(m)})
+    try:
+        p = subprocess.run(setid_find_argv(roots, exclude), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        partial = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        return sorted(set(partial.splitlines())), "the scan did not finish within %s s" % timeout
+    except OSError as exc:
+        return [], "find could not run: %s" % exc
+    found = sorted(set(p.stdout.splitlines()))
+    # find says 1 when a directory vanished or could not be read while it walked: say so, keep what it found
+    return found, (None if p.returncode == 0 else "find exited %s: %s" % (p.returncode, p.stderr.strip()[:300]))
+
+
+def unknown_setid(found, allowed):
+    """Setuid/setgid files not on the allow-list."""
+    allowed = set(allowed)
+    return [path for path in found if path not in allowed]
+
+
 def main():
     cfg = json.loads(base64.b64decode(sys.argv[1]).decode("utf-8"))
     r = Report()
@@ -408,6 +456,13 @@ def main():
     for socket_text in undeclared:
         r.check(rid, False, "%s listens but is not a declared port" % socket_text)
 
+    # MLPS3-MINIMAL: every setuid/setgid file is on the allow-list (dev-sec os_hardening's suid_sgid)
+    if cfg.get("setid") is not None:
+        found, incomplete = setid_scan(cfg["setid"]["filesystem_types"], cfg["setid"]["exclude"], cfg["setid"]["timeout"])
+        r.check("MLPS3-MINIMAL", incomplete is None, "setuid/setgid scan incomplete: %s" % incomplete)
+        unknown = unknown_setid(found, cfg["setid"]["allowed"])
+        r.check("MLPS3-MINIMAL", not unknown, "setuid/setgid files not on the allow-list: %s" % ", ".join(unknown))
+
     # MLPS3-INTEGRITY
     rid = "MLPS3-INTEGRITY"
     r.check(rid, os.path.exists(cfg["aide_db"]), "AIDE database %s missing" % cfg["aide_db"])
@@ -423,5 +478,15 @@ def main():
     json.dump(r.finish(), sys.stdout, sort_keys=True)
 
 
+def setid_main(encoded):
+    """``--setid-scan BASE64_JSON``: the setuid/setgid files found (roles/baseline tasks/suid.yml)."""
+    cfg = json.loads(base64.b64decode(encoded).decode("utf-8"))
+    found, incomplete = setid_scan(cfg["filesystem_types"], cfg["exclude"], cfg["timeout"])
+    json.dump({"found": found, "incomplete": incomplete}, sys.stdout, sort_keys=True)
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--setid-scan":
+        setid_main(sys.argv[2])
+    else:
+        main()

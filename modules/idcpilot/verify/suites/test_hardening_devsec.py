@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from idcpilot.hostchecks import local_mounts, setid_find_argv, unknown_setid
 from idcpilot.paths import repo_root
 from idcpilot.verify.suites.baseline_support import kv, setting
 from idcpilot.yamlsource import load_yaml_file
@@ -140,3 +141,29 @@ def test_aide_difference_raises_a_journal_warning_and_the_metric(host, hostvars)
     finally:
         host.run(f"rm -rf -- {shlex.quote(scratch)}")
     assert not host.file(scratch).exists, f"{scratch} left behind"
+
+
+# ------------------------------------------------------------------ MLPS3-MINIMAL: setuid/setgid
+
+
+@pytest.mark.rule("MLPS3-MINIMAL")
+def test_setuid_setgid_files_are_all_allowed(host, hostvars):
+    """Every setuid/setgid file on / and the local filesystems is on the family's allow-list, and
+    none of the blacklist kept its bits: the same find the host's compliance check runs."""
+    assert setting(hostvars, "baseline_suid_enabled"), "the setuid/setgid control is off on this host"
+    types = setting(hostvars, "baseline_suid_filesystem_types")
+    exclude = setting(hostvars, "baseline_suid_scan_exclude")
+    allowed = setting(hostvars, "baseline_suid_allowlist").get(hostvars["idcpilot_os_family"], []) + \
+        setting(hostvars, "baseline_suid_allowlist_extra")
+    mounts = host.file("/proc/self/mounts").content_string
+    excluded = lambda p: any(p == e or p.startswith(e.rstrip("/") + "/") for e in exclude)
+    roots = ["/"] + sorted({m for m in local_mounts(types, mounts) if m != "/" and not excluded(m)})
+    timeout = int(setting(hostvars, "baseline_suid_scan_timeout"))
+    scan = host.run(f"timeout {timeout} {shlex.join(setid_find_argv(roots, exclude))}")
+    assert scan.rc == 0, f"the scan did not complete (exit {scan.rc}): {scan.stderr[:300]}"
+    found = sorted(set(scan.stdout.split("\n")) - {""})
+    assert found, "no setuid/setgid file at all: su and sudo are expected, the scan did not look"
+    stripped = sorted(set(found) & set(setting(hostvars, "baseline_suid_blacklist")))
+    assert not stripped, f"blacklisted files kept their setuid/setgid bits: {stripped}"
+    unknown = unknown_setid(found, allowed)
+    assert not unknown, f"setuid/setgid files not on the allow-list (baseline_suid_allowlist): {unknown}"
