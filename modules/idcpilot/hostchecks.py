@@ -119,6 +119,32 @@ def timespan_seconds(value):
     return total
 
 
+#: systemd's sizes (SystemMaxUse=, SystemKeepFree=): base 1024, one letter a unit, parts summed
+#: ("1G 512M"); "B" and no unit are bytes.
+SIZE_UNITS = {"E": 1024 ** 6, "P": 1024 ** 5, "T": 1024 ** 4, "G": 1024 ** 3, "M": 1024 ** 2, "K": 1024, "B": 1, "": 1}
+_SIZE_PART = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)")
+
+
+def size_bytes(value):
+    """A systemd size ("12G", "512M", "1G 512M", 1073741824) in bytes, as journald parses it;
+    None when systemd would refuse it (a percentage, an unknown unit, a sign, nothing)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if value >= 0 else None
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    total, pos = 0.0, 0
+    while pos < len(text):
+        m = _SIZE_PART.match(text, pos)
+        if not m or m.end() == pos or m.group(2) not in SIZE_UNITS:
+            return None
+        total += float(m.group(1)) * SIZE_UNITS[m.group(2)]
+        pos = m.end()
+    return total
+
+
 class Report:
     def __init__(self):
         self.rules = {}

@@ -30,3 +30,50 @@ def test_weakening_the_control_fails_the_gate(text, make_env):
                                   "baseline_suid_scan_timeout: 3600"])
 def test_stricter_values_pass_the_gate(text, make_env):
     assert failing(check(make_env(files={"group_vars/all.yml": text + "\n"}))) == []
+
+
+# ------------------------------------------------------------------ MLPS3-AUDIT-RETENTION: the journal's size
+
+
+@pytest.mark.parametrize("value, why", [
+    ("2G", "needs >= 11520 MiB"),          # the old default: about 32 days at 64 MiB a day
+    ("11G", "needs >= 11520 MiB"),
+    ("10%", "not a size journald reads"),   # journald takes no percentage for SystemMaxUse
+    ("12g", "not a size journald reads"),   # nor a lower-case unit
+    ("-12G", "not a size journald reads"),
+    ('"{{ 100 * 1024 }}G"', "Jinja template"),
+])
+def test_a_journal_that_cannot_hold_the_retention_fails(value, why, make_env):
+    report = check(make_env(files={"group_vars/all/logs.yml": f"baseline_journald_system_max_use: {value}\n"}))
+    [f] = failing(report)
+    assert f.rule.id == "MLPS3-AUDIT-RETENTION" and why in f.message, f.message
+    assert f.location.file.endswith("group_vars/all/logs.yml") and f.location.line == 1
+
+
+@pytest.mark.parametrize("value", ["11520M", "12G", "1T", "11G 512M", 12884901888])
+def test_a_journal_that_holds_the_retention_passes(value, make_env):
+    assert failing(check(make_env(files={"group_vars/all.yml": f"baseline_journald_system_max_use: {value}\n"}))) == []
+
+
+def test_the_retention_size_follows_the_thresholds(make_env, tmp_path):
+    """One source: a longer retention in policy/thresholds.yaml makes the role default too small."""
+    from idcpilot.policy.baseline import retention_bytes, weakness
+    from idcpilot.policy.thresholds import load
+    from idcpilot.policy.registry import policy_dir
+
+    th = load(policy_dir() / "thresholds.yaml")
+    need = retention_bytes(th)
+    assert need == th.get("audit.journalMiBPerDay") * 1024 ** 2 * th.get("audit.minRetentionDays")
+    spec = th.get("variables")["baseline_journald_system_max_use"]
+    assert weakness("12G", spec, retention_size=need) is None
+    assert "needs >=" in weakness("12G", spec, retention_size=need * 2)
+
+
+def test_the_role_default_holds_the_retention():
+    from idcpilot.hostchecks import size_bytes
+    from idcpilot.policy.baseline import retention_bytes
+    from idcpilot.policy.registry import policy_dir
+    from idcpilot.policy.rolevars import role_vars
+    from idcpilot.policy.thresholds import load
+
+    assert size_bytes(role_vars().default("baseline_journald_system_max_use")) >= retention_bytes(load(policy_dir() / "thresholds.yaml"))

@@ -14,7 +14,7 @@ import yaml
 
 from policy_helpers import check
 from idcpilot.errors import UserInputError
-from idcpilot.policy.baseline import templated, weakness
+from idcpilot.policy.baseline import retention_bytes, templated, weakness
 from idcpilot.policy.rolevars import role_vars
 from idcpilot.policy.thresholds import load as load_thresholds
 from idcpilot.policy.vault import VaultOptions
@@ -162,7 +162,8 @@ def test_every_argument_spec_is_read(repo):
 
 
 def test_every_role_default_keeps_its_own_constraint(repo):
-    classes = load_thresholds(repo / "policy" / "thresholds.yaml").get("variables")
+    th = load_thresholds(repo / "policy" / "thresholds.yaml")
+    classes = th.get("variables")
     rv = role_vars()
     for name, spec in classes.items():
         if not isinstance(spec, dict) or "rule" not in spec or not rv.has_default(name):
@@ -170,7 +171,7 @@ def test_every_role_default_keeps_its_own_constraint(repo):
         default = rv.default(name)
         if templated(default) or len(spec) == 1 or spec.get("vaulted"):
             continue
-        assert weakness(default, spec, default, {"managementCidrs": ["0.0.0.0/0"], "ntpServers": []}) is None, name
+        assert weakness(default, spec, default, {"managementCidrs": ["0.0.0.0/0"], "ntpServers": []}, retention_bytes(th)) is None, name
 
 
 def test_an_unclassified_role_variable_fails_pilot_mlps3(make_env):

@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from idcpilot.hostchecks import local_mounts, setid_find_argv, unknown_setid
+from idcpilot.hostchecks import local_mounts, setid_find_argv, size_bytes, unknown_setid
 from idcpilot.paths import repo_root
-from idcpilot.verify.suites.baseline_support import kv, setting
+from idcpilot.policy.baseline import retention_bytes
+from idcpilot.verify.suites.baseline_support import kv, setting, thresholds
 from idcpilot.yamlsource import load_yaml_file
 
 pytestmark = [pytest.mark.group("role_baseline")]
@@ -167,3 +168,41 @@ def test_setuid_setgid_files_are_all_allowed(host, hostvars):
     assert not stripped, f"blacklisted files kept their setuid/setgid bits: {stripped}"
     unknown = unknown_setid(found, allowed)
     assert not unknown, f"setuid/setgid files not on the allow-list (baseline_suid_allowlist): {unknown}"
+
+
+# ------------------------------------------------------------------ MLPS3-AUDIT-RETENTION: the journal's size
+
+
+@pytest.mark.rule("MLPS3-AUDIT-RETENTION")
+def test_journal_can_hold_the_retention_period(host, measure):
+    """journald deletes the oldest entries at SystemMaxUse: the limit holds the estimate for the
+    retention period, the filesystem can give the journal that much, and where the journal already
+    spans a day the host's own rate for the retention period fits under the limit."""
+    th = thresholds()
+    days = th.get("audit.minRetentionDays")
+    need = retention_bytes(th)
+    conf = kv(host.run("systemd-analyze cat-config systemd/journald.conf").stdout)
+    limit = size_bytes(conf.get("SystemMaxUse", ""))
+    assert limit is not None and limit >= need, \
+        f"journald SystemMaxUse={conf.get('SystemMaxUse')} holds less than {need / 1024 ** 3:.1f} GiB ({days} days at the estimate)"
+    assert conf.get("ForwardToSyslog") == "yes", "the journal is not copied to syslog (rotated files, log store)"
+
+    usage = host.run("du -sb /var/log/journal").stdout.split()
+    df = host.run("df -B1 --output=size,avail /var/log/journal").stdout.split()
+    assert len(usage) >= 1 and len(df) >= 4, (usage, df)
+    used, size, avail = int(usage[0]), int(df[-2]), int(df[-1])
+    keep_free = size_bytes(conf["SystemKeepFree"]) if conf.get("SystemKeepFree") else min(0.15 * size, 4 * 1024 ** 3)
+    room = used + avail - keep_free
+    measure("journal_room_bytes", int(room))
+    assert room >= limit, (f"/var/log/journal can give the journal {room / 1024 ** 3:.1f} GiB (SystemKeepFree kept), "
+                           f"less than SystemMaxUse {limit / 1024 ** 3:.1f} GiB: journald would delete before {days} days")
+
+    # The host's own rate, once the journal spans a day (a younger journal is mostly boot and deploy).
+    oldest = re.match(r"\s*([0-9]+(?:\.[0-9]+)?)", host.run("journalctl --no-pager -q -o short-unix | head -n 1").stdout)
+    assert oldest, "cannot read the journal's oldest entry"
+    span_days = (float(host.run("date +%s").stdout) - float(oldest.group(1))) / 86400
+    if span_days >= 1:
+        per_day = used / span_days
+        measure("journal_bytes_per_day", int(per_day))
+        assert per_day * days <= limit, (f"this host writes {per_day / 1024 ** 2:.0f} MiB of journal a day: {days} days need "
+                                         f"{per_day * days / 1024 ** 3:.1f} GiB, SystemMaxUse is {limit / 1024 ** 3:.1f} GiB")
