@@ -286,6 +286,17 @@ def setid_scan(types, exclude, timeout):
     return found, (None if p.returncode == 0 else "find exited %s: %s" % (p.returncode, p.stderr.strip()[:300]))
 
 
+def proc_hidepid(mounts_text):
+    """Is /proc mounted with hidepid=2 (shown as "invisible" by kernels >= 5.8)? The last /proc
+    line of /proc/self/mounts is the mount in effect."""
+    options = ""
+    for line in mounts_text.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[1] == "/proc" and fields[2] == "proc":
+            options = fields[3]
+    return bool(re.search(r"(^|,)hidepid=(2|invisible)(,|$)", options))
+
+
 def unknown_setid(found, allowed):
     """Setuid/setgid files not on the allow-list."""
     allowed = set(allowed)
@@ -488,6 +499,15 @@ def main():
         r.check("MLPS3-MINIMAL", incomplete is None, "setuid/setgid scan incomplete: %s" % incomplete)
         unknown = unknown_setid(found, cfg["setid"]["allowed"])
         r.check("MLPS3-MINIMAL", not unknown, "setuid/setgid files not on the allow-list: %s" % ", ".join(unknown))
+
+    # MLPS3-ACCESS-ACCOUNTS: /proc hidepid (a container's manager may refuse it: skipped, not passed)
+    if cfg.get("proc_hidepid"):
+        if proc_hidepid(read("/proc/self/mounts") or ""):
+            r.check("MLPS3-ACCESS-ACCOUNTS", True, "")
+        elif container:
+            r.skip("MLPS3-ACCESS-ACCOUNTS", "/proc hidepid not applied (container: /proc is the container manager's)")
+        else:
+            r.fail("MLPS3-ACCESS-ACCOUNTS", "/proc is mounted without hidepid=2: every account sees every process")
 
     # MLPS3-INTEGRITY
     rid = "MLPS3-INTEGRITY"

@@ -77,3 +77,31 @@ def test_the_role_default_holds_the_retention():
     from idcpilot.policy.thresholds import load
 
     assert size_bytes(role_vars().default("baseline_journald_system_max_use")) >= retention_bytes(load(policy_dir() / "thresholds.yaml"))
+
+
+# ------------------------------------------------------------------ MLPS3-ACCESS-ACCOUNTS: /proc hidepid
+
+
+@pytest.mark.parametrize("text", [
+    "baseline_proc_hidepid_enabled: false",
+    "baseline_proc_group_members: [polkitd, prometheus]",       # one more account sees every process
+    "baseline_proc_group: users",                               # a group ordinary accounts are in
+    "baseline_proc_group_members: \"{{ ['x'] }}\"",
+])
+def test_weakening_hidepid_fails_the_gate(text, make_env):
+    report = check(make_env(files={"host_vars/bj-core-1-bastion.yml": text + "\n"}))
+    assert [f.rule.id for f in failing(report)] == ["MLPS3-ACCESS-ACCOUNTS"], [f.message for f in failing(report)]
+
+
+def test_fewer_hidepid_exceptions_pass_the_gate(make_env):
+    assert failing(check(make_env(files={"group_vars/all.yml": "baseline_proc_group_members: []\n"}))) == []
+
+
+def test_proc_hidepid_reads_the_mount_in_effect():
+    from idcpilot.hostchecks import proc_hidepid
+
+    assert proc_hidepid("proc /proc proc rw,nosuid,nodev,noexec,relatime,hidepid=invisible,gid=996 0 0\n")
+    assert proc_hidepid("proc /proc proc rw,relatime,hidepid=2 0 0\n")
+    assert not proc_hidepid("proc /proc proc rw,relatime,hidepid=1 0 0\n")       # hides nothing from a listing
+    assert not proc_hidepid("proc /proc proc rw,hidepid=2 0 0\nproc /proc proc rw 0 0\n")  # remounted over
+    assert not proc_hidepid("proc /mnt/proc proc rw,hidepid=2 0 0\n")

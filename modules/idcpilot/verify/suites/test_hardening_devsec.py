@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from idcpilot.hostchecks import local_mounts, setid_find_argv, size_bytes, unknown_setid
+from idcpilot.hostchecks import local_mounts, proc_hidepid, setid_find_argv, size_bytes, unknown_setid
 from idcpilot.paths import repo_root
 from idcpilot.policy.baseline import retention_bytes
 from idcpilot.verify.suites.baseline_support import kv, setting, thresholds
@@ -206,3 +206,26 @@ def test_journal_can_hold_the_retention_period(host, measure):
         measure("journal_bytes_per_day", int(per_day))
         assert per_day * days <= limit, (f"this host writes {per_day / 1024 ** 2:.0f} MiB of journal a day: {days} days need "
                                          f"{per_day * days / 1024 ** 3:.1f} GiB, SystemMaxUse is {limit / 1024 ** 3:.1f} GiB")
+
+
+# ------------------------------------------------------------------ MLPS3-ACCESS-ACCOUNTS: /proc hidepid
+
+
+@pytest.mark.rule("MLPS3-ACCESS-ACCOUNTS")
+def test_proc_hides_other_accounts_processes(host, hostvars, not_in_container):
+    """/proc has hidepid=2 at boot (fstab) and now: an unprivileged account cannot see PID 1, a
+    member of the exception group can. A container whose manager refused the remount is skipped."""
+    assert setting(hostvars, "baseline_proc_hidepid_enabled"), "/proc hidepid is off on this host"
+    group = setting(hostvars, "baseline_proc_group")
+    gid = host.group(group).gid
+    fstab = [l.split() for l in host.file("/etc/fstab").content_string.splitlines() if l.split()[:2] == ["proc", "/proc"]]
+    assert fstab and re.search(r"(^|,)hidepid=2(,|$)", fstab[-1][3]) and re.search(rf"(^|,)gid={gid}(,|$)", fstab[-1][3]), \
+        f"/etc/fstab does not mount /proc with hidepid=2,gid={gid}: {fstab}"
+    if not proc_hidepid(host.file("/proc/self/mounts").content_string):
+        not_in_container("/proc is mounted by the container manager, which refused the hidepid remount")
+        pytest.fail("/proc is mounted without hidepid=2: every account sees every process")
+    options = host.run("findmnt --noheadings --output OPTIONS --mountpoint /proc").stdout
+    assert re.search(rf"(^|,)gid={gid}(,|$)", options.strip()), f"/proc has no gid={gid} exception: {options}"
+    assert host.run("runuser -u nobody -- test -e /proc/1/status").rc != 0, "an unprivileged account sees PID 1"
+    assert host.run(f"runuser -u nobody -g {shlex.quote(group)} -- test -e /proc/1/status").rc == 0, \
+        f"a member of {group} cannot see PID 1: the exception does not work"
