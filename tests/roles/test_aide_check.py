@@ -193,3 +193,20 @@ def test_many_entries_are_capped_in_warnings(program, tmp_path):
 def test_main_is_run_as_a_program():
     out = __import__("subprocess").run([sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "AIDE" in out.stdout
+
+
+def test_script_runs_on_the_oldest_host_python():
+    """RHEL 8 family hosts run it with Python 3.6: its grammar, no annotations that 3.6 would
+    evaluate (list[str]), no 3.7 keywords of subprocess.run (capture_output, text)."""
+    import ast
+
+    source = SCRIPT.read_text()
+    tree = ast.parse(source, feature_version=(3, 6))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            assert node.returns is None and all(a.annotation is None for a in node.args.args), node.name
+        if isinstance(node, ast.AnnAssign):
+            raise AssertionError(f"annotated assignment at line {node.lineno}")
+        if isinstance(node, ast.keyword):
+            assert node.arg not in ("capture_output", "text"), f"subprocess keyword {node.arg} needs Python 3.7"
+    assert "from __future__ import annotations" not in source
