@@ -105,11 +105,13 @@ def test_aide_difference_raises_a_journal_warning_and_the_metric(host, hostvars)
     """A watched canary changes: the wrapper logs a warning naming it and the metric counts it.
 
     The canary, its AIDE configuration and database and the metrics file live in a scratch
-    directory under /var/tmp that the test removes: the host's own AIDE database is not touched.
+    directory under /run that the test removes: the host's own AIDE database is not touched, and
+    /run (runtime state, changing all the time) is outside what the host's AIDE watches, so
+    creating and removing the directory leaves no difference behind either.
     """
     program = f"{role_var(hostvars, 'baseline_libexec_dir')}/idcpilot-aide-check"
-    scratch = host.run("mktemp -d /var/tmp/idcpilot-aide-canary.XXXXXX").stdout.strip()
-    assert scratch.startswith("/var/tmp/idcpilot-aide-canary."), scratch
+    scratch = host.run("mktemp -d /run/idcpilot-aide-canary.XXXXXX").stdout.strip()
+    assert scratch.startswith("/run/idcpilot-aide-canary."), scratch
     try:
         canary, prom = f"{scratch}/watched/canary", f"{scratch}/metrics/idcpilot_aide.prom"
         version = host.run(f"{PATH} aide --version 2>&1").stdout
