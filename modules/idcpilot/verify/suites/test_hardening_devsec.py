@@ -1,7 +1,7 @@
 """Verify the parts of roles/baseline that bring it to dev-sec os_hardening's level, on real hosts.
 
 AIDE alerting (MLPS3-INTEGRITY), the setuid/setgid allow-list (MLPS3-MINIMAL), /proc hidepid
-(MLPS3-MINIMAL) and a journal that can hold the retention period (MLPS3-AUDIT-RETENTION). The
+(MLPS3-ACCESS-ACCOUNTS) and a journal that can hold the retention period (MLPS3-AUDIT-RETENTION). The
 sysctls and high-risk packages dev-sec also sets are in the role's existing dicts and lists, which
 test_baseline.py reads. Each test names its rule; what a container cannot show is skipped with the
 reason, never passed. Tests that change something on a host (the AIDE canary) work in a scratch
@@ -51,13 +51,13 @@ def prom_values(text: str) -> dict[str, float]:
     return out
 
 
-def journal_since(host, since: float, priority: str = "warning") -> str:
-    """Entries of the AIDE identifier at PRIORITY or more urgent since the epoch second SINCE
-    (journald writes asynchronously: asked a few times before giving up)."""
+def journal_since(host, since: float, needle: str, priority: str = "warning") -> str:
+    """Entries of the AIDE identifier at PRIORITY or more urgent since the epoch second SINCE,
+    asked until NEEDLE shows up or ten seconds passed (journald writes asynchronously)."""
     text = ""
     for _ in range(10):
         text = host.run(f"journalctl --no-pager -o cat -t {AIDE_IDENTIFIER} -p {priority} --since @{int(since)}").stdout
-        if text.strip():
+        if needle in text:
             break
         time.sleep(1)
     return text
@@ -96,7 +96,7 @@ def test_aide_scheduled_check_writes_its_metrics(host, hostvars):
     changed = metrics.get("idcpilot_aide_changed_files")
     assert changed is not None and changed >= 0, metrics
     if changed:  # a difference on this host is a finding: it must also be in the journal at warning priority
-        assert re.search(rf"AIDE found {int(changed)} difference", journal_since(host, start)), \
+        assert f"AIDE found {int(changed)} difference" in journal_since(host, start, f"AIDE found {int(changed)} difference"), \
             f"{int(changed)} AIDE differences counted but no warning in the journal"
 
 
@@ -139,7 +139,7 @@ def test_aide_difference_raises_a_journal_warning_and_the_metric(host, hostvars)
         assert metrics["idcpilot_aide_changed_files"] > 0, metrics
         assert metrics['idcpilot_aide_differences{kind="changed"}'] == 1, metrics
         assert metrics["idcpilot_aide_last_check_timestamp_seconds"] >= start, metrics
-        warnings = journal_since(host, start)
+        warnings = journal_since(host, start, f"AIDE changed: {canary}")
         assert f"AIDE changed: {canary}" in warnings, f"no warning naming the canary in the journal:\n{warnings[-2000:]}"
     finally:
         host.run(f"rm -rf -- {shlex.quote(scratch)}")
