@@ -63,6 +63,27 @@ def journal_since(host, since: float, needle: str, priority: str = "warning") ->
     return text
 
 
+# ------------------------------------------------------------------ MLPS3-MINIMAL: sysctls laid down
+
+
+@pytest.mark.rule("MLPS3-MINIMAL")
+def test_sysctls_are_laid_down_for_boot(host, hostvars):
+    """Every network and kernel sysctl (dev-sec's accept_ra, kexec_load_disabled ... included) is
+    in /etc/sysctl.d for the next boot, containers too; the live values are test_baseline.py's
+    (kernel.* skipped there in a container, where /proc/sys is the machine's and read-only)."""
+    for path, name in (("/etc/sysctl.d/60-idcpilot-net.conf", "baseline_sysctl_net"),
+                       ("/etc/sysctl.d/61-idcpilot-kernel.conf", "baseline_sysctl_kernel")):
+        written = kv(host.file(path).content_string)
+        want = {key: str(value) for key, value in setting(hostvars, name).items()}
+        wrong = {key: written.get(key) for key, value in want.items() if written.get(key) != value}
+        assert not wrong, f"{path} lacks or differs for {wrong} (want {want})"
+    effective = host.run("systemd-analyze cat-config sysctl.d 2>/dev/null || cat /etc/sysctl.conf /etc/sysctl.d/*.conf")
+    later = kv(effective.stdout)
+    overridden = {k: later.get(k) for k, v in {**setting(hostvars, "baseline_sysctl_net"), **setting(hostvars, "baseline_sysctl_kernel")}.items()
+                  if k in later and later[k] != str(v)}
+    assert not overridden, f"a later sysctl.d file sets these back at boot: {overridden}"
+
+
 # ------------------------------------------------------------------ MLPS3-INTEGRITY
 
 
