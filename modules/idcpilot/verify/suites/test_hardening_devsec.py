@@ -3,8 +3,8 @@
 AIDE alerting (MLPS3-INTEGRITY), the setuid/setgid allow-list (MLPS3-MINIMAL), /proc hidepid
 (MLPS3-ACCESS-ACCOUNTS), a journal that can hold the retention period (MLPS3-AUDIT-RETENTION) and
 the sysctls laid down for boot (MLPS3-MINIMAL). The live sysctl values and the high-risk packages
-dev-sec also covers are in the role's existing dicts and lists, which test_baseline.py reads. Each test names its rule; what a container cannot show is skipped with the
-reason, never passed. Tests that change something on a host (the AIDE canary) work in a scratch
+dev-sec also covers are in the role's existing dicts and lists, which test_baseline.py reads.
+Each test names its rule; what a container cannot show is skipped with the reason, never passed. Tests that change something on a host (the AIDE canary) work in a scratch
 directory of their own and remove it, leaving the host's AIDE database and files as they were.
 """
 
