@@ -154,3 +154,38 @@ def test_the_declared_opt_out_trusts_the_repository_and_says_so(tmp_path):
         mixed = _run(tmp_path, {"repo": repo, "unpinned": True, "pinned": {f"{PATH}/kubeadm": PINS[f"{PATH}/kubeadm"]}}, "mixed")
     assert mixed.returncode != 0 and "kubeadm" in mixed.stdout, _out(mixed)
     assert "UNPINNED: kubelet, kubectl" in mixed.stdout, _out(mixed)
+
+
+def test_the_pins_the_inventory_gives_a_lab_host_refuse_a_consistent_swap(tmp_path):
+    """The same, with the pins as the deploy passes them: the lab estate's inventory (the plugin's
+    idcpilot_artifact_checksums, from checksums.yaml), a k8s host reached by a local connection."""
+    from idcpilot import catalogue
+
+    host = sorted(h.name for h in catalogue.load(REPO / "inventories" / "lab").hosts_with("k8s_node"))[0]
+    _repository(tmp_path / "repo", swapped=NAMES)  # the attacker's own, self-consistent, release
+    served, asked = _serve(tmp_path / "repo")
+    play = tmp_path / "inventory.yml"
+    (tmp_path / "inv" / "bin").mkdir(parents=True)
+    play.write_text(yaml.safe_dump([{
+        "hosts": host, "connection": "local", "gather_facts": False,
+        "tasks": [{"ansible.builtin.include_role": {"name": "k8s_node", "tasks_from": "fetch.yml"},
+                   "vars": {"k8s_node_fetch": {
+                       "label": "inventory", "repo": "{{ k8s_node_files_repo }}", "dir": "", "path": PATH, "names": list(NAMES),
+                       "pinned": "{{ idcpilot_artifact_checksums | default({}) }}", "checksums": "{{ k8s_node_checksums }}",
+                       "unpinned": "{{ k8s_node_artifacts_unpinned }}", "checksums_file": "SHA256SUMS",
+                       "bin_dir": str(tmp_path / "inv" / "bin"), "staging": str(tmp_path / "inv" / "staging"),
+                       "validate_certs": True}}}],
+    }]))
+    with served:
+        repo = f"http://127.0.0.1:{served.httpd.server_port}"
+        proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", "inventories/lab", str(play), "-e",
+                               json.dumps({"ansible_python_interpreter": "/usr/bin/python3", "ansible_become": False,
+                                           "k8s_node_files_repo": repo})],
+                              cwd=REPO, capture_output=True, text=True, timeout=300,
+                              env={"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(tmp_path), "ANSIBLE_NOCOLOR": "1"})
+    assert proc.returncode != 0, _out(proc)
+    from idcpilot.bundle import checksums
+
+    pinned = checksums.load().pin("kubernetes", VERSION, "amd64", "kubelet")
+    assert pinned and pinned in proc.stdout and "checksum" in proc.stdout.lower(), _out(proc)
+    assert f"/{PATH}/SHA256SUMS" not in asked and list((tmp_path / "inv" / "bin").iterdir()) == []
