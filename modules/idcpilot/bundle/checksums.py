@@ -107,15 +107,13 @@ class Expected:
     sha256: str | None
 
 
-def expected(versions: Versions, pins: Checksums | None, components: frozenset[str] = frozenset()) -> list[Expected]:
-    """Every file of every supported release (versions.yaml, its arch), with its pin.
-
-    ``components``: only these (all when empty). Each (component, version) once, stable order."""
+def expected(versions: Versions, pins: Checksums | None) -> list[Expected]:
+    """Every file of every supported release (versions.yaml, its arch), with its pin (None when
+    ``pins`` is None or lacks it). Each (component, version) once, in a stable order."""
     seen: dict[tuple[str, str], None] = {}
     for release in versions.kubernetes:
         for component, version in release.component_versions().items():
-            if not components or component in components:
-                seen.setdefault((component, version), None)
+            seen.setdefault((component, version), None)
     out = []
     for component, version in seen:
         recipe = versions.components[component]
