@@ -6,8 +6,9 @@ constraints a value other than the role default must keep: ``min``, ``max``, ``e
 ``subsetOf`` (only these items), ``supersetOf`` (these items stay), ``umaskBits`` (these bits stay
 masked), ``minDays`` (a systemd time span at least this long), ``minItems``, ``cidrsWithin``
 (every CIDR inside the estate's management networks), ``subsetOfEstate`` (items of an estate list),
-``allow`` (further literal values that are fine), ``vaulted`` (a secret: only from a vault),
-``retentionSize`` (a systemd size that holds ``audit.journalMiBPerDay`` for ``audit.minRetentionDays``
+``urlSchemes`` (a one-line URL with one of these schemes), ``absolutePath`` (a one-line absolute path
+without ``..``, or empty), ``allow`` (further literal values that are fine), ``vaulted`` (a secret: only from a
+vault), ``retentionSize`` (a systemd size that holds ``audit.journalMiBPerDay`` for ``audit.minRetentionDays``
 days). A rule with no constraint keeps its default.
 
 A value that group_vars / host_vars / catalogue host vars set is judged in every layer that reaches a
@@ -175,6 +176,13 @@ def weakness(value: Any, spec: dict[str, Any], default: Any = None, estate: dict
         why = _cidrs_within(value, (estate or {}).get(spec["cidrsWithin"], []), spec["cidrsWithin"])
         if why:
             return why
+    if "urlSchemes" in spec:
+        why = _url_with_scheme(value, spec["urlSchemes"])
+        if why:
+            return why
+    if spec.get("absolutePath") and value != "":  # empty: not set
+        if not isinstance(value, str) or not value.startswith("/") or _CONTROL.search(value) or ".." in value.split("/"):
+            return "must be an absolute path on one line, without .. (or empty)"
     if "subsetOfEstate" in spec:
         allowed = (estate or {}).get(spec["subsetOfEstate"], [])
         items = value if isinstance(value, list) else None
@@ -183,6 +191,24 @@ def weakness(value: Any, spec: dict[str, Any], default: Any = None, estate: dict
         extra = [i for i in items if str(i) not in allowed]
         if extra:
             return f"lists {excerpt(extra)}, not in the estate's {spec['subsetOfEstate']}"
+    return None
+
+
+_CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _url_with_scheme(value: Any, schemes: list[str]) -> str | None:
+    """Why ``value`` is not scheme://host[/path] with one of ``schemes`` (no whitespace, no control
+    characters, no credentials), or None."""
+    wanted = " or ".join(f"{s}://" for s in schemes)
+    if not isinstance(value, str) or _CONTROL.search(value):
+        return f"must be a {wanted} URL on one line, without spaces"
+    scheme, sep, rest = value.partition("://")
+    host = rest.split("/", 1)[0]
+    if not sep or scheme.lower() not in schemes:
+        return f"must be a {wanted} URL (got scheme {excerpt(scheme) if sep else 'none'})"
+    if not host or "@" in host:
+        return f"must be a {wanted} URL with a host and no credentials"
     return None
 
 
