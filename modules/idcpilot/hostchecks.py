@@ -119,6 +119,32 @@ def timespan_seconds(value):
     return total
 
 
+#: systemd's sizes (SystemMaxUse=, SystemKeepFree=): base 1024, one letter a unit, parts summed
+#: ("1G 512M"); "B" and no unit are bytes.
+SIZE_UNITS = {"E": 1024 ** 6, "P": 1024 ** 5, "T": 1024 ** 4, "G": 1024 ** 3, "M": 1024 ** 2, "K": 1024, "B": 1, "": 1}
+_SIZE_PART = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)")
+
+
+def size_bytes(value):
+    """A systemd size ("12G", "512M", "1G 512M", 1073741824) in bytes, as journald parses it;
+    None when systemd would refuse it (a percentage, an unknown unit, a sign, nothing)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if value >= 0 else None
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    total, pos = 0.0, 0
+    while pos < len(text):
+        m = _SIZE_PART.match(text, pos)
+        if not m or m.end() == pos or m.group(2) not in SIZE_UNITS:
+            return None
+        total += float(m.group(1)) * SIZE_UNITS[m.group(2)]
+        pos = m.end()
+    return total
+
+
 class Report:
     def __init__(self):
         self.rules = {}
@@ -216,6 +242,65 @@ def undeclared_listeners(ss_output, allowed):
                    for p, low, high, proc in allowed):
             found.append("%s %s%s" % (proto, local, " (%s)" % ",".join(names) if names else ""))
     return found
+
+
+# ---------------------------------------------------------------- setuid/setgid files (MLPS3-MINIMAL)
+
+
+def local_mounts(types, mounts_text=None):
+    """Mount points of the filesystem TYPES (local ones: ext4, xfs, tmpfs ...), from /proc/self/mounts."""
+    text = read("/proc/self/mounts") if mounts_text is None else mounts_text
+    out = []
+    for line in (text or "").splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[2] in types:
+            out.append(fields[1].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\"))
+    return out
+
+
+def setid_find_argv(roots, exclude):
+    """find over each root, never leaving its filesystem, pruning EXCLUDE: setuid or setgid files."""
+    argv = ["find"] + list(roots) + ["-xdev"]
+    if exclude:
+        argv.append("(")
+        for i, path in enumerate(exclude):
+            argv += (["-o"] if i else []) + ["-path", path]
+        argv += [")", "-prune", "-o"]
+    return argv + ["-type", "f", "(", "-perm", "-4000", "-o", "-perm", "-2000", ")", "-print"]
+
+
+def setid_scan(types, exclude, timeout):
+    """(setuid/setgid files on / and every local filesystem, None) or (found so far, why the scan is incomplete)."""
+    excluded = lambda p: any(p == e or p.startswith(e.rstrip("/") + "/") for e in exclude)
+    roots = ["/"] + sorted({m for m in local_mounts(types) if m != "/" and not excluded(m)})
+    try:
+        p = subprocess.run(setid_find_argv(roots, exclude), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        partial = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        return sorted(set(partial.splitlines())), "the scan did not finish within %s s" % timeout
+    except OSError as exc:
+        return [], "find could not run: %s" % exc
+    found = sorted(set(p.stdout.splitlines()))
+    # find says 1 when a directory vanished or could not be read while it walked: say so, keep what it found
+    return found, (None if p.returncode == 0 else "find exited %s: %s" % (p.returncode, p.stderr.strip()[:300]))
+
+
+def proc_hidepid(mounts_text):
+    """Is /proc mounted with hidepid=2 (shown as "invisible" by kernels >= 5.8)? The last /proc
+    line of /proc/self/mounts is the mount in effect."""
+    options = ""
+    for line in mounts_text.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[1] == "/proc" and fields[2] == "proc":
+            options = fields[3]
+    return bool(re.search(r"(^|,)hidepid=(2|invisible)(,|$)", options))
+
+
+def unknown_setid(found, allowed):
+    """Setuid/setgid files not on the allow-list."""
+    allowed = set(allowed)
+    return [path for path in found if path not in allowed]
 
 
 def main():
@@ -408,6 +493,22 @@ def main():
     for socket_text in undeclared:
         r.check(rid, False, "%s listens but is not a declared port" % socket_text)
 
+    # MLPS3-MINIMAL: every setuid/setgid file is on the allow-list (dev-sec os_hardening's suid_sgid)
+    if cfg.get("setid") is not None:
+        found, incomplete = setid_scan(cfg["setid"]["filesystem_types"], cfg["setid"]["exclude"], cfg["setid"]["timeout"])
+        r.check("MLPS3-MINIMAL", incomplete is None, "setuid/setgid scan incomplete: %s" % incomplete)
+        unknown = unknown_setid(found, cfg["setid"]["allowed"])
+        r.check("MLPS3-MINIMAL", not unknown, "setuid/setgid files not on the allow-list: %s" % ", ".join(unknown))
+
+    # MLPS3-ACCESS-ACCOUNTS: /proc hidepid (a container's manager may refuse it: skipped, not passed)
+    if cfg.get("proc_hidepid"):
+        if proc_hidepid(read("/proc/self/mounts") or ""):
+            r.check("MLPS3-ACCESS-ACCOUNTS", True, "")
+        elif container:
+            r.skip("MLPS3-ACCESS-ACCOUNTS", "/proc hidepid not applied (container: /proc is the container manager's)")
+        else:
+            r.fail("MLPS3-ACCESS-ACCOUNTS", "/proc is mounted without hidepid=2: every account sees every process")
+
     # MLPS3-INTEGRITY
     rid = "MLPS3-INTEGRITY"
     r.check(rid, os.path.exists(cfg["aide_db"]), "AIDE database %s missing" % cfg["aide_db"])
@@ -423,5 +524,15 @@ def main():
     json.dump(r.finish(), sys.stdout, sort_keys=True)
 
 
+def setid_main(encoded):
+    """``--setid-scan BASE64_JSON``: the setuid/setgid files found (roles/baseline tasks/suid.yml)."""
+    cfg = json.loads(base64.b64decode(encoded).decode("utf-8"))
+    found, incomplete = setid_scan(cfg["filesystem_types"], cfg["exclude"], cfg["timeout"])
+    json.dump({"found": found, "incomplete": incomplete}, sys.stdout, sort_keys=True)
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--setid-scan":
+        setid_main(sys.argv[2])
+    else:
+        main()

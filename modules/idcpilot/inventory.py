@@ -66,6 +66,14 @@ def group_name(prefix: str, name: str) -> str:
     return f"{prefix}_{re.sub(r'[^A-Za-z0-9_]', '_', name)}"
 
 
+def artifact_checksums() -> dict[str, str]:
+    """files_repo path -> sha256 committed in modules/idcpilot/bundle/checksums.yaml: what the k8s
+    roles check every download against (never the artifact repository's own SHA256SUMS)."""
+    from idcpilot.bundle import checksums, versions
+
+    return checksums.role_map(versions.load(), checksums.load())
+
+
 def estate_vars(cat: Catalogue) -> dict[str, Any]:
     """Variables every host gets (the 'all' group)."""
     spec = cat.estate.spec
@@ -81,6 +89,7 @@ def estate_vars(cat: Catalogue) -> dict[str, Any]:
         "idcpilot_audit_retention_days": spec.audit.retention_days,
         "idcpilot_log_store": log_store.model_dump() if log_store else None,
         "idcpilot_package_mirror": spec.package_mirror.model_dump(),
+        "idcpilot_artifact_checksums": artifact_checksums(),
     }
 
 

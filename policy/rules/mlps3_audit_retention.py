@@ -9,7 +9,9 @@ RULE = Rule(
     severity="high",
     stage=("plan", "verify"),
     clause="Cybersecurity Law art. 21: network logs kept >= 6 months; GB/T 22239-2019 8.1.4.3 d) audit records protected",
-    remediation="Keep journald MaxRetentionSec >= 6month, logrotate >= 180 days, forwarding to the central log store over TLS.",
+    remediation=("Keep journald MaxRetentionSec >= 6month and SystemMaxUse large enough for the retention period "
+                 "(audit.journalMiBPerDay x audit.minRetentionDays), logrotate >= 180 days, forwarding to the central "
+                 "log store over TLS."),
 )
 
 

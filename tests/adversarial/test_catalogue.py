@@ -111,6 +111,16 @@ CASES: list[Case] = [
          _set(("spec", "threatIntel", 0, "url"), "file:///etc/shadow")),
     Case("mirror-url-credentials", "lab", "spec.packageMirror.apt",
          _set(("spec", "packageMirror", "apt"), "http://user:secret@10.213.0.1:3142/debian")),
+    # the artifact repository hosts fetch Kubernetes binaries from (https or http only; the gate then
+    # refuses http, K8S-ARTIFACTS)
+    Case("artifacts-url-newline", "lab", "spec.packageMirror.artifacts",
+         _set(("spec", "packageMirror", "artifacts"), "https://10.213.0.1:8083/k8s\nvalidate_certs: false")),
+    Case("artifacts-url-template", "lab", "spec.packageMirror.artifacts",
+         _set(("spec", "packageMirror", "artifacts"), lambda tmp: "https://10.213.0.1:8083/" + _pipe(tmp)), injects=True),
+    Case("artifacts-file-scheme", "lab", "spec.packageMirror.artifacts",
+         _set(("spec", "packageMirror", "artifacts"), "file:///srv/evil-bundle")),
+    Case("artifacts-ftp-scheme", "lab", "spec.packageMirror.artifacts",
+         _set(("spec", "packageMirror", "artifacts"), "ftp://10.213.0.1/k8s")),
     # connection takeover through host vars
     Case("host-var-ssh-proxycommand", "lab", "spec.sites[0].hosts[0].vars.ansible_ssh_common_args",
          _vars(lambda tmp: {"ansible_ssh_common_args": f"-o ProxyCommand='touch {tmp}/{MARKER}'"})),

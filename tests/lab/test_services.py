@@ -4,6 +4,7 @@ run for real on 127.0.0.1 and free ports, through the same start/stop code `lab 
 from __future__ import annotations
 
 import dataclasses
+import random
 import socket
 import struct
 import subprocess
@@ -24,9 +25,17 @@ from idcpilot.lab.layout import served_artifacts_port
 REPO = Path(__file__).resolve().parents[2]
 
 
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
+# The lifecycle test's down() stops every lab service bound to its gateway address, so that
+# address is one nothing else uses: a random one of 127.0.0.0/8 (all of it is loopback). Another
+# run of this file (the other pytest-xdist worker, a second checkout's tests) picks its own.
+# The programs run on their own below bind yet another one.
+GATEWAY = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+ALONE = "127.0.0.2"
+
+
+def free_port(kind: int = socket.SOCK_STREAM, address: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((address, 0))
         return s.getsockname()[1]
 
 
@@ -79,19 +88,19 @@ def test_ntp_answers_client_requests_only() -> None:
 
 
 def test_ntp_server_gives_this_machines_time() -> None:
-    port = free_port(socket.SOCK_DGRAM)
-    proc = subprocess.Popen([sys.executable, "-m", "idcpilot.lab.ntp", "--bind", "127.0.0.1", "--port", str(port)],
+    port = free_port(socket.SOCK_DGRAM, ALONE)
+    proc = subprocess.Popen([sys.executable, "-m", "idcpilot.lab.ntp", "--bind", ALONE, "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         offset = None
         for _ in range(50):
-            offset = ntp.query("127.0.0.1", port, timeout=0.2)
+            offset = ntp.query(ALONE, port, timeout=0.2)
             if offset is not None:
                 break
         assert offset is not None and abs(offset) < 0.5, offset
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # junk is ignored, the server lives on
-            s.sendto(b"\x00" * 10, ("127.0.0.1", port))
-        assert ntp.query("127.0.0.1", port) is not None
+            s.sendto(b"\x00" * 10, (ALONE, port))
+        assert ntp.query(ALONE, port) is not None
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -139,14 +148,14 @@ def test_repository_serves_only_regular_files_inside_its_root(bundle: Path, path
 
 
 def test_repository_program_is_read_only_http(bundle: Path) -> None:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "idcpilot.lab.artifacts", "--bind", "127.0.0.1", "--port", str(port), "--root", str(bundle)],
+    port = free_port(address=ALONE)
+    proc = subprocess.Popen([sys.executable, "-m", "idcpilot.lab.artifacts", "--bind", ALONE, "--port", str(port), "--root", str(bundle)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{ALONE}:{port}"
     try:
         for _ in range(100):
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                socket.create_connection((ALONE, port), timeout=0.2).close()
                 break
             except OSError:
                 time.sleep(0.05)
@@ -199,16 +208,16 @@ def test_bundle_root_follows_the_environment(monkeypatch, tmp_path: Path) -> Non
 def test_up_starts_what_the_estate_declares_and_down_leaves_nothing(lab_plan, tmp_path: Path, monkeypatch) -> None:
     """The artifact repository of a loopback 'lab': started, logged, idempotent, restarted when its
     root moves, stopped when the estate drops it, and gone after down."""
-    port = free_port()
+    port = free_port(address=GATEWAY)
     layout = LabLayout("svc-test", state_root=tmp_path / "state", cache_root=tmp_path / "cache", run_root=tmp_path / "run")
-    plan = dataclasses.replace(lab_plan, bridge_addresses=("127.0.0.1/8",), layout=layout, ntp=False, artifacts_port=port,
+    plan = dataclasses.replace(lab_plan, bridge_addresses=(f"{GATEWAY}/8",), layout=layout, ntp=False, artifacts_port=port,
                                kubernetes_versions=("1.37.2",), env="inventories/lab", hosts=())
     empty = tmp_path / "empty"
     monkeypatch.setenv("IDCPILOT_BUNDLE_DIR", str(empty))
     lines: list[str] = []
     try:
         services.up(plan, lines.append)
-        assert lines == [f"lab {plan.name}: artifact repository on http://127.0.0.1:{port} serving {empty}",
+        assert lines == [f"lab {plan.name}: artifact repository on http://{GATEWAY}:{port} serving {empty}",
                          f"artifacts: {empty} has no Kubernetes v1.37.2: run `idcpilot bundle build inventories/lab`"]
         (status,) = services.status(plan)
         assert status.pid and status.answering and "no Kubernetes v1.37.2" in status.detail
@@ -224,7 +233,7 @@ def test_up_starts_what_the_estate_declares_and_down_leaves_nothing(lab_plan, tm
         services.up(plan, lines.append)  # the bundle moved: restarted on it, nothing missing
         (status,) = services.status(plan)
         assert status.pid != first and status.answering and status.detail == str(built)
-        assert lines == [f"lab {plan.name}: artifact repository on http://127.0.0.1:{port} serving {built}"]
+        assert lines == [f"lab {plan.name}: artifact repository on http://{GATEWAY}:{port} serving {built}"]
         assert services.leftovers(plan)
         services.up(dataclasses.replace(plan, artifacts_port=None), lines.append)  # the estate dropped it
         assert services.leftovers(plan) == []

@@ -99,8 +99,13 @@ def test_lab_estate_passes_only_through_its_documented_waivers(monkeypatch):
     assert proc.exit_code == 0, proc.output[-3000:]
     data = json.loads(proc.stdout)
     waived = [f for f in data["findings"] if f["status"] == "waived"]
-    assert {f["rule"] for f in waived} == {"PILOT-CDN-NODES", "PILOT-MLPS3"}  # 2 CDN nodes; kwok worker nodes
+    # 2 CDN nodes; kwok worker nodes; the lab bridge's plain-http artifact repository (checksums still pinned)
+    assert {f["rule"] for f in waived} == {"PILOT-CDN-NODES", "PILOT-MLPS3", "K8S-ARTIFACTS"}
     assert all(f["waiver"]["estate"] == "lab" for f in waived)
+    [artifacts] = [f for f in waived if f["rule"] == "K8S-ARTIFACTS"]
+    assert artifacts["target"] == "estate/lab" and "http://10.213.0.1:8083" in artifacts["message"]
+    pinned = [f for f in data["findings"] if f["rule"] == "K8S-ARTIFACTS" and f["status"] == "pass"]
+    assert any("sha256 committed" in f["message"] for f in pinned), pinned  # the waiver covers the transport only
     assert data["verdict"]["passed"] and not data["verdict"]["partial"]
     strict = invoke("inventories/lab", "--no-plan", "--waivers", "/dev/null", "-f", "json")
     assert strict.exit_code == 1

@@ -14,7 +14,7 @@ import yaml
 
 from policy_helpers import check
 from idcpilot.errors import UserInputError
-from idcpilot.policy.baseline import templated, weakness
+from idcpilot.policy.baseline import retention_bytes, templated, weakness
 from idcpilot.policy.rolevars import role_vars
 from idcpilot.policy.thresholds import load as load_thresholds
 from idcpilot.policy.vault import VaultOptions
@@ -162,7 +162,8 @@ def test_every_argument_spec_is_read(repo):
 
 
 def test_every_role_default_keeps_its_own_constraint(repo):
-    classes = load_thresholds(repo / "policy" / "thresholds.yaml").get("variables")
+    th = load_thresholds(repo / "policy" / "thresholds.yaml")
+    classes = th.get("variables")
     rv = role_vars()
     for name, spec in classes.items():
         if not isinstance(spec, dict) or "rule" not in spec or not rv.has_default(name):
@@ -170,7 +171,7 @@ def test_every_role_default_keeps_its_own_constraint(repo):
         default = rv.default(name)
         if templated(default) or len(spec) == 1 or spec.get("vaulted"):
             continue
-        assert weakness(default, spec, default, {"managementCidrs": ["0.0.0.0/0"], "ntpServers": []}) is None, name
+        assert weakness(default, spec, default, {"managementCidrs": ["0.0.0.0/0"], "ntpServers": []}, retention_bytes(th)) is None, name
 
 
 def test_an_unclassified_role_variable_fails_pilot_mlps3(make_env):
@@ -217,7 +218,8 @@ def test_role_variables_of_every_role_are_judged(text, rule, make_env):
     "cdn_node_worker_connections: 16384", "baseline_ssh_port: 2222", "baseline_pass_max_days: 60",
     "baseline_tmout: '300'", "baseline_ssh_ciphers: [aes256-gcm@openssh.com]", "idcpilot_management_cidrs: [10.10.1.0/24]",
     "baseline_high_risk_packages: [telnetd, inetutils-telnetd, telnet-server, rsh-server, rsh-redone-server, tftpd, tftpd-hpa,"
-    " tftp-server, atftpd, xinetd, ypserv, nis, vsftpd, proftpd-basic, pure-ftpd, talkd, rlinetd, finger]",
+    " tftp-server, atftpd, xinetd, ypserv, nis, vsftpd, proftpd-basic, pure-ftpd, talkd, rlinetd, ftpd, inetutils-ftpd,"
+    " openbsd-inetd, inetutils-inetd, proftpd, finger]",
     "baseline_firewall_enabled: yes", "zt_gateway_min_tls: '1.3'", "my_own_variable: \"{{ anything }}\"",
     "ansible_user: \"{{ idcpilot_automation_account }}\"", "ansible_become: true", "ansible_port: 2222",
 ])

@@ -75,6 +75,8 @@ CASES: dict[str, tuple[list[tuple[str, str]], dict[str, str], list[tuple[str, st
     "MLPS3-BANNER": ([], {"host_vars/sh-core-1-bastion/main.yml": f"---\nbaseline_banner_enabled: no{F}\n"}, None),
     # K8S: the offline bundle's releases (the catalogue)
     "K8S-BUNDLE": ([("nodes: [hz-edge-1-k8s]\n      kubernetesVersion: 1.37.2", f"nodes: [hz-edge-1-k8s]\n      kubernetesVersion: 1.36.0{F}")], {}, None),
+    # K8S: where the hosts' Kubernetes binaries come from (the catalogue)
+    "K8S-ARTIFACTS": ([("    artifacts: https://artifacts.hy-idc.internal/k8s", f"    artifacts: http://artifacts.hy-idc.internal/k8s{F}")], {}, None),
     # K8S: planned manifests
     "K8S-PSA": ([], {}, [("pod-security.kubernetes.io/enforce: restricted", f"pod-security.kubernetes.io/enforce: baseline{F}")]),
     "K8S-NETPOL": ([], {}, [("apiVersion: v1\nkind: Namespace", f"apiVersion: v1{F}\nkind: Namespace"),
@@ -171,6 +173,39 @@ def test_threat_feed_source(case, make_env):
     marked = {(rel.rsplit("/", 1)[-1], line) for rel, line in env.marked()}
     assert marked and marked <= where, f"expected findings at {sorted(marked)}, got {sorted(where)}: {[f.message for f in fails]}"
     assert any("only https:// is allowed" in f.message for f in fails), [f.message for f in fails]
+
+
+# K8S-ARTIFACTS's other half: the pins and the repository set outside the catalogue. Each fails the
+# rule at the marked line of the vars file; the opt-out from pinning is visible to the gate.
+ARTIFACT_VARIABLES: dict[str, str] = {
+    "opt out of pinning": f"k8s_node_artifacts_unpinned: true{F}\n",
+    "control plane opts out": f"k8s_control_plane_artifacts_unpinned: yes{F}\n",
+    "plain http repository": f"k8s_node_files_repo: http://artifacts.hy-idc.internal/k8s{F}\n",
+    "file url": f"k8s_control_plane_files_repo: file:///srv/artifacts{F}\n",
+    "newline in the url": f'k8s_node_files_repo: "https://a.hy-idc.internal/k8s\\n--insecure"{F}\n',
+    "templated url": f'k8s_node_files_repo: "https://{{{{ lookup(\'env\', \'X\') }}}}/k8s"{F}\n',
+    "relative directory": f"k8s_node_files_dir: ../../tmp/evil{F}\n",
+    "pins replaced": f"idcpilot_artifact_checksums: {{}}{F}\n",
+    "own checksums": f"k8s_node_checksums: {{kubelet: {'0' * 64}}}{F}\n",
+    "no certificate check": f"k8s_control_plane_validate_certs: false{F}\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(ARTIFACT_VARIABLES))
+def test_artifact_variables_that_weaken_pinning_fail_k8s_artifacts(case, make_env):
+    env = make_env(files={"group_vars/role_k8s_node.yml": ARTIFACT_VARIABLES[case]})
+    report = check(env, only=["K8S-ARTIFACTS"])
+    fails = [f for f in report.findings if f.rule.id == "K8S-ARTIFACTS" and f.status == "fail"]
+    where = {(f.location.file.rsplit("/", 1)[-1], f.location.line) for f in fails if f.location}
+    marked = {(rel.rsplit("/", 1)[-1], line) for rel, line in env.marked()}
+    assert marked and marked == where, f"expected findings at {sorted(marked)}, got {sorted(where)}: {[f.message for f in fails]}"
+
+
+@pytest.mark.parametrize("text", ["k8s_node_files_repo: https://artifacts.hy-idc.internal/k8s",
+                                  "k8s_control_plane_files_dir: /srv/idcpilot/bundle/files"])
+def test_an_https_repository_or_a_local_directory_passes_k8s_artifacts(text, make_env):
+    report = check(make_env(files={"group_vars/all.yml": text + "\n"}), only=["K8S-ARTIFACTS"])
+    assert [f.message for f in report.findings if f.rule.id == "K8S-ARTIFACTS" and f.status == "fail"] == []
 
 
 def all_rule_ids() -> list[str]:

@@ -15,7 +15,8 @@ through what the demo does not: --check --diff, audit-only, a hand edit, bad che
 - audit-only mode reports compliance and changes nothing;
 - a host edited by hand (PermitRootLogin yes) fails verify and audit-only naming MLPS3-AUTH-REMOTE,
   and the next deploy repairs it;
-- the offline kubelet/kubeadm/kubectl are refused on a bad checksum (URL and directory sources);
+- the offline kubelet/kubeadm/kubectl are refused without a committed pin, and on a bad checksum
+  (URL and directory sources);
 - external auditors: Lynis >= 80 inside a hardened host (fresh index printed beside it) and
   ssh-audit without failures against its sshd.
 
@@ -241,8 +242,15 @@ def test_bad_checksum_is_refused_and_nothing_is_replaced(lab: Lab, converged, se
     good = services["good"] / "dl.k8s.io" / "release" / f"v{services['version']}" / "bin" / "linux" / "amd64"
     genuine = {name: hashlib.sha256((good / name).read_bytes()).hexdigest() for name in artifacts.BINARIES}  # the bundle's, as served
     upgrade = ["-e", f"k8s_node_kubernetes_version={services['bad_version']}"]
+    # a release idcpilot has no pins for is refused before anything is downloaded
+    out = ansible_playbook(lab, "playbooks/k8s_node.yml", "--limit", host, *upgrade, "-e", f"k8s_node_files_repo={services['bad_url']}")
+    assert out.returncode != 0 and "no committed sha256 for kubelet, kubeadm, kubectl" in out.stdout, out.stdout[-3000:]
+    # pinned to the genuine files (as checksums.yaml would be): the corrupt kubectl fails its pin
+    bad_dir = f"dl.k8s.io/release/v{services['bad_version']}/bin/linux/amd64"
+    sums = (services["bad"] / bad_dir / "SHA256SUMS").read_text().split()
+    pins = ["-e", json.dumps({"idcpilot_artifact_checksums": {f"{bad_dir}/{name}": digest for digest, name in zip(sums[::2], sums[1::2])}})]
     for source in (["-e", f"k8s_node_files_repo={services['bad_url']}"], ["-e", f"k8s_node_files_dir={services['bad']}"]):
-        out = ansible_playbook(lab, "playbooks/k8s_node.yml", "--limit", host, *upgrade, *source)
+        out = ansible_playbook(lab, "playbooks/k8s_node.yml", "--limit", host, *upgrade, *pins, *source)
         assert out.returncode != 0, out.stdout[-3000:]
         assert re.search(r"checksum (mismatch|.*did not match)", out.stdout, re.I), out.stdout[-3000:]
         installed = dict(reversed(line.split()) for line in lab.ssh(host, "cd /usr/local/bin && sha256sum kubelet kubeadm kubectl").stdout.splitlines())

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from idcpilot.bundle import layout, packages, stamps, wrapper
+from idcpilot.bundle import checksums, layout, packages, stamps, wrapper
 from idcpilot.bundle.gobuild import BuildError, Runner, Toolchain, toolchain
 from idcpilot.bundle.versions import Component, Release, Versions, parse_release
 
@@ -66,6 +66,8 @@ class Result:
     manifest_changed: bool = False
     manifest: dict[str, Any] = field(default_factory=dict)
     not_built: list[dict[str, str]] = field(default_factory=list)
+    #: files that differ from the committed checksums (checksums.yaml), one line each
+    unpinned: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -124,8 +126,11 @@ def file_entries(stamp: stamps.Stamp) -> list[dict[str, Any]]:
 
 
 def build(versions: Versions, releases: list[Release], root: Path, cache: Path, repo: Path, say: Say,
-          force: bool = False, timeout: int = 3 * 3600, only: frozenset[str] = frozenset()) -> Result:
-    """Build (or find cached) every component the releases need, then write the manifest.
+          force: bool = False, timeout: int = 3 * 3600, only: frozenset[str] = frozenset(),
+          pins: checksums.Checksums | None = None) -> Result:
+    """Build (or find cached) every component the releases need, write the manifest, and compare
+    every file with the committed checksums (``pins``, default checksums.yaml): a difference is
+    listed in ``Result.unpinned`` and the caller fails the build.
 
     With ``only`` (component names), the other components are not built: the manifest still
     lists their files when their stamp is current, else names them under ``notBuilt``."""
@@ -168,6 +173,8 @@ def build(versions: Versions, releases: list[Release], root: Path, cache: Path, 
                                [r.version for r in releases], versions.build_date, result.not_built)
         result.manifest = data
         result.manifest_changed = layout.write_manifest(root, data)
+    built = {f.path: (f.sha256, s.go_version) for s in done for f in s.files}
+    result.unpinned = checksums.compare(versions, pins or checksums.load(), built)
     result.total = round(time.monotonic() - start, 1)
     return result
 

@@ -229,13 +229,16 @@ class Audit(Model):
 class PackageMirror(Model):
     """Air-gapped IDCs install from their own mirror; roles take these URLs.
 
-    http is allowed: packages are verified by the distribution's signatures (apt, dnf gpgcheck)
-    and artifacts by pinned checksums, so the transport adds no integrity; the lab serves http.
+    The schema takes http and https: packages are verified by the distribution's signatures (apt,
+    dnf gpgcheck) and artifacts against the sha256 committed in idcpilot
+    (modules/idcpilot/bundle/checksums.yaml), never the mirror's own. For the artifact repository
+    the policy gate then requires https (K8S-ARTIFACTS, policy/thresholds.yaml), so that it can name
+    the estate it refuses; the lab's plain-http repository passes only by a waiver.
     """
 
     apt: HttpUrl | None = Field(None, description="Debian-family mirror or apt proxy URL (http or https; packages are signature-checked)")
     yum: HttpUrl | None = Field(None, description="RedHat-family repository base URL (http or https; packages are gpg-checked)")
-    artifacts: HttpUrl | None = Field(None, description="offline artifact repository (kubelet/kubeadm ...; http or https, checksums pinned)")
+    artifacts: HttpUrl | None = Field(None, description="offline artifact repository (kubelet/kubeadm ...; every file checked against the sha256 committed in idcpilot; the gate requires https, K8S-ARTIFACTS)")
 
 
 class HostDefaults(Model):

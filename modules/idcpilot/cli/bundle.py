@@ -69,12 +69,13 @@ def build(
     fmt: Format = FormatOpt,
 ) -> None:
     """Build the offline bundle (cached: a second build with the same inputs builds nothing)."""
-    from idcpilot.bundle import build as bundle_build, cache_root, files_root, versions
+    from idcpilot.bundle import build as bundle_build, cache_root, checksums, files_root, versions
     from idcpilot.bundle.gobuild import BuildError
     from idcpilot.paths import repo_root
 
     with user_errors():
         releases = _releases(env, kubernetes_version or [])
+        pins = checksums.load()
     unknown = sorted(set(only or []) - set(versions.load().components))
     if unknown:
         raise fail_input(f"--only: no component {', '.join(excerpt(u) for u in unknown)} (components: {', '.join(versions.load().components)})")
@@ -83,7 +84,8 @@ def build(
     if not releases:
         _say("the estate has no clusters: no Kubernetes release to bundle")
     try:
-        result = bundle_build.build(versions.load(), releases, root, cache_dir, repo_root(), _say, force, timeout, frozenset(only or []))
+        result = bundle_build.build(versions.load(), releases, root, cache_dir, repo_root(), _say, force, timeout,
+                                    frozenset(only or []), pins)
     except BuildError as exc:
         _say(f"idcpilot bundle: {exc}")
         raise typer.Exit(EXIT_FAIL) from None
@@ -92,9 +94,11 @@ def build(
         raise typer.Exit(EXIT_INPUT) from None
     summary = {"root": str(root), "releases": [r.version for r in releases], "built": result.built, "cached": result.cached,
                "seconds": result.seconds, "totalSeconds": result.total, "manifestChanged": result.manifest_changed,
-               "files": len(result.manifest.get("files", [])), "notBuilt": result.not_built}
+               "files": len(result.manifest.get("files", [])), "notBuilt": result.not_built, "differFromPins": result.unpinned}
     if fmt is Format.json:
         print_json(summary)
+        if result.unpinned:
+            _refuse_unpinned(result.unpinned)
         return
     if not result.built:
         typer.echo(f"bundle up to date: nothing built ({len(result.cached)} components cached, {summary['files']} files verified) "
@@ -105,6 +109,53 @@ def build(
     typer.echo(f"manifest: {root / 'manifest.json'}{' (updated)' if result.manifest_changed else ' (unchanged)'}")
     if result.not_built:
         typer.echo("incomplete: not built " + ", ".join(f"{n['component']} {n['version']}" for n in result.not_built))
+    if result.unpinned:
+        _refuse_unpinned(result.unpinned)
+
+
+def _refuse_unpinned(lines: list[str]) -> None:
+    """A build whose files differ from checksums.yaml fails: hosts would refuse these files, and a
+    difference is either a change to review (a new version, another Go) or a tampered build."""
+    from idcpilot.bundle import checksums
+
+    for line in lines:
+        _say(f"idcpilot bundle: {line}")
+    _say(f"idcpilot bundle: {len(lines)} file(s) differ from the committed checksums ({checksums.CHECKSUMS_FILE.name} "
+         f"beside versions.yaml); hosts refuse them. If the change is expected (a new version in versions.yaml, another "
+         f"Go toolchain), review it and re-pin with `idcpilot bundle lock`; otherwise do not serve this bundle.")
+    raise typer.Exit(EXIT_FAIL)
+
+
+@app.command()
+def lock(
+    out: Optional[Path] = OutOpt,
+    checksums_file: Optional[Path] = typer.Option(None, "--checksums", help="the checksums file to write (default: checksums.yaml beside versions.yaml)", show_default=False),
+    check: bool = typer.Option(False, "--check", help="write nothing; exit 3 when the pins would change"),
+) -> None:
+    """Re-pin: write the committed checksums from the built bundle (review the diff, then commit it)."""
+    from idcpilot.bundle import checksums, files_root, layout, versions
+    from idcpilot.cli.common import EXIT_CHANGES
+
+    root = (out or files_root()).absolute()
+    target = (checksums_file or checksums.CHECKSUMS_FILE).absolute()
+    with user_errors():
+        old = checksums.load(target) if target.exists() else None
+    pins, problems = checksums.lock(versions.load(), root)
+    if problems:
+        for line in problems:
+            _say(f"idcpilot bundle lock: {line}")
+        _say(f"idcpilot bundle lock: nothing written; {target} is unchanged")
+        raise typer.Exit(EXIT_FAIL)
+    changes = checksums.diff(old, pins)
+    for line in changes:
+        typer.echo(line)
+    if not changes:
+        typer.echo(f"pins unchanged: {target}")
+        return
+    if check:
+        raise typer.Exit(EXIT_CHANGES)
+    layout.atomic_write(target, checksums.render(pins).encode(), 0o644)
+    typer.echo(f"wrote {target}: review the diff above before committing it")
 
 
 @app.command("list")

@@ -6,7 +6,9 @@ names the lab bridge's gateway address: the
 lab's stand-in for an IDC's own artifact mirror (kubespray's ``files_repo`` layout), serving the
 offline bundle ``idcpilot bundle build`` lays out. GET and HEAD of regular files under DIR only:
 no listing, no upload, nothing outside DIR (``..``, encoded or not, and symlinks leading out are
-refused). Integrity does not rest on the transport: roles check every file against SHA256SUMS.
+refused). Integrity does not rest on the transport: roles check every file against the sha256
+committed in modules/idcpilot/bundle/checksums.yaml (never the SHA256SUMS served here); the gate
+requires https for an artifact repository, and the lab estate's http one is waived (K8S-ARTIFACTS).
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ constraints a value other than the role default must keep: ``min``, ``max``, ``e
 ``subsetOf`` (only these items), ``supersetOf`` (these items stay), ``umaskBits`` (these bits stay
 masked), ``minDays`` (a systemd time span at least this long), ``minItems``, ``cidrsWithin``
 (every CIDR inside the estate's management networks), ``subsetOfEstate`` (items of an estate list),
-``allow`` (further literal values that are fine), ``vaulted`` (a secret: only from a vault). A rule
-with no constraint keeps its default.
+``urlSchemes`` (a one-line URL with one of these schemes), ``absolutePath`` (a one-line absolute path
+without ``..``, or empty), ``allow`` (further literal values that are fine), ``vaulted`` (a secret: only from a
+vault), ``retentionSize`` (a systemd size that holds ``audit.journalMiBPerDay`` for ``audit.minRetentionDays``
+days). A rule with no constraint keeps its default.
 
 A value that group_vars / host_vars / catalogue host vars set is judged in every layer that reaches a
 host. A Jinja template fails unless it is the default or an allowed literal (the gate cannot show
@@ -23,7 +25,7 @@ from collections import defaultdict
 from typing import Any, Iterator
 
 from idcpilot.errors import excerpt
-from idcpilot.hostchecks import timespan_seconds
+from idcpilot.hostchecks import size_bytes, timespan_seconds
 from idcpilot.policy.model import Location, Outcome
 from idcpilot.policy.rolevars import role_vars
 
@@ -96,8 +98,15 @@ def _items(value: Any) -> list[Any] | None:
     return None
 
 
-def weakness(value: Any, spec: dict[str, Any], default: Any = None, estate: dict[str, list[str]] | None = None) -> str | None:
-    """Why ``value`` (not the role default) breaks ``spec``; None when it keeps the control."""
+def retention_bytes(thresholds: Any) -> float:
+    """The journal size that holds the retention period: audit.journalMiBPerDay x audit.minRetentionDays."""
+    return float(thresholds.get("audit.journalMiBPerDay")) * 1024 ** 2 * float(thresholds.get("audit.minRetentionDays"))
+
+
+def weakness(value: Any, spec: dict[str, Any], default: Any = None, estate: dict[str, list[str]] | None = None,
+             retention_size: float | None = None) -> str | None:
+    """Why ``value`` (not the role default) breaks ``spec``; None when it keeps the control.
+    ``retention_size``: the bytes a ``retentionSize`` variable must reach (retention_bytes)."""
     for extra in spec.get("allow", []):
         if _same(value, extra):
             return None
@@ -154,10 +163,26 @@ def weakness(value: Any, spec: dict[str, Any], default: Any = None, estate: dict
         need = int(str(spec["umaskBits"]), 8)
         if bits & need != need:
             return f"must mask at least {spec['umaskBits']} (e.g. {spec['umaskBits']})"
+    if spec.get("retentionSize"):
+        size = size_bytes(value)
+        if size is None:
+            return "is not a size journald reads (e.g. 12G, 11520M)"
+        if retention_size is None:
+            return "cannot be judged: no retention size (audit.journalMiBPerDay x audit.minRetentionDays)"
+        if size < retention_size:
+            return (f"holds {size / 1024 ** 2:g} MiB; the retention period needs >= {retention_size / 1024 ** 2:g} MiB "
+                    "(audit.journalMiBPerDay x audit.minRetentionDays)")
     if "cidrsWithin" in spec:
         why = _cidrs_within(value, (estate or {}).get(spec["cidrsWithin"], []), spec["cidrsWithin"])
         if why:
             return why
+    if "urlSchemes" in spec:
+        why = _url_with_scheme(value, spec["urlSchemes"])
+        if why:
+            return why
+    if spec.get("absolutePath") and value != "":  # empty: not set
+        if not isinstance(value, str) or not value.startswith("/") or _CONTROL.search(value) or ".." in value.split("/"):
+            return "must be an absolute path on one line, without .. (or empty)"
     if "subsetOfEstate" in spec:
         allowed = (estate or {}).get(spec["subsetOfEstate"], [])
         items = value if isinstance(value, list) else None
@@ -166,6 +191,24 @@ def weakness(value: Any, spec: dict[str, Any], default: Any = None, estate: dict
         extra = [i for i in items if str(i) not in allowed]
         if extra:
             return f"lists {excerpt(extra)}, not in the estate's {spec['subsetOfEstate']}"
+    return None
+
+
+_CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _url_with_scheme(value: Any, schemes: list[str]) -> str | None:
+    """Why ``value`` is not scheme://host[/path] with one of ``schemes`` (no whitespace, no control
+    characters, no credentials), or None."""
+    wanted = " or ".join(f"{s}://" for s in schemes)
+    if not isinstance(value, str) or _CONTROL.search(value):
+        return f"must be a {wanted} URL on one line, without spaces"
+    scheme, sep, rest = value.partition("://")
+    host = rest.split("/", 1)[0]
+    if not sep or scheme.lower() not in schemes:
+        return f"must be a {wanted} URL (got scheme {excerpt(scheme) if sep else 'none'})"
+    if not host or "@" in host:
+        return f"must be a {wanted} URL with a host and no credentials"
     return None
 
 
@@ -207,6 +250,7 @@ def _judge_all(ctx: Any) -> dict[str, list[Outcome]]:
     classes = ctx.thresholds.get("variables")
     roles = role_vars()
     estate = _estate_lists(ctx)
+    retention = retention_bytes(ctx.thresholds)
     bad: dict[tuple[str, str, str, str, Location | None, str], int] = defaultdict(int)
     for name, val, layer in ctx.hostvars.sets():
         spec = classes.get(name)
@@ -226,7 +270,7 @@ def _judge_all(ctx: Any) -> dict[str, list[Outcome]]:
                 rule, why = UNCLASSIFIED_RULE, "is a Jinja template; even a tunable variable takes a literal value"
             else:
                 rule = spec["rule"]
-                why = weakness(val.value, spec, default, estate)
+                why = weakness(val.value, spec, default, estate, retention)
                 if why is None and spec.get("vaulted") and not val.secret:
                     why = "is a secret: keep it in an ansible-vault (an encrypted file or !vault), never in plain text"
                 if why is None:

@@ -111,7 +111,8 @@ class Mapping:
 # ------------------------------------------------------------------ role variable classification
 
 VARIABLE_KEYS = ("rule", "tunable", "min", "max", "equals", "oneOf", "subsetOf", "supersetOf", "umaskBits",
-                 "minDays", "minItems", "cidrsWithin", "subsetOfEstate", "allow", "vaulted")
+                 "minDays", "minItems", "cidrsWithin", "subsetOfEstate", "urlSchemes", "absolutePath", "allow", "vaulted",
+                 "retentionSize")
 ESTATE_LISTS = {"cidrsWithin": ("managementCidrs",), "subsetOfEstate": ("ntpServers",)}
 
 
@@ -137,8 +138,12 @@ def _variable_problems(name: str, spec: Any, ctx: _Ctx) -> list[tuple[PathKey, s
         out.append(((), "name the rule the variable can weaken (rule: ID), or mark it tunable"))
     elif set(spec) - {"tunable", "allow"}:
         out.append(((), "a tunable variable takes no constraint but allow:"))
-    if "vaulted" in spec and spec["vaulted"] is not True:
-        out.append((("vaulted",), "must be true (or leave it out)"))
+    for key in ("vaulted", "absolutePath", "retentionSize"):
+        if key in spec and spec[key] is not True:
+            out.append(((key,), "must be true (or leave it out)"))
+    if "urlSchemes" in spec and not (isinstance(spec["urlSchemes"], list) and spec["urlSchemes"]
+                                     and all(isinstance(x, str) and re.fullmatch(r"[a-z][a-z0-9+.-]{0,15}", x) for x in spec["urlSchemes"])):
+        out.append((("urlSchemes",), "must be a non-empty list of URL schemes such as [https]"))
     for key in ("min", "max", "minDays"):
         if key in spec and not _is_num(spec[key]):
             out.append(((key,), f"must be a number, not {excerpt(spec[key])}"))
@@ -192,7 +197,7 @@ SCHEMA: dict[str, Any] = {
     "threatIntel": {"maxSyncMinutes": POS, "minPrefixV4": number(0, 32, integer=True),
                     "minPrefixV6": number(0, 128, integer=True), "maxFeedBytes": number(1, integer=True)},
     "data": {"classifications": text_list, "sensitive": text_list, "backupRequired": text_list},
-    "audit": {"minRetentionDays": number(1, integer=True)},
+    "audit": {"minRetentionDays": number(1, integer=True), "journalMiBPerDay": POS},
     "emergency": {"levels": text_list, "maxHandlingHours": POS},
     "drills": {"minPerYear": COUNT, "windowDays": number(1, integer=True), "kinds": text_list},
     "tiers": {"required": text_list, "minRegionCoverage": RATIO},
@@ -209,6 +214,7 @@ SCHEMA: dict[str, Any] = {
         "podSecurityLevel": one_of("privileged", "baseline", "restricted"),
         "labels": {"classification": text, "domain": text},
         "secretKeyPattern": regex,
+        "artifactSchemes": text_list,
     },
     "crossguard": {"enforcement": {"critical": LEVEL, "high": LEVEL, "medium": LEVEL, "low": LEVEL}},
     "variables": mapping_of(_variable_name, _variable_problems),
