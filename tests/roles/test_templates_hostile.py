@@ -16,7 +16,7 @@ a syntax error (a value the tool finds wrong — a certificate path that does no
 cipher name — is not an injection and is allowed).
 
 Tools: nginx -t (sites and kube-lb), nft -c, chronyd -p, systemd-analyze verify, sh -n / bash -n, vtysh --dryrun,
-sshd -t, visudo -c, rsyslogd -N1, logrotate -d, openssl req, tomllib, yaml, where installed
+sshd -t, visudo -c, rsyslogd -N1, logrotate -d, openssl req, tomllib, yaml, Python's compile, where installed
 (scripts/host-packages.txt). A template whose syntax has no checker here (pam-configs, auditd,
 audit rules, modprobe, sysctl, apt deb822, Prometheus text) is checked by its statements only,
 and says so in its parameter id ("no-tool").
@@ -195,6 +195,8 @@ def base_vars(task: TemplateTask, loader: DataLoader, tmp: Path) -> dict[str, An
     out.update(inv["_meta"]["hostvars"][host])
     out.update(loader.load_from_file(str(role_dir / "defaults" / "main.yml"), trusted_as_template=True))
     out.update(loader.load_from_file(str(role_dir / "vars" / "Debian.yml"), trusted_as_template=True) or {})
+    if (role_dir / "vars" / "main.yml").exists():  # role vars: outrank the rest, as in a play
+        out.update(loader.load_from_file(str(role_dir / "vars" / "main.yml"), trusted_as_template=True) or {})
     trusted = {k: trust_as_template(v) if isinstance(v, str) else v for k, v in set_facts(task.role, loader).items()}
     out.update(trusted)
     out.update({k: trust_as_template(v) if isinstance(v, str) else v for k, v in task.task_vars.items()})
@@ -208,6 +210,7 @@ def base_vars(task: TemplateTask, loader: DataLoader, tmp: Path) -> dict[str, An
         | {"all": sorted(inv["_meta"]["hostvars"])},
         "hostvars": {h: dict(v) for h, v in inv["_meta"]["hostvars"].items()},
         "ansible_check_mode": False,
+        "os_family_name": "Debian",  # what roles/os_family sets on a Debian host
     })
     # files the real tools open: keep them in this test's directory
     out.update({
@@ -496,6 +499,12 @@ def rsyslog_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
     return _verdict(proc, ("syntax error", "invalid character", "unexpected", "unknown parameter", "invalid statement"))
 
 
+def rsyslog_rules_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
+    """A drop-in without an output action (rsyslogd -N1 refuses that on its own) and without the
+    working directory rsyslog.conf sets before its includes: read as the role's validate reads it."""
+    return rsyslog_check(f'global(workDirectory="{tmp}")\n' + text + "\n*.* /dev/null\n", tmp, companions)
+
+
 def logrotate_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
     f = tmp / "logrotate.conf"
     f.write_text(text)
@@ -525,6 +534,7 @@ def parsed_by(parse: Callable[[str], Any], error: type[Exception]) -> Callable[[
 toml_check = parsed_by(tomllib.loads, tomllib.TOMLDecodeError)
 yaml_check = parsed_by(yaml.safe_load, yaml.YAMLError)
 yaml_all_check = parsed_by(lambda text: list(yaml.safe_load_all(text)), yaml.YAMLError)
+python_check = parsed_by(lambda text: compile(text, "template", "exec"), SyntaxError)
 
 
 def prom_check(text: str, tmp: Path, companions: dict[str, str]) -> Checked:
@@ -550,6 +560,7 @@ SYNTAX: dict[str, Syntax] = {
     "baseline/auditd.conf.j2": Syntax(NO_QUOTES, None, None),
     "baseline/chrony.conf.j2": Syntax(NO_QUOTES, chrony_check, "chronyd"),
     "baseline/faillock.conf.j2": Syntax(NO_QUOTES, None, None),
+    "baseline/idc-audit-read.j2": Syntax(LINES, python_check, None),
     "baseline/idcpilot-aide-check.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
     "baseline/idcpilot-aide-check.timer.j2": Syntax(INI, systemd_check(".timer"), "systemd-analyze"),
     "baseline/journald.conf.j2": Syntax(INI, None, None),
@@ -563,6 +574,7 @@ SYNTAX: dict[str, Syntax] = {
     "baseline/profile-tmout.sh.j2": Syntax(LINES, shell_check("sh"), "sh"),
     "baseline/profile-umask.sh.j2": Syntax(LINES, shell_check("sh"), "sh"),
     "baseline/pwquality.conf.j2": Syntax(NO_QUOTES, None, None),
+    "baseline/rsyslog-audit-records.conf.j2": Syntax(LINES, rsyslog_rules_check, "rsyslogd"),
     "baseline/rsyslog-forward.conf.j2": Syntax(LINES, rsyslog_check, "rsyslogd"),
     "baseline/sshd_config.j2": Syntax(LINES, sshd_check, "sshd"),
     "baseline/sudoers.j2": Syntax(NO_QUOTES, visudo_check, "visudo"),
@@ -833,7 +845,9 @@ def test_filters_refuse_clearly() -> None:
         (f.nft_rule, "accept } chain x {", "nftables rule"), (f.systemd_value, "x\nExecStartPre=/bin/sh", "config line"),
         (f.shell_word, "a\nb", "shell"), (f.apt_uri, "http://m/debian\nTrusted: yes", "apt source"),
         (f.apt_uri, "http://a http://b", "apt source"), (f.openssl_value, "$ENV::HOME", "openssl config"),
-        (f.sudoers_command, "ALL", "sudoers"), (f.rsyslog_str, "a\nb", "rsyslog"),
+        (f.sudoers_command, "ALL", "sudoers"), (f.sudoers_command, "/usr/bin/systemctl restart *", "sudoers"),
+        (f.sudoers_name, "admins,carol", "sudoers"), (f.sudoers_name, "ALL", "sudoers"), (f.sudoers_name, "a\nb", "sudoers"),
+        (f.rsyslog_str, "a\nb", "rsyslog"),
     ]
     for fn, value, syntax in refusals:
         with pytest.raises(f.UnsafeValue, match=f"^{re.escape(syntax)}: refusing "):

@@ -226,12 +226,27 @@ def shell_word(value: Any) -> str:
 
 def sudoers_command(value: Any) -> str:
     """A command of a sudoers rule: a fully qualified path and its arguments, with sudoers'
-    special characters (',' another command, ':' '=' '\\') escaped; '#' and 'ALL' refused."""
+    special characters (',' another command, ':' '=' '\\') escaped; '#' and 'ALL' refused, and
+    the wildcards '*' '?' '[' ']' (they would widen an exact command to any argument)."""
     text = _text("sudoers", value)
     if not text.startswith("/") or "#" in text:
         raise _refuse("sudoers", value, "a sudoers command is a full path and its arguments, without '#'")
+    if re.search(r"[*?\[\]]", text):
+        raise _refuse("sudoers", value, "wildcards (* ? [ ]) would match other arguments")
     return re.sub(r"([\\,:=])", r"\\\1", text)
 
+
+_SUDOERS_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
+
+
+def sudoers_name(value: Any) -> str:
+    """A user or group name in a sudoers rule: a plain account name (lower case, as useradd and
+    groupadd make them, at most 32 characters). Refused: ',' (it would add another user to the
+    list), '!' (negation), blanks, 'ALL' and upper-case words (sudoers keywords and aliases)."""
+    text = _text("sudoers", value)
+    if not _SUDOERS_NAME.match(text):
+        raise _refuse("sudoers", value, "a user or group name is lower-case letters, digits and _ . - only")
+    return text
 
 
 def apt_uri(value: Any) -> str:
@@ -294,4 +309,5 @@ class FilterModule:
             "prom_label": prom_label,
             "openssl_value": openssl_value,
             "sudoers_command": sudoers_command,
+            "sudoers_name": sudoers_name,
         }
