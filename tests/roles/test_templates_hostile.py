@@ -161,6 +161,9 @@ def set_facts(role: str, loader: DataLoader) -> dict[str, Any]:
     registered command output replaced by what a healthy host returns."""
     explicit: dict[str, Any] = {
         "sdwan_edge_peer_keys": "{{ dict(sdwan_edge_peers | map(attribute='name') | zip_longest([], fillvalue='" + TEST_KEY + "')) }}",
+        # per-link secrets the role holds in memory (tasks/link_secrets.yml): a preshared key and a BGP password
+        "sdwan_edge_link_secrets": "{{ dict(sdwan_edge_peers | map(attribute='name') | zip_longest([], fillvalue={'psk': '"
+                                   + TEST_KEY + "', 'bgp': 'bGluay1wYXNzd29yZA=='})) }}",
         "cdn_node_effective_nofile": 32768,
         "zt_gateway_effective_nofile": 32768,
         "baseline_in_container": False,

@@ -35,5 +35,12 @@ def test_private_key_tasks_are_no_log_and_templates_never_hold_a_private_key():
         # the wg-quick config sets the key from its file; no template ever carries a PrivateKey value
         assert not re.search(r"^PrivateKey\s*=", text, re.M), template.name
         assert "sdwan_edge_private_key }}" not in text
-    psk = next(t for t in yaml.safe_load((ROLE / "tasks/wireguard.yml").read_text()) if "Preshared keys from" in t["name"])
-    assert psk.get("no_log") is True
+    # every task that reads, generates, combines or writes a link secret (preshared key, BGP
+    # password) hides its values; the one that only removes a file by path is the exception
+    secrets = yaml.safe_load((ROLE / "tasks/link_secrets.yml").read_text())
+    handling = [t for t in secrets if "ansible.builtin.file" not in t]
+    assert len(handling) == 7 and all(t.get("no_log") is True for t in handling), [t["name"] for t in handling]
+    write = next(t for t in secrets if "ansible.builtin.copy" in t)
+    assert write.get("diff") is False and write["ansible.builtin.copy"]["mode"] == "0600"
+    wireguard = yaml.safe_load((ROLE / "tasks/wireguard.yml").read_text())
+    assert any(t.get("ansible.builtin.include_tasks") == "link_secrets.yml" for t in wireguard)
