@@ -1,4 +1,4 @@
-"""The role's per-link secrets (tasks/link_secrets.yml), run for real by ansible-playbook on three
+"""The role's per-link secrets (tasks/link_secrets.yml, link_secret_files.yml), run for real by ansible-playbook on three
 local stand-in hosts (connection local, each with its own key directory, `wg genpsk` from a stand-in
 that prints 32 random bytes in base64 as wg does): both ends of every link end up with the same
 preshared key and BGP password, kept across runs and across a --limit run; a vault value wins, in
@@ -18,6 +18,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TASKS = REPO / "roles" / "sdwan_edge" / "tasks" / "link_secrets.yml"
+FILES = REPO / "roles" / "sdwan_edge" / "tasks" / "link_secret_files.yml"
 HOSTS = ("lab-a", "lab-b", "lab-c")
 WG_KEY = re.compile(r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
 VAULT_PSK = "c2Vjb25kLWtleS1mcm9tLXRoZS12YXVsdC0wMTIzNDU="  # 32 bytes in base64, as `wg genpsk` writes them
@@ -32,8 +33,10 @@ def _playbook(tmp: Path) -> Path:
   tasks:
     - name: Key directory
       ansible.builtin.file: {{path: "{{{{ sdwan_edge_preshared_key_dir }}}}", state: directory, mode: "0700"}}
-    - name: The role's task file
+    - name: The role's link secrets
       ansible.builtin.include_tasks: {TASKS}
+    - name: The role's link secret files
+      ansible.builtin.include_tasks: {FILES}
 """)
     return book
 

@@ -38,6 +38,7 @@ def test_private_key_tasks_are_no_log_and_templates_never_hold_a_private_key():
     # every task that reads, generates, combines or writes a link secret (preshared key, BGP
     # password) hides its values; the one that only removes a file by path is the exception
     secrets = yaml.safe_load((ROLE / "tasks/link_secrets.yml").read_text())
+    secrets += yaml.safe_load((ROLE / "tasks/link_secret_files.yml").read_text())
     handling = [t for t in secrets if not {"ansible.builtin.file", "ansible.builtin.assert"} & set(t)]
     assert len(handling) == 5 and all(t.get("no_log") is True for t in handling), [t["name"] for t in handling]
     # the checks run without no_log so their reason shows: their loop item and message hold no value
@@ -46,5 +47,9 @@ def test_private_key_tasks_are_no_log_and_templates_never_hold_a_private_key():
         assert "sdwan_edge_link_secrets" not in check["loop_control"]["label"]
     write = next(t for t in secrets if "ansible.builtin.copy" in t)
     assert write.get("diff") is False and write["ansible.builtin.copy"]["mode"] == "0600"
+    # worked out in the key-exchange play (no serial) so every batch sees each link's first end
+    exchange = yaml.safe_load((ROLE / "tasks/exchange.yml").read_text())
+    assert any(t.get("ansible.builtin.include_tasks") == "link_secrets.yml" for t in exchange)
     wireguard = yaml.safe_load((ROLE / "tasks/wireguard.yml").read_text())
+    assert any(t.get("ansible.builtin.include_tasks") == "link_secret_files.yml" for t in wireguard)
     assert any(t.get("ansible.builtin.include_tasks") == "link_secrets.yml" for t in wireguard)
