@@ -161,6 +161,14 @@ def set_facts(role: str, loader: DataLoader) -> dict[str, Any]:
     registered command output replaced by what a healthy host returns."""
     explicit: dict[str, Any] = {
         "sdwan_edge_peer_keys": "{{ dict(sdwan_edge_peers | map(attribute='name') | zip_longest([], fillvalue='" + TEST_KEY + "')) }}",
+        # per-link secrets the role holds in memory (tasks/link_secrets.yml): a preshared key and a BGP password
+        "sdwan_edge_link_secrets": "{{ dict(sdwan_edge_peers | map(attribute='name') | zip_longest([], fillvalue={'psk': '"
+                                   + TEST_KEY + "', 'bgp': 'bGluay1wYXNzd29yZA=='})) }}",
+        # key rotation (tasks/rotate.yml): every peer rotates its key, every link its preshared key
+        "sdwan_edge_rotate_self": True,
+        "sdwan_edge_rotate_link_names": "{{ sdwan_edge_peers | map(attribute='name') | list }}",
+        "sdwan_edge_rotate_peer_old": "{{ dict(sdwan_edge_peers | map(attribute='name') | zip_longest([], fillvalue='" + TEST_KEY + "')) }}",
+        "sdwan_edge_rotate_peer_new": "{{ dict(sdwan_edge_peers | map(attribute='name') | zip_longest([], fillvalue='" + "y" * 42 + "A=')) }}",
         "cdn_node_effective_nofile": 32768,
         "zt_gateway_effective_nofile": 32768,
         "baseline_in_container": False,
@@ -617,6 +625,7 @@ SYNTAX: dict[str, Syntax] = {
     "sdwan_edge/idcpilot-sdwan-probe.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
     "sdwan_edge/idcpilot-sdwan-probe.timer.j2": Syntax(INI, systemd_check(".timer"), "systemd-analyze"),
     "sdwan_edge/idcpilot-wg-sync.j2": Syntax(LINES, shell_check("bash"), "bash"),
+    "sdwan_edge/idcpilot-wg-rotate.j2": Syntax(LINES, shell_check("bash"), "bash"),
     "sdwan_edge/sdwan.nft.j2": Syntax(LINES, nft_check, "nft"),
     "sdwan_edge/sysctl.conf.j2": Syntax(NO_QUOTES, None, None),
     "sdwan_edge/wg-tunnel.conf.j2": Syntax(INI, None, None),

@@ -36,13 +36,14 @@ class Deploy:
         return {h: n for h, n in out.items() if n}
 
 
-def deploy(env: Path, state_dir: Path, tags: str = "sdwan_edge", extra: list[str] | None = None) -> Deploy:
-    """`idcpilot deploy ENV --playbook playbooks/sdwan_edge.yml` (policy gate first, as users run it).
+def deploy(env: Path, state_dir: Path, tags: str = "sdwan_edge", extra: list[str] | None = None,
+           playbook: str = "playbooks/sdwan_edge.yml") -> Deploy:
+    """`idcpilot deploy ENV --playbook PLAYBOOK` (policy gate first, as users run it).
 
     Its run artifacts go under state_dir (IDCPILOT_STATE_DIR) and its own output to
     state_dir/deploy.out and deploy.err, so a test can scan everything the deploy wrote."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [str(Path(sys.executable).with_name("idcpilot")), "deploy", str(env), "--playbook", "playbooks/sdwan_edge.yml",
+    cmd = [str(Path(sys.executable).with_name("idcpilot")), "deploy", str(env), "--playbook", playbook,
            "--tags", tags, "--format", "json", *(extra or [])]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1800,
                           env=os.environ | {"IDCPILOT_STATE_DIR": str(state_dir)})

@@ -1,4 +1,4 @@
-"""SD-WAN on real lab hosts: deploy, key secrecy, preshared keys, failover and recovery.
+"""SD-WAN on real lab hosts: deploy, key secrecy, preshared keys and BGP authentication, failover and recovery.
 
 (A second deploy that changes nothing and `idcpilot verify` of the overlay are `make demo-lab`'s,
 tests/lab/test_demo_lab.py, on the whole lab.)
@@ -67,8 +67,30 @@ def _bgp_uptime_ms(lab_run, host: str, neighbor: str) -> int:
     return int(json.loads(out.stdout)[neighbor].get("bgpTimerUpMsec", 0))
 
 
-def test_preshared_key_added_and_removed_without_dropping_the_session(lab, lab_run, overlay, tmp_path):
-    """A per-pair preshared key (ansible-vault file) reaches both ends through wg syncconf; BGP stays up."""
+def _psk_state(lab_run, host: str, iface: str) -> str:
+    """The tunnel's preshared key reduced to its SHA-256 on the host (the key itself never leaves it)."""
+    out = lab_run(host, f"sudo sh -c 'wg show {iface} preshared-keys | cut -f2 | sha256sum'")
+    return out.stdout.split()[0] if out.returncode == 0 and out.stdout.strip() else ""
+
+
+def test_tunnels_have_generated_preshared_keys_and_bgp_is_signed(lab, lab_run, overlay):
+    """Out of the box (no vault): every tunnel has a preshared key, the same at both ends (the
+    handshake proves it), and FRR runs every session with a password and GTSM."""
+    v = overlay["vars"]
+    none = "(none)"
+    for host, x in v.items():
+        for peer in x["peers"]:
+            shown = lab_run(host, f"sudo wg show {peer['interface']} preshared-keys | cut -f2").stdout.split()
+            assert shown and none not in shown, f"{host}: {peer['interface']} has no preshared key"
+        running = lab_run(host, "sudo vtysh -c 'show running-config' | sed -E 's/( password ).*/\\1<redacted>/'").stdout
+        for peer in x["peers"]:
+            assert f"neighbor {peer['overlay_address']} password <redacted>" in running, f"{host}: {peer['name']} unsigned"
+            assert f"neighbor {peer['overlay_address']} ttl-security hops 1" in running, f"{host}: {peer['name']} without GTSM"
+
+
+def test_vault_preshared_key_replaces_the_generated_one_without_dropping_the_session(lab, lab_run, overlay, tmp_path):
+    """A per-pair preshared key from an ansible-vault file reaches both ends through wg syncconf
+    and BGP stays up; taking it out of the vault keeps it (a link never falls back to none)."""
     import base64
     import json
     import os
@@ -76,6 +98,8 @@ def test_preshared_key_added_and_removed_without_dropping_the_session(lab, lab_r
     v = overlay["vars"]
     spoke = next(h for h, x in v.items() if not x["hub"])
     hub = next(p for p in v[spoke]["peers"] if p["site"] == "lab-bj")
+    hub_iface = next(p["interface"] for p in v[hub["name"]]["peers"] if p["name"] == spoke)
+    generated = _psk_state(lab_run, spoke, hub["interface"])
     before = _bgp_uptime_ms(lab_run, spoke, hub["overlay_address"])
     psk = base64.b64encode(os.urandom(32)).decode()
     secrets = tmp_path / "secrets"
@@ -92,16 +116,17 @@ def test_preshared_key_added_and_removed_without_dropping_the_session(lab, lab_r
     assert psk not in extra.read_text() and extra.read_text().startswith("$ANSIBLE_VAULT;")
     added = ol.deploy(lab.env, tmp_path / "with-psk", extra=["-e", f"@{extra}", "--vault-password-file", str(password)])
     assert added.rc == 0 and not added.failed(), f"{added.status}: {added.failed()}\n{added.log}"
-    for host, iface in ((spoke, hub["interface"]), (hub["name"], next(p["interface"] for p in v[hub["name"]]["peers"] if p["name"] == spoke))):
+    for host, iface in ((spoke, hub["interface"]), (hub["name"], hub_iface)):
         shown = lab_run(host, f"sudo wg show {iface} preshared-keys").stdout.split()
         assert shown[-1] == psk, f"{host}: preshared key not applied to {iface}"
+    assert generated and generated != _psk_state(lab_run, spoke, hub["interface"])
     scanned, hits = ol.files_containing(tmp_path / "with-psk", {"psk": psk})
     assert scanned and not hits, f"preshared key leaked into {hits}"
-    removed = ol.deploy(lab.env, tmp_path / "without-psk")
-    assert removed.rc == 0 and not removed.failed(), f"{removed.status}: {removed.failed()}\n{removed.log}"
-    assert lab_run(spoke, f"sudo wg show {hub['interface']} preshared-keys").stdout.split()[-1] == "(none)"
+    kept = ol.deploy(lab.env, tmp_path / "without-psk")
+    assert kept.rc == 0 and not kept.failed(), f"{kept.status}: {kept.failed()}\n{kept.log}"
+    assert lab_run(spoke, f"sudo wg show {hub['interface']} preshared-keys").stdout.split()[-1] == psk
     after = _bgp_uptime_ms(lab_run, spoke, hub["overlay_address"])
-    print(f"\npreshared key added and removed by wg syncconf; BGP session up {before / 1000:.0f} s -> {after / 1000:.0f} s (never reset)")
+    print(f"\nvault preshared key applied and kept by wg syncconf; BGP session up {before / 1000:.0f} s -> {after / 1000:.0f} s (never reset)")
     assert after > before, "the BGP session over the tunnel was reset by the preshared-key change"
 
 

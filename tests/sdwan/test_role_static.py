@@ -35,5 +35,21 @@ def test_private_key_tasks_are_no_log_and_templates_never_hold_a_private_key():
         # the wg-quick config sets the key from its file; no template ever carries a PrivateKey value
         assert not re.search(r"^PrivateKey\s*=", text, re.M), template.name
         assert "sdwan_edge_private_key }}" not in text
-    psk = next(t for t in yaml.safe_load((ROLE / "tasks/wireguard.yml").read_text()) if "Preshared keys from" in t["name"])
-    assert psk.get("no_log") is True
+    # every task that reads, generates, combines or writes a link secret (preshared key, BGP
+    # password) hides its values; the one that only removes a file by path is the exception
+    secrets = yaml.safe_load((ROLE / "tasks/link_secrets.yml").read_text())
+    secrets += yaml.safe_load((ROLE / "tasks/link_secret_files.yml").read_text())
+    handling = [t for t in secrets if not {"ansible.builtin.file", "ansible.builtin.assert"} & set(t)]
+    assert len(handling) == 5 and all(t.get("no_log") is True for t in handling), [t["name"] for t in handling]
+    # the checks run without no_log so their reason shows: their loop item and message hold no value
+    for check in (t for t in secrets if "ansible.builtin.assert" in t):
+        assert "sdwan_edge_link_secrets" not in check["ansible.builtin.assert"]["fail_msg"]
+        assert "sdwan_edge_link_secrets" not in check["loop_control"]["label"]
+    write = next(t for t in secrets if "ansible.builtin.copy" in t)
+    assert write.get("diff") is False and write["ansible.builtin.copy"]["mode"] == "0600"
+    # worked out in the key-exchange play (no serial) so every batch sees each link's first end
+    exchange = yaml.safe_load((ROLE / "tasks/exchange.yml").read_text())
+    assert any(t.get("ansible.builtin.include_tasks") == "link_secrets.yml" for t in exchange)
+    wireguard = yaml.safe_load((ROLE / "tasks/wireguard.yml").read_text())
+    assert any(t.get("ansible.builtin.include_tasks") == "link_secret_files.yml" for t in wireguard)
+    assert any(t.get("ansible.builtin.include_tasks") == "link_secrets.yml" for t in wireguard)

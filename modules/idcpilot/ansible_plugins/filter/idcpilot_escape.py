@@ -31,6 +31,9 @@ _WORD = re.compile(r"^[A-Za-z0-9_./:@+=,*%^\[\]-]+$")
 _SHELL_WORD = re.compile(r"^[A-Za-z0-9_./:@+=,%-]+$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")
 _WG_KEY = re.compile(r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$")
+#: A TCP-MD5 key FRR reads as one word: base64 and URL-safe characters only (no blank, no '!'
+#: that starts an FRR comment, no quote), at most 80 bytes (the kernel's TCP_MD5SIG_MAXKEYLEN).
+_TCP_MD5_KEY = re.compile(r"^[A-Za-z0-9+/=._~-]{1,80}$")
 _EXCERPT = 60
 
 
@@ -112,6 +115,20 @@ def wg_key(value: Any) -> str:
     text = _text("WireGuard key", value)
     if not _WG_KEY.match(text):
         raise _refuse("WireGuard key", value, "not a base64 key of 32 bytes")
+    return text
+
+
+def frr_password(value: Any) -> str:
+    """A BGP TCP-MD5 password for FRR's `neighbor X password WORD`: refused unless it is one word of
+    base64 or URL-safe characters of at most 80 bytes; never escaped (FRR has no quoting), and the
+    value is never repeated in the refusal, since it is a secret."""
+    try:
+        text = _text("FRR password", value)
+    except UnsafeValue:
+        raise UnsafeValue("FRR password: refusing a value: expected a single line of text") from None
+    if not _TCP_MD5_KEY.match(text):
+        raise UnsafeValue("FRR password: refusing a value (not shown): only letters, digits and + / = . _ ~ - "
+                          "are allowed, at most 80 characters (TCP_MD5SIG_MAXKEYLEN)")
     return text
 
 
@@ -294,6 +311,7 @@ class FilterModule:
             "ip_cidr": ip_cidr,
             "port": port,
             "wg_key": wg_key,
+            "frr_password": frr_password,
             "nginx_str": nginx_str,
             "nginx_arg": nginx_arg,
             "nginx_args": nginx_args,

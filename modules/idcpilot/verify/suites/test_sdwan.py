@@ -3,6 +3,12 @@
 PILOT-SDWAN-ENCRYPT: every tunnel handshakes, every BGP session is Established, every other
 site's prefixes answer over the overlay (ICMP and TCP from this site's addresses), and the
 route to every other site goes through a WireGuard interface whose counters move.
+Every BGP neighbour is signed with a TCP-MD5 password and, on eBGP, held to GTSM (ttl-security
+hops 1) in the configuration FRR runs; every tunnel peer has a WireGuard preshared key; the files
+holding them are root-only (frr.conf root:frr 0640). Secrets are redacted on the host before
+anything reads them here: no password or key reaches verify's output. That the two ends agree on
+them is shown by the handshake (a preshared-key mismatch fails it) and by the Established
+session (an MD5 mismatch keeps it down).
 PILOT-SDWAN-LATENCY: RTT/2 through each tunnel within the link's latencyBudgetMs and the
 pilot maximum (policy/thresholds.yaml); the figures are recorded as measurements.
 """
@@ -15,7 +21,8 @@ import time
 
 import pytest
 
-from idcpilot.verify.suites.baseline_support import thresholds
+from idcpilot.verify.suites.baseline_support import setting, thresholds
+from idcpilot.verify.suites.sdwan_support import REDACTED_RUNNING_CONFIG, neighbour_settings, preshared_key_states
 
 HANDSHAKE_MAX_AGE_S = 180  # WireGuard re-handshakes every 120 s on a live tunnel
 PING_COUNT = 10
@@ -85,6 +92,57 @@ def test_every_bgp_session_is_established(host, hostvars):
     down = {p["name"]: peers.get(p["overlay_address"], {}).get("state", "not configured")
             for p in overlay["peers"] if peers.get(p["overlay_address"], {}).get("state") != "Established"}
     assert not down, f"BGP sessions not Established: {down}"
+
+
+@pytest.mark.rule("PILOT-SDWAN-ENCRYPT")
+def test_every_bgp_neighbour_is_signed_and_ttl_secured(host, hostvars):
+    """TCP-MD5 on every session; GTSM (ttl-security hops 1) on every eBGP one, as FRR runs them."""
+    overlay = _overlay(hostvars)
+    out = _run(host, REDACTED_RUNNING_CONFIG)
+    assert out.rc == 0, out.stderr
+    assert not re.search(r" password (?!<redacted>)", out.stdout), "redaction failed: output withheld"
+    running = neighbour_settings(out.stdout)
+    unsigned = sorted(p["name"] for p in overlay["peers"] if "password" not in running.get(p["overlay_address"], set()))
+    no_gtsm = sorted(p["name"] for p in overlay["peers"]
+                     if not p.get("ibgp") and "ttl-security hops 1" not in running.get(p["overlay_address"], set()))
+    multihop = sorted(p["name"] for p in overlay["peers"]
+                      if any(s.startswith("ebgp-multihop") for s in running.get(p["overlay_address"], set())))
+    assert not unsigned, f"BGP neighbours without a TCP-MD5 password: {unsigned}"
+    assert not no_gtsm, f"eBGP neighbours without ttl-security hops 1: {no_gtsm}"
+    assert not multihop, f"eBGP neighbours still multihop (GTSM off): {multihop}"
+
+
+@pytest.mark.rule("PILOT-SDWAN-ENCRYPT")
+def test_every_tunnel_peer_has_a_preshared_key(host, hostvars):
+    """`wg show IF preshared-keys`, reduced on the host to set / none per peer."""
+    overlay = _overlay(hostvars)
+    bare = []
+    for peer in overlay["peers"]:
+        out = _run(host, preshared_key_states(peer["interface"]))
+        states = out.stdout.split()
+        if out.rc != 0 or not states or "none" in states:
+            bare.append(f"{peer['interface']} -> {peer['name']}: {' '.join(states) or out.stderr.strip() or 'no tunnel'}")
+    assert not bare, f"tunnels without a WireGuard preshared key: {bare}"
+
+
+@pytest.mark.rule("PILOT-SDWAN-ENCRYPT")
+def test_link_secrets_are_readable_only_where_they_must_be(host, hostvars):
+    """Preshared keys and BGP passwords: root only (0600); frr.conf, which holds the passwords, root:frr 0640."""
+    overlay = _overlay(hostvars)
+    key_dir = setting(hostvars, "sdwan_edge_preshared_key_dir", "sdwan_edge")
+    wrong = []
+    with host.sudo():
+        for peer in overlay["peers"]:
+            for kind in ("psk", "bgp"):
+                f = host.file(f"{key_dir}/{peer['interface']}.{kind}")
+                if not f.exists:
+                    wrong.append(f"{f.path}: missing")
+                elif (f.user, f.group, f.mode) != ("root", "root", 0o600):
+                    wrong.append(f"{f.path}: {f.user}:{f.group} {oct(f.mode)}")
+        conf = host.file("/etc/frr/frr.conf")
+        if (conf.user, conf.group, conf.mode) != ("root", "frr", 0o640):
+            wrong.append(f"{conf.path}: {conf.user}:{conf.group} {oct(conf.mode)}")
+    assert not wrong, f"link secrets with the wrong owner or mode: {wrong}"
 
 
 FAST_DETECTION_MS = 3000
