@@ -11,8 +11,10 @@ is skipped in a container with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
+from typing import Iterator
 
 import pytest
 
@@ -52,6 +54,26 @@ def _members(host, group: str) -> list[str]:
     return sorted(host.group(group).members) if host.group(group).exists else []
 
 
+@contextlib.contextmanager
+def _members_or_probe(host, group: str) -> Iterator[list[str]]:
+    """The group's members; a group without one gets a probe member for the length of the test:
+    a locked system account with no shell and no key (nobody can log in as it), removed after.
+    sudo and the file modes see it through NSS exactly as they see a real administrator."""
+    members = _members(host, group)
+    if members:
+        yield members
+        return
+    assert host.group(group).exists, f"group {group} does not exist"
+    probe = "idcpilot-probe-" + host.run("cat /proc/sys/kernel/random/uuid").stdout.strip()[:8]
+    made = host.run("useradd --system --no-create-home --shell /usr/sbin/nologin --groups %s %s", group, probe)
+    assert made.rc == 0, f"cannot add a probe member to {group}: {made.stderr}"
+    try:
+        yield [probe]
+    finally:
+        gone = host.run("userdel %s", probe)
+        assert gone.rc == 0 and not host.user(probe).exists, f"probe account {probe} left behind: {gone.stderr}"
+
+
 # ------------------------------------------------------------------ administrators
 
 
@@ -80,15 +102,12 @@ def test_no_role_member_is_in_a_full_sudo_group(host, hostvars):
 @pytest.mark.rule("MLPS3-ACCESS-ROLES")
 def test_each_administrator_is_refused_the_audit_commands(host, hostvars):
     admins = setting(hostvars, "baseline_admin_group")
-    members = _members(host, admins)
-    if not members:
-        pytest.skip(f"group {admins} has no member on this host: sudo -l -U has no one to ask "
-                    "(the group's rules are checked from the policy by the test above)")
-    for member in members:
-        listing = host.run("sudo -n -l -U %s", member).stdout
-        assert not re.search(r"\)\s+(NOPASSWD:\s*)?ALL\s*$", listing, re.M), f"{member} may run ALL:\n{listing}"
-        allowed = [c for c in ADMIN_MUST_NOT_RUN if host.run("sudo -n -l -U %s " + c, member).rc == 0]
-        assert not allowed, f"sudo lets administrator {member} run {allowed}"
+    with _members_or_probe(host, admins) as members:
+        for member in members:
+            listing = host.run("sudo -n -l -U %s", member).stdout
+            assert not re.search(r"\)\s+(NOPASSWD:\s*)?ALL\s*$", listing, re.M), f"{member} may run ALL:\n{listing}"
+            allowed = [c for c in ADMIN_MUST_NOT_RUN if host.run("sudo -n -l -U %s " + c, member).rc == 0]
+            assert not allowed, f"sudo lets administrator {member} run {allowed}"
 
 
 # ------------------------------------------------------------------ audit configuration and logs
@@ -113,15 +132,13 @@ def test_audit_configuration_and_logs_written_by_root_read_by_auditors(host, hos
 @pytest.mark.rule("MLPS3-ACCESS-ROLES")
 def test_administrators_cannot_write_audit_paths(host, hostvars):
     admins = setting(hostvars, "baseline_admin_group")
-    members = _members(host, admins)
-    if not members:
-        pytest.skip(f"group {admins} has no member on this host: file modes are checked by the test above")
-    for member in members:
-        for path in ("/etc/audit", "/etc/audit/rules.d", "/etc/audit/auditd.conf", "/var/log/audit"):
-            writable = host.run("runuser -u %s -- test -w %s", member, path)
-            assert writable.rc != 0, f"administrator {member} can write {path}"
-        readable = host.run("runuser -u %s -- ls /var/log/audit", member)
-        assert readable.rc != 0, f"administrator {member} can list the audit logs"
+    with _members_or_probe(host, admins) as members:
+        for member in members:
+            for path in ("/etc/audit", "/etc/audit/rules.d", "/etc/audit/auditd.conf", "/var/log/audit"):
+                writable = host.run("runuser -u %s -- test -w %s", member, path)
+                assert writable.rc != 0, f"administrator {member} can write {path}"
+            readable = host.run("runuser -u %s -- ls /var/log/audit", member)
+            assert readable.rc != 0, f"administrator {member} can list the audit logs"
 
 
 # ------------------------------------------------------------------ auditors
@@ -201,12 +218,18 @@ def test_a_probe_on_an_audit_facility_reaches_no_adm_file(host, hostvars):
     (or anyone but root and the auditors) can read. The journal is left out: syslog(3) lines
     reach it before rsyslog (docs/hardening.md says which audit lines that leaves there)."""
     auditors = setting(hostvars, "baseline_auditor_group")
-    token = host.run("cat /proc/sys/kernel/random/uuid").stdout.strip()
-    assert token
-    for facility in setting(hostvars, "baseline_audit_syslog_facilities"):
-        assert host.run("logger -p %s.info -t idcpilot-duties-probe %s", facility, token).rc == 0
-    host.run("sleep 2")
-    found = host.run("grep -rlsF --exclude-dir=journal -- %s /var/log", token).stdout.split()
+    # The token is made, logged and searched for on the host, never on a command line: sudo logs
+    # every command it runs to auth.log (group adm), which would hold a token passed as argument.
+    probe = "/run/idcpilot-duties-probe"
+    log = " && ".join(f"logger -p {shlex.quote(f + '.info')} -t idcpilot-duties-probe -f {probe}"
+                      for f in setting(hostvars, "baseline_audit_syslog_facilities"))
+    made = host.run(f"umask 077 && cat /proc/sys/kernel/random/uuid > {probe} && {log}")
+    assert made.rc == 0, made.stderr
+    try:
+        host.run("sleep 2")
+        found = host.run(f"grep -rlsF --exclude-dir=journal -f {probe} /var/log").stdout.split()
+    finally:
+        host.run(f"rm -f {probe}")
     leaked = []
     for path in found:
         f = host.file(path)
