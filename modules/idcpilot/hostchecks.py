@@ -102,6 +102,12 @@ def timespan_seconds(value):
     """A systemd time span ("6month", "180d", "1y 2w", "1.5d", "26weeks", 15552000) in seconds,
     parsed as systemd parses it; None when systemd would refuse it (an unknown unit, a sign,
     nothing at all), so a caller never mistakes a bad value for a short or a long one."""
+    return _summed(value, _SPAN_PART, SPAN_UNITS)
+
+
+def _summed(value, part, units):
+    """VALUE as systemd reads a span or a size: a non-negative number as is, else parts of a
+    number and a unit of UNITS (matched by PART), summed; None for anything systemd refuses."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -111,10 +117,10 @@ def timespan_seconds(value):
         return None
     total, pos = 0.0, 0
     while pos < len(text):
-        m = _SPAN_PART.match(text, pos)
-        if not m or m.end() == pos or m.group(2) not in SPAN_UNITS:
+        m = part.match(text, pos)
+        if not m or m.end() == pos or m.group(2) not in units:
             return None
-        total += float(m.group(1)) * SPAN_UNITS[m.group(2)]
+        total += float(m.group(1)) * units[m.group(2)]
         pos = m.end()
     return total
 
@@ -128,21 +134,7 @@ _SIZE_PART = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([A-Za-z]*)")
 def size_bytes(value):
     """A systemd size ("12G", "512M", "1G 512M", 1073741824) in bytes, as journald parses it;
     None when systemd would refuse it (a percentage, an unknown unit, a sign, nothing)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value) if value >= 0 else None
-    text = str(value if value is not None else "").strip()
-    if not text:
-        return None
-    total, pos = 0.0, 0
-    while pos < len(text):
-        m = _SIZE_PART.match(text, pos)
-        if not m or m.end() == pos or m.group(2) not in SIZE_UNITS:
-            return None
-        total += float(m.group(1)) * SIZE_UNITS[m.group(2)]
-        pos = m.end()
-    return total
+    return _summed(value, _SIZE_PART, SIZE_UNITS)
 
 
 class Report:
