@@ -167,7 +167,7 @@ def test_no_hash_or_private_key_in_the_deploys_artifacts_or_fact_cache(lab: Lab,
     print(f"looking for {len(secrets)} secrets ({len(hashed)} hosts with a password hash) in {run_dir} and {cache}")
     if not hashed:  # the lab's hosts may have no password at all: give the baseline one to read
         host = sample[-1]
-        made = lab.ssh(host, "sudo -n sh -c 'id idcpilot-leakprobe >/dev/null 2>&1 || useradd -M -s /usr/sbin/nologin idcpilot-leakprobe;"
+        made = lab.ssh(host, "sudo -n sh -c 'id idcpilot-leakprobe >/dev/null 2>&1 || useradd -m -s /usr/sbin/nologin idcpilot-leakprobe;"
                              " echo idcpilot-leakprobe:$(head -c 18 /dev/urandom | base64) | chpasswd'")
         assert made.returncode == 0, made.stderr
         try:
