@@ -46,13 +46,13 @@ def check(ctx):
                            f"machine: on the wire anyone can read, block or swap what hosts download (hosts refuse a "
                            f"file that differs from its committed sha256, so a swap fails the deploy)", ARTIFACTS)
     # every file of every release the clusters name has a committed sha256 (the roles refuse any other)
-    data, pins = versions.load(), checksums.load()
+    pinned = checksums.expected(versions.load(), checksums.load())
     for c in select.clusters(ctx.cat):
         target = f"cluster/{c.name}"
         if c.release is None:
             continue  # K8S-BUNDLE fails it: no release, no files to pin
         wanted = set(c.release.component_versions().items())
-        missing = [f"{e.component} {e.version} {e.name}" for e in checksums.expected(data, pins)
+        missing = [f"{e.component} {e.version} {e.name}" for e in pinned
                    if (e.component, e.version) in wanted and e.sha256 is None]
         if missing:
             yield ctx.fail(target, f"no committed sha256 for {', '.join(missing)} ({checksums.CHECKSUMS_FILE.name}; "
