@@ -109,7 +109,7 @@ def verify(opts: VerifyOptions, echo: Callable[[str], None] = lambda _l: None) -
         f"--hosts={','.join(f'ansible://{h}' for h in hosts)}", f"--ansible-inventory={inventory}",
     ]
     if workers > 1:
-        cmd += ["-n", str(workers), "--dist", "loadgroup"]  # a host's tests in one worker (suites/conftest.py)
+        cmd += ["-n", str(workers), "-p", "idcpilot.verify.schedule"]  # a host's tests in one worker
     if opts.keyword:
         cmd += ["-k", opts.keyword]
     junit = run_dir / "junit.xml" if opts.junit else None

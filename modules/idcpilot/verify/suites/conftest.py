@@ -94,10 +94,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.user_properties.append(("idcpilot.rule", rule))
         item.user_properties.append(("idcpilot.host", host or "*"))
         item.user_properties.append(("idcpilot.test", item.nodeid.split("[", 1)[0].split("@", 1)[0]))
-        # One host's tests run in one xdist worker (`--dist loadgroup`): the workers share the
-        # host's SSH master, and the baseline allows MaxSessions 2 per connection, so tests of one
-        # host run side by side were refused sessions ("Session open refused by peer").
-        item.add_marker(pytest.mark.xdist_group(host or "*"))
         keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
