@@ -51,10 +51,11 @@ def test_each_hosts_tests_run_in_one_worker(tmp_path: Path):
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert run.returncode == 0, run.stdout + run.stderr
+    lines = out.read_text().splitlines()
     workers: dict[str, set[str]] = defaultdict(set)
-    for line in out.read_text().splitlines():
+    for line in lines:
         host, worker = line.split()
         workers[host].add(worker)
-    assert sum(1 for _ in out.read_text().splitlines()) == 3 * 3 * len(HOSTS)
+    assert len(lines) == 3 * 3 * len(HOSTS)
     assert all(len(w) == 1 for w in workers.values()), dict(workers)
     assert len(set().union(*workers.values())) > 1, "one worker ran everything: nothing was spread"

@@ -93,7 +93,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         item.user_properties.append(("idcpilot.rule", rule))
         item.user_properties.append(("idcpilot.host", host or "*"))
-        item.user_properties.append(("idcpilot.test", item.nodeid.split("[", 1)[0].split("@", 1)[0]))
+        item.user_properties.append(("idcpilot.test", item.nodeid.split("[", 1)[0]))
         keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
