@@ -33,6 +33,7 @@ COMMANDS = [
     "bundle",
     "stack",
     "drift",
+    "pki",
 ]
 
 
