@@ -80,6 +80,25 @@ def ab(url: str, requests: int, concurrency: int, host_header: str | None = None
             "failed_kinds": dict(zip(("connect", "receive", "length", "exceptions"), map(int, kinds.groups()))) if kinds else {}}
 
 
+def probe_client_pem(cat: catalogue.Catalogue, identity: str) -> str:
+    """Certificate and key of ``identity`` for one benchmark: the key made here, signed by the
+    estate CA on this machine (the lab's CA, idcpilot pki) for an hour."""
+    from datetime import timedelta
+
+    from cryptography.hazmat.primitives import serialization
+
+    from idcpilot.pki import ca as pki
+    from idcpilot.pki.store import open_ca
+
+    ca = open_ca(cat.name)
+    groups = next((i.groups for i in cat.estate.spec.identities if i.name == identity), [])
+    key, at = pki.new_key(), pki.now()
+    signed = ca.sign_client(key.public_key(), estate=cat.name, identity=identity, groups=list(groups), kind="probe",
+                            not_before=at - pki.BACKDATE, not_after=at + timedelta(hours=1))
+    return signed.certificate + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()).decode()
+
+
 def serve_origin(address: str, port: int, path: str) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
@@ -188,7 +207,7 @@ def main() -> int:
 
             # Gateway: mTLS as an allowed identity to an app whose upstream is a loopback nginx.
             pem = Path(tmp) / "client.pem"
-            pem.write_text(ssh(plan, gw, f"cat /etc/idcpilot/zt-ca/clients/{identity}.crt /etc/idcpilot/zt-ca/clients/{identity}.key"))
+            pem.write_text(probe_client_pem(cat, identity))
             pem.chmod(0o600)
             upstream = f"""# temporary: bench/bench_edge.py app upstream (removed when the benchmark ends)
 server {{

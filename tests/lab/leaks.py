@@ -19,8 +19,6 @@ from typing import Callable, Iterable
 KEY_FILES = (
     "/etc/wireguard/idcpilot-private.key",  # sdwan_edge_private_key_file (wg genkey)
     "/etc/wireguard/idcpilot-psk/*.psk",  # sdwan_edge_preshared_key_dir
-    "/etc/idcpilot/zt-ca/ca.key",  # zt_gateway_ca_dir: the estate CA key
-    "/etc/idcpilot/zt-ca/clients/*.key",
     "/etc/nginx/idcpilot-zt/server.key",  # zt_gateway_config_dir
     "/etc/nginx/idcpilot-cdn/node.key",  # cdn_node_tls_dir
     "/etc/kubernetes/pki/*.key",  # k8s_control_plane_config_dir
@@ -107,6 +105,21 @@ def read_host_secrets(host: str, run: Callable[[str, str], object]) -> list[Secr
         assert header.startswith("=== "), header[:80]
         secrets += key_secrets(host, header[4:], base64.b64decode(body).decode(errors="replace"))
     return secrets
+
+
+def ca_secrets(pki_dir: Path) -> list[Secret]:
+    """The estate CA's secrets on the deploy machine (idcpilot.pki.store): the lab CA's passphrase
+    and the start of its encrypted key file, as a file or as base64."""
+    out = []
+    passphrase = pki_dir / "lab-passphrase"
+    if passphrase.is_file():
+        out.append(Secret("controller", "the lab CA passphrase", passphrase.read_bytes().strip()))
+    key = pki_dir / "ca.p12"
+    if key.is_file():
+        data = key.read_bytes()
+        out += [Secret("controller", "the CA key file", data[40:100]),
+                Secret("controller", "the CA key file (base64)", base64.b64encode(data)[60:120])]
+    return out
 
 
 def files_under(roots: Iterable[Path]) -> list[Path]:

@@ -178,7 +178,12 @@ def test_no_hash_or_private_key_in_the_deploys_artifacts_or_fact_cache(lab: Lab,
             assert any(s.kind == "shadow hash of idcpilot-leakprobe" for s in secrets)
         finally:
             lab.ssh(host, "sudo -n userdel idcpilot-leakprobe")
-    found = leaks.leaks(secrets, [run_dir, cache])
+    from idcpilot.pki.store import open_ca
+
+    ca_dir = open_ca(catalogue.load(lab.env).name).dir
+    ca_secrets = leaks.ca_secrets(ca_dir)
+    assert ca_secrets, f"no estate CA in {ca_dir} (lab up makes it)"
+    found = leaks.leaks(secrets + ca_secrets, [run_dir, cache])
     assert not found, "secrets in the deploy's records:\n" + "\n".join(found)
 
 

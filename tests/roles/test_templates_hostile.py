@@ -632,11 +632,12 @@ SYNTAX: dict[str, Syntax] = {
     "zt_gateway/idcpilot-zt-blocklist-reload.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
     "zt_gateway/idcpilot-zt-blocklist.path.j2": Syntax(INI, systemd_check(".path"), "systemd-analyze"),
     "zt_gateway/idcpilot-zt-threat-sync.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
+    "zt_gateway/idcpilot-zt-crl-watch.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
+    "zt_gateway/idcpilot-zt-crl-watch.timer.j2": Syntax(INI, systemd_check(".timer"), "systemd-analyze"),
     "zt_gateway/idcpilot-zt-threat-sync.timer.j2": Syntax(INI, systemd_check(".timer"), "systemd-analyze"),
     "zt_gateway/idcpilot-zt.conf.j2": Syntax(nginx_statements, nginx_check, "nginx"),
     "zt_gateway/logrotate.j2": Syntax(NO_QUOTES, logrotate_check, "logrotate"),
     "zt_gateway/nginx-limits.conf.j2": Syntax(INI, systemd_check(".service", dropin=True), "systemd-analyze"),
-    "zt_gateway/server-req.cnf.j2": Syntax(NO_QUOTES, openssl_check, "openssl"),
 }
 
 

@@ -73,17 +73,40 @@ def run_gate(cat: Catalogue, opts: DeployOptions | None = None) -> Any:
                        extra_vars=opts.extra_vars)
 
 
+def pki_preflight(cat: Catalogue) -> None:
+    """Before any host is touched: an estate with gateways needs its CA (the play signs their
+    certificates on this machine) and the CA's passphrase as a file. A passphrase in the
+    environment is refused: ansible-runner records the environment in the run's artifacts."""
+    from idcpilot.pki.ca import PkiError
+    from idcpilot.pki.store import PASS_ENV, PASS_FILE_ENV, open_ca
+
+    if os.environ.get(PASS_ENV):
+        raise UserInputError.single(f"${PASS_ENV}", f"a deploy records its environment in the run's artifacts; give the CA "
+                                    f"passphrase as a file readable by you alone: ${PASS_FILE_ENV}")
+    if not any(cat.members(g.hosts) for g in cat.estate.spec.gateways):
+        return
+    try:
+        open_ca(cat.name).check_passphrase()
+    except PkiError as exc:
+        raise UserInputError.single(str(cat.file), f"the estate's gateways need its CA on this machine: {exc}", "spec.gateways") from None
+
+
 def _bin_dir() -> str:
     return str(Path(sys.executable).parent)
 
 
-def ansible_env(estate: str, repo: Path, fact_cache: bool = True) -> dict[str, str]:
+def ansible_env(estate: str, repo: Path, fact_cache: bool = True, inventory: Path | None = None) -> dict[str, str]:
     env = {
         "ANSIBLE_CONFIG": str(repo / "ansible.cfg"),
         "PATH": f"{_bin_dir()}:{os.environ.get('PATH', '/usr/bin:/bin')}",
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
+        # the estate CA signs gateway certificates on the controller (roles/zt_gateway, idcpilot pki
+        # sign-host): which idcpilot and which estate, from here rather than from any inventory variable
+        "IDCPILOT_CLI": str(Path(_bin_dir()) / "idcpilot"),
     }
+    if inventory is not None:
+        env["IDCPILOT_INVENTORY"] = str(inventory)
     if fact_cache:
         env |= {
             "ANSIBLE_CACHE_PLUGIN": "jsonfile",
@@ -131,7 +154,7 @@ def deploy(
     cat = cat or catalogue_mod.load(opts.env)
     env_dir = cat.root.resolve()
     repo = repo_root()
-    env = ansible_env(cat.name, repo, fact_cache)
+    env = ansible_env(cat.name, repo, fact_cache, env_dir)
     with ThreadPoolExecutor(max_workers=2) as pool:
         gate_f = pool.submit(run_gate, cat, opts)
         listing_f = pool.submit(listing, opts, env_dir, repo, env)
@@ -142,6 +165,7 @@ def deploy(
             listing_f.cancel()
             raise GateRefused(gate)
         plays = listing_f.result()
+    pki_preflight(cat)
     tracker = tracker or Tracker()
     tracker.listing = plays
     if on_listing:

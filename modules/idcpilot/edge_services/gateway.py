@@ -77,7 +77,6 @@ def gateway_vars(cat: Catalogue, host: Host) -> dict[str, Any] | None:
         "gateway": gateway.name,
         "site": gateway.site,
         "hosts": members,
-        "ca_host": members[0],
         "listen_port": gateway.listen_port,
         "min_tls": gateway.min_tls,
         "default_deny": gateway.default_deny,

@@ -49,6 +49,18 @@ def ensure_key(plan: LabPlan) -> str:
     return key.with_suffix(".pub").read_text()
 
 
+def ensure_lab_ca(plan: LabPlan, log: Log = lambda _m: None) -> None:
+    """The lab estate's CA, where every estate's CA is (idcpilot.pki.store.pki_dir), made once.
+    A lab CA keeps its random passphrase beside its key so the lab runs unattended; `idcpilot pki
+    status` says so. An existing CA (a lab's or an operator's) is left as it is."""
+    from idcpilot.pki.store import open_ca
+
+    ca = open_ca(plan.name)
+    if not ca.exists():
+        ca.init(plan.name, lab=True)
+        log(f"lab {plan.name}: created the lab estate CA in {ca.dir}")
+
+
 def ssh_base_args(plan: LabPlan, batch: bool = True) -> list[str]:
     args = [
         "-F", str(plan.layout.ssh_config),
@@ -151,6 +163,7 @@ def up(plan: LabPlan, log: Log = lambda _m: None, only: list[str] | None = None)
     plan.layout.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     root = base.ensure_base(plan.layout, mirrors, log)
     pubkey = ensure_key(plan)
+    ensure_lab_ca(plan, log)
     for change in raise_kernel_limits(procs.count_running(hosts.MARKER) + len(targets)):
         log(f"lab {plan.name}: raised {change} (until reboot)")
     net.up(plan)

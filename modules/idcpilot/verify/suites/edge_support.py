@@ -105,6 +105,41 @@ def https(address: str, port: int, path: str, ctx: ssl.SSLContext, method: str =
         conn.close()
 
 
+@dataclass
+class TLSExchange:
+    """One HTTPS request on its own TLS connection: the reply, the TLS session it ran on, and
+    whether the server resumed the session offered."""
+
+    reply: Reply
+    session: ssl.SSLSession | None
+    resumed: bool
+    version: str | None
+
+
+def https_with_session(address: str, port: int, path: str, ctx: ssl.SSLContext, session: ssl.SSLSession | None = None,
+                       timeout: float = 10) -> TLSExchange:
+    """GET ``path`` offering ``session`` for resumption (http.client cannot offer one)."""
+    try:
+        raw = socket.create_connection((address, port), timeout=timeout)
+    except OSError as exc:
+        return TLSExchange(Reply(0, {}, "", f"{type(exc).__name__}: {exc}"), None, False, None)
+    try:
+        with ctx.wrap_socket(raw, session=session) as tls:
+            tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while chunk := tls.recv(65536):
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 0
+            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+            return TLSExchange(Reply(status, headers, body.decode("utf-8", "replace")), tls.session, tls.session_reused, tls.version())
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        return TLSExchange(Reply(0, {}, "", f"{type(exc).__name__}: {exc}"), None, False, None)
+    finally:
+        raw.close()
+
+
 def plaintext_http(address: str, port: int, path: str = "/", timeout: float = 5) -> Reply:
     conn = http.client.HTTPConnection(address, port, timeout=timeout)
     try:

@@ -17,21 +17,27 @@ import dataclasses
 import json
 import os
 import shlex
+import ssl
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
+from idcpilot.pki import ca as pki
+from idcpilot.pki.store import open_ca
 from idcpilot.verify.suites import edge_support as es
 from idcpilot.verify.suites.baseline_support import thresholds
 
 
 pytestmark = [pytest.mark.group("role_zt_gateway")]
 THRESHOLD = float(thresholds().get("zeroTrust.minAccuracy"))  # PILOT-ZT
-CA_TOOL = "/usr/local/sbin/idcpilot-zt-ca"
+#: Lifetime of verify's probe client certificates (signed by the estate CA for this run only).
+PROBE_HOURS = 2
 
 
 @dataclass
@@ -64,9 +70,8 @@ class Gateway:
         self.address = self.vars["ansible_host"]
         self.port = int(self.zt["listen_port"])
         self.host = host
-        ca_host = self.zt["ca_host"]
-        self.ca = self.host if ca_host == self.name else es.other_host(host, ca_host)
-        self.ca_dir = "/etc/idcpilot/zt-ca"
+        self.estate = self.vars["idcpilot_estate"]
+        self.ca = open_ca(self.estate)  # the estate CA on this (the operator's) machine
         self.config_dir = "/etc/nginx/idcpilot-zt"
         self.threat_user = self.vars.get("zt_gateway_threat_user", es.THREAT_USER)
         self.blocklist = f"/var/lib/{self.threat_user}/blocklist.conf"
@@ -85,44 +90,48 @@ class Gateway:
             assert result == "success", f"{es.RELOAD_SERVICE}: {result} (nginx -t or the reload failed)"
             time.sleep(0.5)
 
-    def fetch(self, remote: str, local_name: str, ca: bool = True) -> str:
-        target = self.ca if ca else self.host
-        content = target.check_output(f"cat {shlex.quote(remote)}")
+    def fetch(self, remote: str, local_name: str) -> str:
+        content = self.host.check_output(f"cat {shlex.quote(remote)}")
         path = self.tmp / local_name
         path.write_text(content + "\n")
         path.chmod(0o600)
         return str(path)
 
-    def ca_tool(self, *args: str) -> str:
-        cmd = " ".join(shlex.quote(a) for a in (f"IDCPILOT_ZT_CA_DIR={self.ca_dir}", CA_TOOL, *args))
-        return self.ca.check_output(f"env {cmd}")
+    def probe_cert(self, local_name: str, identity: str, groups: list[str], *, not_before: datetime | None = None,
+                   not_after: datetime | None = None) -> tuple[str, str, int]:
+        """A client certificate of ``identity`` as its owner would get one: the key made here, its
+        public half signed by the estate CA (on this machine, never a gateway). Probes live
+        PROBE_HOURS unless a window is given. Returns (certificate file, key file, serial)."""
+        key = pki.new_key()
+        at = pki.now()
+        signed = self.ca.sign_client(key.public_key(), estate=self.estate, identity=identity, groups=groups, kind="probe",
+                                     not_before=not_before or at - pki.BACKDATE, not_after=not_after or at + timedelta(hours=PROBE_HOURS))
+        crt, keyfile = self.tmp / f"{local_name}.crt", self.tmp / f"{local_name}.key"
+        crt.write_text(signed.certificate)
+        keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        keyfile.chmod(0o600)
+        return str(crt), str(keyfile), signed.serial
 
-    def client(self, identity: str) -> tuple[str, str]:
-        return (self.fetch(f"{self.ca_dir}/clients/{identity}.crt", f"{identity}.crt"),
-                self.fetch(f"{self.ca_dir}/clients/{identity}.key", f"{identity}.key"))
+    def client(self, identity: str, groups: list[str]) -> tuple[str, str]:
+        return self.probe_cert(identity, identity, groups)[:2]
 
     def special_cert(self, kind: str, identity: str, groups: list[str]) -> tuple[str, str]:
-        """An expired or a revoked certificate of `identity` (re-used across runs)."""
-        base = f"{self.ca_dir}/verify/{kind}-{identity}"
-        self.ca.check_output(f"install -d -m 0700 {self.ca_dir}/verify")
-        subject = f"/O={self.vars['idcpilot_estate']}" + "".join(f"/OU={g}" for g in groups) + f"/CN={identity}"
-        probe = self.ca.run(f"openssl verify -CAfile {self.ca_dir}/ca.crt -crl_check -CRLfile {self.ca_dir}/crl.pem {base}.crt")
-        wanted = {"expired": "certificate has expired", "revoked": "certificate revoked"}[kind]
-        if wanted not in probe.stdout + probe.stderr:
-            if kind == "expired":
-                self.ca_tool("issue", base, subject, "--expired")
-            else:
-                self.ca_tool("issue", base, subject)
-                self.ca_tool("revoke", f"{base}.crt", "keyCompromise")
-        return self.fetch(f"{base}.crt", f"{kind}.crt"), self.fetch(f"{base}.key", f"{kind}.key")
+        """An expired or a revoked certificate of ``identity``."""
+        if kind == "expired":
+            at = pki.now()
+            return self.probe_cert("expired", identity, groups, not_before=at - timedelta(days=3), not_after=at - timedelta(days=2))[:2]
+        crt, key, serial = self.probe_cert("revoked", identity, groups)
+        self.ca.revoke([serial], "key_compromise")
+        return crt, key
 
     def publish_crl(self) -> None:
-        """The gateway must know the revocation before the revoked-certificate request."""
-        crls = self.ca_tool("crls")
+        """The gateway must know the revocation before the revoked-certificate request: install the
+        estate CA's current CRL as the deploy would, and reload nginx."""
+        crl = self.ca.crl_pem()
         current = self.host.check_output(f"cat {self.config_dir}/crl.pem")
-        if crls.strip() != current.strip():
-            self.host.check_output(f"env IDCPILOT_ZT_CA_DIR={self.ca_dir} {CA_TOOL} crls > {self.config_dir}/crl.pem.new "
-                                   f"&& mv {self.config_dir}/crl.pem.new {self.config_dir}/crl.pem && nginx -t -q && systemctl reload nginx")
+        if crl.strip() != current.strip():
+            self.host.check_output(f"umask 022 && cat > {self.config_dir}/crl.pem.new <<'EOF'\n{crl}EOF\n"
+                                   f"mv {self.config_dir}/crl.pem.new {self.config_dir}/crl.pem && nginx -t -q && systemctl reload nginx")
             time.sleep(1.0)
 
     def audit_lines(self, request_ids: set[str]) -> dict[str, dict]:
@@ -192,7 +201,7 @@ def feeds(gateway):
 
 
 def _request(gateway: Gateway, case: Case, cert: tuple[str, str] | None) -> None:
-    ctx = es.tls_context(gateway.fetch(f"{gateway.config_dir}/ca.pem", "ca.pem", ca=False), cert)
+    ctx = es.tls_context(gateway.fetch(f"{gateway.config_dir}/ca.pem", "ca.pem"), cert)
     case.reply = es.https(gateway.address, gateway.port, f"/{case.app}/", ctx)
 
 
@@ -224,7 +233,7 @@ def build_matrix(gateway: Gateway, feed: list) -> list[Case]:
     cases: list[Case] = []
     identities = {i["name"]: i["groups"] for i in zt["identities"]}
     allowed = {(ident, app["name"]) for app in zt["apps"] for ident in app["allowed"]}
-    certs = {name: gateway.client(name) for name in identities}
+    certs = {name: gateway.client(name, groups) for name, groups in identities.items()}
     for app in zt["apps"]:
         for ident in identities:
             case = Case(f"{ident} -> {app['name']}", ident, app["name"], "allow" if (ident, app["name"]) in allowed else "deny")
@@ -383,3 +392,123 @@ def test_threat_sync_runs_unprivileged_from_https_or_files(gateway):
     assert not problems, problems
     owner = gateway.host.file(gateway.blocklist)
     assert owner.user == gateway.threat_user, f"{gateway.blocklist} owned by {owner.user}"
+
+
+def _allowed_pair(gateway: Gateway) -> tuple[str, list[str], str]:
+    identities = {i["name"]: i["groups"] for i in gateway.zt["identities"]}
+    pairs = sorted((ident, app["name"]) for app in gateway.zt["apps"] for ident in app["allowed"])
+    if not pairs:
+        pytest.skip("the catalogue allows no identity through this gateway")
+    ident, app = pairs[0]
+    return ident, identities[ident], app
+
+
+@pytest.mark.rule("PILOT-ZT")
+def test_a_session_cannot_outlive_a_revocation(gateway):
+    """Revoke, then resume: refused. For TLS 1.2 and 1.3: a probe certificate of an allowed
+    identity gets through; the gateway does not resume that session when it is offered again
+    (no session cache, no tickets), so after the certificate is revoked and the CRL installed, the
+    same session offered once more runs a full handshake and the request is denied."""
+    ident, groups, app = _allowed_pair(gateway)
+    cafile = gateway.fetch(f"{gateway.config_dir}/ca.pem", "ca.pem")
+    with es.run_lock(f"zt-crl-{gateway.name}"), upstreams(gateway):
+        probes = {}
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            crt, key, serial = gateway.probe_cert(f"resume-{version.name}", ident, groups)
+            ctx = es.tls_context(cafile, (crt, key))
+            ctx.minimum_version = ctx.maximum_version = version
+            first = es.https_with_session(gateway.address, gateway.port, f"/{app}/", ctx)
+            assert first.reply.status == 200, f"{version.name}: {ident} -> {app} before revocation: {first.reply}"
+            again = es.https_with_session(gateway.address, gateway.port, f"/{app}/", ctx, first.session)
+            assert again.reply.status == 200 and not again.resumed, f"{version.name}: session resumed ({again})"
+            probes[version] = (ctx, first.session, serial)
+        gateway.ca.revoke([serial for _, _, serial in probes.values()], "key_compromise")
+        gateway.publish_crl()
+        for version, (ctx, session, _) in probes.items():
+            after = es.https_with_session(gateway.address, gateway.port, f"/{app}/", ctx, session)
+            print(f"{version.name}: after revocation status {after.reply.status}, resumed {after.resumed}, {after.reply.error}")
+            assert not after.resumed, f"{version.name}: a session of a revoked certificate was resumed"
+            assert after.reply.status in (0, 403), f"{version.name}: revoked certificate got {after.reply.status}"
+
+
+def _crl_number(text: str) -> int:
+    from cryptography import x509
+
+    return x509.load_pem_x509_crl(text.encode()).extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+
+
+def _watch(gateway: Gateway) -> str:
+    """Run the CRL watch once; its journal lines of this run."""
+    since = gateway.host.check_output("date -u '+%Y-%m-%d %H:%M:%S'")
+    run = gateway.host.run("systemctl start idcpilot-zt-crl-watch.service")
+    assert run.rc == 0, f"CRL watch failed: {run.stderr}"
+    return gateway.host.check_output(f"journalctl -u idcpilot-zt-crl-watch.service --since '{since}' -p 7 --no-pager -q "
+                                     "--output-fields=PRIORITY,MESSAGE -o json")
+
+
+def _metric(gateway: Gateway) -> float:
+    text = gateway.host.file(f"{gateway.vars.get('zt_gateway_textfile_dir', '/var/lib/prometheus/node-exporter')}/idcpilot_zt_crl.prom")
+    assert text.exists, "no CRL metric written"
+    line = next(ln for ln in text.content_string.splitlines() if ln.startswith("idcpilot_zt_crl_seconds_to_expiry "))
+    return float(line.split()[1])
+
+
+@pytest.mark.rule("PILOT-ZT")
+def test_crl_watch_reports_alerts_and_installs_only_estate_crls(gateway):
+    """The timer runs between plays. Its metric equals the installed CRL's remaining time; a CRL
+    ending within the alert window raises a journal warning; from the operator's drop file it
+    installs a newer CRL of the estate CA and refuses one signed by another CA."""
+    timer = gateway.host.service("idcpilot-zt-crl-watch.timer")
+    assert timer.is_enabled and timer.is_running, "CRL watch timer not enabled and running"
+    drop = gateway.vars.get("zt_gateway_crl_drop_file")
+    alert_days = int(gateway.vars.get("zt_gateway_crl_alert_days", 3))
+    with es.run_lock(f"zt-crl-{gateway.name}"):
+        gateway.publish_crl()
+        _watch(gateway)
+        expected = (gateway.ca.crl().next_update_utc - pki.now()).total_seconds()
+        assert abs(_metric(gateway) - expected) < 300, f"metric {_metric(gateway)} s, CRL ends in {expected:.0f} s"
+        if not drop:
+            pytest.skip("zt_gateway_crl_drop_file is not set: the watch has no source to install from (metric checked)")
+
+        def place(text: str) -> None:
+            gateway.host.check_output(f"install -d -m 0755 {shlex.quote(str(Path(drop).parent))} && umask 022 && "
+                                      f"cat > {shlex.quote(drop)}.new <<'EOF'\n{text}EOF\nmv {shlex.quote(drop)}.new {shlex.quote(drop)}")
+
+        installed = lambda: gateway.host.check_output(f"cat {gateway.config_dir}/crl.pem")  # noqa: E731
+        try:
+            # 1. a CRL of the estate CA that ends within the alert window: installed, and it warns
+            gateway.ca.refresh_crl(force=True, days=max(1, alert_days - 1))
+            short = gateway.ca.crl_pem()
+            place(short)
+            journal = _watch(gateway)
+            assert _crl_number(installed()) == _crl_number(short), "the watch did not install the estate CA's newer CRL"
+            warnings_ = [json.loads(ln) for ln in journal.splitlines() if ln.strip()]
+            assert any(w.get("PRIORITY") == "4" and "ends at" in w.get("MESSAGE", "") for w in warnings_), journal
+            assert _metric(gateway) < alert_days * 86400
+            # 2. a CRL with a higher number signed by another CA: refused, the installed one stays
+            other_key, other_cert = pki.make_ca(gateway.estate, 30)
+            forged = pki.pem(pki.make_crl(other_key, other_cert, [], _crl_number(short) + 100, 30))
+            place(forged)
+            journal = _watch(gateway)
+            assert _crl_number(installed()) == _crl_number(short), "the watch installed a CRL another CA signed"
+            assert "not a CRL signed by the estate CA" in journal, journal
+        finally:
+            # 3. back to a full-length CRL of the estate CA, through the same path
+            gateway.ca.refresh_crl(force=True)
+            place(gateway.ca.crl_pem())
+            _watch(gateway)
+        assert _crl_number(installed()) == _crl_number(gateway.ca.crl_pem())
+        assert _metric(gateway) > alert_days * 86400
+
+
+@pytest.mark.rule("PILOT-ZT")
+def test_no_ca_key_on_the_gateway(gateway):
+    """The estate CA is on the operator side: the gateway trusts its certificate and holds no key
+    but its own server key (nor the directory the on-gateway CA of earlier versions used)."""
+    assert gateway.host.check_output(f"cat {gateway.config_dir}/ca.pem").strip() == gateway.ca.ca_pem().strip()
+    assert not gateway.host.file("/etc/idcpilot/zt-ca").exists, "the old on-gateway CA directory is still there"
+    script = (f"ca=$(openssl x509 -in {gateway.config_dir}/ca.pem -noout -pubkey); "
+              "grep -rlE -e '-----BEGIN ([A-Z]+ )?PRIVATE KEY-----' /etc /root /var/lib /usr/local 2>/dev/null | "
+              "while read -r f; do [ \"$(openssl pkey -in \"$f\" -pubout 2>/dev/null)\" = \"$ca\" ] && echo \"$f\"; done; true")
+    found = gateway.host.check_output(script)
+    assert not found.strip(), f"the estate CA's private key is on the gateway: {found}"
