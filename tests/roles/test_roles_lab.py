@@ -68,8 +68,10 @@ def _bench():
 
 
 def ansible_playbook(lab: Lab, playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    # what `idcpilot deploy` sets for the gateway's certificate task (roles/zt_gateway, idcpilot pki)
+    env = os.environ | {"IDCPILOT_CLI": str(BIN / "idcpilot"), "IDCPILOT_INVENTORY": str(Path(lab.env).resolve())}
     return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(lab.env), playbook, *extra],
-                          cwd=REPO, capture_output=True, text=True, timeout=3600)
+                          cwd=REPO, capture_output=True, text=True, timeout=3600, env=env)
 
 
 def deploy(lab: Lab, *extra: str, playbook: str = PLAYBOOK) -> tuple[int, dict[str, dict[str, int]], str]:

@@ -634,6 +634,7 @@ SYNTAX: dict[str, Syntax] = {
     "zt_gateway/idcpilot-zt-threat-sync.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
     "zt_gateway/idcpilot-zt-crl-watch.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
     "zt_gateway/idcpilot-zt-crl-watch.timer.j2": Syntax(INI, systemd_check(".timer"), "systemd-analyze"),
+    "zt_gateway/idcpilot-zt-crl-reload.service.j2": Syntax(INI, systemd_check(".service"), "systemd-analyze"),
     "zt_gateway/idcpilot-zt-threat-sync.timer.j2": Syntax(INI, systemd_check(".timer"), "systemd-analyze"),
     "zt_gateway/idcpilot-zt.conf.j2": Syntax(nginx_statements, nginx_check, "nginx"),
     "zt_gateway/logrotate.j2": Syntax(NO_QUOTES, logrotate_check, "logrotate"),
