@@ -74,6 +74,8 @@ def test_gateway_vars_expand_groups_default_deny(lab):
     assert apps["grafana"]["allowed"] == {"alice": "group ops", "carol": "group auditors"}
     assert apps["billing"]["allowed"] == {"bob": "group finance"}
     assert apps["grafana"]["upstream_hostport"] == "127.0.0.1:9301"
+    # the name an https upstream's certificate is checked against (proxy_ssl_name)
+    assert apps["grafana"]["upstream_host"] == "127.0.0.1" and apps["grafana"]["upstream_scheme"] == "http"
     assert zt["threat_feeds"] == [{"name": "lab-feed", "file": "/etc/idcpilot/threat-feeds/lab-feed.txt", "sync_minutes": 5}]
     assert zt["audit"]["retention_days"] == 180
 
