@@ -11,7 +11,7 @@ import yaml
 from idcpilot import catalogue
 from idcpilot.edge_services import edge_vars
 from idcpilot.edge_services.gateway import access_matrix, allow_reasons
-from idcpilot.edge_services.urls import parse_endpoint
+from idcpilot.edge_services.urls import is_loopback_host, parse_endpoint
 from idcpilot.errors import UserInputError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,6 +74,8 @@ def test_gateway_vars_expand_groups_default_deny(lab):
     assert apps["grafana"]["allowed"] == {"alice": "group ops", "carol": "group auditors"}
     assert apps["billing"]["allowed"] == {"bob": "group finance"}
     assert apps["grafana"]["upstream_hostport"] == "127.0.0.1:9301"
+    # the name an https upstream's certificate is checked against (proxy_ssl_name)
+    assert apps["grafana"]["upstream_host"] == "127.0.0.1" and apps["grafana"]["upstream_scheme"] == "http"
     assert zt["threat_feeds"] == [{"name": "lab-feed", "file": "/etc/idcpilot/threat-feeds/lab-feed.txt", "sync_minutes": 5}]
     assert zt["audit"]["retention_days"] == 180
 
@@ -133,3 +135,14 @@ def test_inventory_carries_edge_vars(lab):
     hv = inv["_meta"]["hostvars"]
     assert "idcpilot_zt" in hv["lab-bj-zt01"] and "idcpilot_cdn" in hv["lab-gz-cdn01"]
     assert "idcpilot_zt" not in hv["lab-sh-gw01"]
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("127.255.0.9", True), ("::1", True), ("localhost", True), ("LOCALHOST", True),
+     ("128.0.0.1", False), ("10.0.0.5", False), ("0.0.0.0", False), ("::", False), ("::ffff:127.0.0.1", False),
+     ("localhost.evil.example", False), ("evil-localhost", False), ("127.0.0.1.evil.example", False), ("", False)],
+)
+def test_is_loopback_host(host, loopback):
+    """Where the gateway may talk plain http: only its own loopback (MLPS3-TLS, the zt_gateway preflight)."""
+    assert is_loopback_host(host) is loopback

@@ -175,6 +175,38 @@ def test_threat_feed_source(case, make_env):
     assert any("only https:// is allowed" in f.message for f in fails), [f.message for f in fails]
 
 
+# MLPS3-TLS's other half: what a zero-trust gateway sends identity headers to. An app's upstream
+# is https (verified by the gateway), or plain http only on the gateway's own loopback. (The
+# catalogue refuses IPv6 literals in upstreams; tests/edge_services covers ::1 in the loopback test.)
+GRAFANA = 'upstream: "https://grafana.hy-idc.internal:3000", allow: [ops, auditors]}'
+APP_UPSTREAMS: dict[str, tuple[str, bool]] = {
+    "http to a site address fails": ("http://10.0.0.5:80", False),
+    "http to a name that starts with localhost fails": ("http://localhost.evil.example:80", False),
+    "no scheme to another host is http and fails": ("grafana.hy-idc.internal:3000", False),
+    "http to an address beside loopback fails": ("http://128.0.0.1:9301", False),
+    "loopback without a scheme passes": ("127.0.0.1:9301", True),
+    "loopback anywhere in 127/8 passes": ("http://127.8.9.10:9301", True),
+    "localhost passes": ("http://localhost:9301/grafana", True),
+    "https to another host passes": ("https://10.0.0.5:3000", True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(APP_UPSTREAMS))
+def test_app_upstream_in_clear_only_on_the_gateways_loopback(case, make_env):
+    upstream, passes = APP_UPSTREAMS[case]
+    env = make_env(estate_edits=[(GRAFANA, f'upstream: "{upstream}", allow: [ops, auditors]}}' + ("" if passes else F))])
+    report = check(env, only=["MLPS3-TLS"])
+    mine = [f for f in report.findings if f.rule.id == "MLPS3-TLS" and f.target == "app/grafana"]
+    fails = [f for f in mine if f.status == "fail"]
+    if passes:
+        assert mine and fails == [], [(f.status, f.message) for f in mine]
+        return
+    where = {(f.location.file.rsplit("/", 1)[-1], f.location.line) for f in fails if f.location}
+    marked = {(rel.rsplit("/", 1)[-1], line) for rel, line in env.marked()}
+    assert marked and marked <= where, f"expected findings at {sorted(marked)}, got {sorted(where)}: {[f.message for f in fails]}"
+    assert any("identity headers in clear" in f.message for f in fails), [f.message for f in fails]
+
+
 # K8S-ARTIFACTS's other half: the pins and the repository set outside the catalogue. Each fails the
 # rule at the marked line of the vars file; the opt-out from pinning is visible to the gate.
 ARTIFACT_VARIABLES: dict[str, str] = {

@@ -455,8 +455,9 @@ class App(Model):
     name: Name
     gateway: Name | None = Field(None, description="the zero-trust gateway in front of it; none = not protected")
     upstream: Upstream = Field(
-        description="host:port, or http:// / https://host[:port][/path] of the application (path of plain "
-        "segments). http is allowed: the gateway terminates TLS and mTLS, the upstream sits in the site",
+        description="https://host[:port][/path] of the application (path of plain segments); the gateway verifies "
+        "its certificate and sends it identity headers. host:port or http:// only on the gateway's loopback "
+        "(127.0.0.0/8, ::1, localhost): MLPS3-TLS fails plain http to another host",
     )
     exposed: bool = Field(True, description="reachable from outside its site")
     allow: list[Name] = Field(default_factory=list, description="identities or groups allowed; nothing else is")

@@ -54,6 +54,7 @@ def app_vars(cat: Catalogue, app: App) -> dict[str, Any]:
         "name": app.name,
         "upstream": app.upstream,
         "upstream_scheme": endpoint.scheme,
+        "upstream_host": endpoint.host,  # the name an https upstream's certificate must carry
         "upstream_hostport": endpoint.hostport,
         "upstream_path": endpoint.path,
         "exposed": app.exposed,

@@ -28,6 +28,29 @@ def check_path(value: str) -> str:
     return value
 
 
+#: Names that always mean this host (not 'localhost.<anything>': that is an ordinary DNS name).
+LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def is_loopback_host(host: str) -> bool:
+    """True only for a loopback address of this host: 127.0.0.0/8, ::1 or the name localhost.
+
+    Used where cleartext is allowed only when it never leaves the host (a zero-trust gateway's
+    http upstream, MLPS3-TLS). An IPv4-mapped IPv6 address is not accepted: the loopback check
+    stays as narrow as the documented forms.
+    """
+    name = host.lower()
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv4Address):
+        return address in ipaddress.IPv4Network("127.0.0.0/8")
+    return address == ipaddress.IPv6Address("::1")
+
+
 @dataclass(frozen=True)
 class Endpoint:
     scheme: str
