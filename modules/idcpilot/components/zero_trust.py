@@ -9,7 +9,7 @@ Identity: the **subject CN** of a client certificate that verified against the g
 read from ``$ssl_client_s_dn`` exactly like the host role (nginx cannot read a URI SAN into a
 variable, so the SPIFFE URI SAN the Envoy gateway matched is no longer used). A client
 certificate signed by the gateway CA carries the catalogue identity name as CN, as
-``idcpilot-zt-ca client`` issues them for host gateways (``/O=<estate>/OU=<group>.../CN=<identity>``);
+``idcpilot pki sign`` issues them for host gateways (``/O=<estate>/OU=<group>.../CN=<identity>``);
 this component makes the CA and the server certificate, no client certificates.
 
 Which app: the request's Host, ``<app>`` or ``<app>.<anything>`` (the Envoy gateway's virtual
