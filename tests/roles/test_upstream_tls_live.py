@@ -409,7 +409,9 @@ def test_cdn_origin_ca_file_defaults_to_the_families_system_bundle() -> None:
     import yaml
 
     defaults = yaml.safe_load((REPO / "roles/cdn_node/defaults/main.yml").read_text())
-    assert defaults["cdn_node_origin_ca_file"] == "{{ cdn_node_system_ca_file }}"
+    assert defaults["cdn_node_origin_ca_file"] == ""  # argument validation runs before vars/ load: no reference here
+    template = (REPO / "roles/cdn_node/templates/proxy.inc.j2").read_text()
+    assert "(cdn_node_origin_ca_file or cdn_node_system_ca_file)" in template
     bundles = {family: yaml.safe_load((REPO / f"roles/cdn_node/vars/{family}.yml").read_text())["cdn_node_system_ca_file"]
                for family in ("Debian", "RedHat")}
     assert bundles == {"Debian": "/etc/ssl/certs/ca-certificates.crt", "RedHat": "/etc/pki/tls/certs/ca-bundle.crt"}
