@@ -83,20 +83,11 @@ def ab(url: str, requests: int, concurrency: int, host_header: str | None = None
 def probe_client_pem(cat: catalogue.Catalogue, identity: str) -> str:
     """Certificate and key of ``identity`` for one benchmark: the key made here, signed by the
     estate CA on this machine (the lab's CA, idcpilot pki) for an hour."""
-    from datetime import timedelta
-
-    from cryptography.hazmat.primitives import serialization
-
-    from idcpilot.pki import ca as pki
     from idcpilot.pki.store import open_ca
 
-    ca = open_ca(cat.name)
     groups = next((i.groups for i in cat.estate.spec.identities if i.name == identity), [])
-    key, at = pki.new_key(), pki.now()
-    signed = ca.sign_client(key.public_key(), estate=cat.name, identity=identity, groups=list(groups), kind="probe",
-                            not_before=at - pki.BACKDATE, not_after=at + timedelta(hours=1))
-    return signed.certificate + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()).decode()
+    probe = open_ca(cat.name).probe(estate=cat.name, identity=identity, groups=list(groups), hours=1)
+    return probe.certificate + probe.key
 
 
 def serve_origin(address: str, port: int, path: str) -> ThreadingHTTPServer:

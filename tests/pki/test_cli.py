@@ -59,6 +59,8 @@ def test_enrol_renew_revoke_and_status(env, tmp_path):
     assert again.returncode == 2 and b"does not overwrite" in again.stderr
     assert x509.load_pem_x509_certificate(out.read_bytes()).serial_number == cert.serial_number
 
+    due = cli(env, "renew", EXAMPLE, "--due")  # a fresh 30-day certificate is not in its renewal window
+    assert due.returncode == 0 and b"no client certificate is due" in due.stdout, due.stdout
     renewed = cli(env, "renew", EXAMPLE, "--identity", "wang-lei")
     assert renewed.returncode == 0, renewed.stderr
     assert x509.load_pem_x509_certificate(renewed.stdout).public_key().public_numbers() == cert.public_key().public_numbers()

@@ -199,3 +199,23 @@ def test_index_records_every_certificate(ca):
     rows = json.loads((ca.dir / "index.json").read_text())
     assert [r["name"] for r in rows] == ["alice"] and rows[0]["revokedAt"] is None
     assert (ca.dir / "certs" / f"{rows[0]['serial']}.pem").is_file()
+
+
+def test_a_probe_is_a_short_lived_client_of_its_own_key(ca, tmp_path):
+    probe = ca.probe(estate="lab", identity="alice", groups=["ops"], hours=1)
+    cert = x509.load_pem_x509_certificate(probe.certificate.encode())
+    key = serialization.load_pem_private_key(probe.key.encode(), None)
+    assert cert.public_key().public_numbers() == key.public_key().public_numbers()  # type: ignore[union-attr]
+    assert cert.not_valid_after_utc - cert.not_valid_before_utc <= timedelta(hours=1, minutes=6)
+    assert openssl_verify(ca, probe.certificate, tmp_path, "sslclient").returncode == 0
+    assert [r.kind for r in ca.issued()] == ["probe"] and ca.status()["current"] == []  # probes are not listed
+
+
+def test_expiring_uses_each_kinds_renewal_window(ca):
+    at = pki.now()
+    soon = ca.sign_client(pki.new_key().public_key(), estate="lab", identity="alice", groups=[])
+    ca.sign_server(csr(), estate="lab", service="z", host="gw1", names=["gw1"], addresses=["10.1.0.5"])
+    assert ca.expiring(at) == []
+    in_21_days = at + timedelta(days=21)  # the client (30 d) has 9 left, under a third; the server (90 d) has 69
+    assert [(r.kind, r.serial) for r in ca.expiring(in_21_days)] == [("client", soon.serial)]
+    assert [r.kind for r in ca.expiring(at + timedelta(days=61))] == ["server"]  # the client has ended: not current

@@ -119,8 +119,7 @@ def renew(
             _write(out, signed.certificate)
             typer.echo(f"renewed {identity}: serial {signed.serial:x}", err=True)
             return
-        status = ca.status()
-        names = sorted({r["name"] for r in status["current"] if r["kind"] == "client" and r["serial"] in status["expiringSoon"]})
+        names = sorted({r.name for r in ca.expiring() if r.kind == "client"})
         for name in names:
             signed = ca.renew_client(name)
             typer.echo(f"renewed {name}: serial {signed.serial:x}; certificate in {ca.dir / 'certs' / f'{signed.serial:x}.pem'}")

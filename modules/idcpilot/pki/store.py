@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from idcpilot.paths import state_root
 from idcpilot.pki import ca as pki
@@ -92,6 +93,15 @@ class Issued:
 
     def current(self, at: datetime) -> bool:
         return self.revoked_at is None and self.not_before <= at + pki.BACKDATE and at < self.not_after
+
+
+@dataclass
+class Probe:
+    """A throwaway client identity for verify and the benchmarks: key (PEM, unencrypted) and certificate."""
+
+    certificate: str
+    key: str
+    serial: int
 
 
 @dataclass
@@ -254,6 +264,17 @@ class CA:
             self._record(rows, cert, kind, identity, [], [])
             return Signed(pki.pem(cert), cert.serial_number, True)
 
+    def probe(self, *, estate: str, identity: str, groups: list[str], not_before: datetime | None = None,
+              not_after: datetime | None = None, hours: int = 2) -> Probe:
+        """A client certificate of ``identity`` as its owner would get one, for verify and the
+        benchmarks: a key made here (never by the CA), its public half signed as a probe, valid
+        ``hours`` from now unless a window is given."""
+        key, at = pki.new_key(), pki.now()
+        signed = self.sign_client(key.public_key(), estate=estate, identity=identity, groups=groups, kind="probe",
+                                  not_before=not_before or at - pki.BACKDATE, not_after=not_after or at + timedelta(hours=hours))
+        key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        return Probe(signed.certificate, key_pem.decode(), signed.serial)
+
     def renew_client(self, identity: str) -> Signed:
         """A new certificate for the key of ``identity``'s newest unrevoked certificate: the owner's
         key stays where it is; the CA needs no new request."""
@@ -299,12 +320,20 @@ class CA:
                 self._write_crl(self._key(), self.ca_cert(), self.issued(), days)
             return True
 
+    def _current(self, at: datetime) -> list[Issued]:
+        """Certificates in force (not revoked, not ended), verify's probes left out."""
+        return [r for r in self.issued() if r.current(at) and r.kind != "probe"]
+
+    def expiring(self, at: datetime | None = None) -> list[Issued]:
+        """Current certificates within their renewal window: serverRenewDays for a server, a third of
+        clientDays (at least one day) for a client."""
+        at = at or pki.now()
+        window = {"server": self.life.server_renew_days, "client": max(1, self.life.client_days // 3)}
+        return [r for r in self._current(at) if r.not_after - at < timedelta(days=window[r.kind])]
+
     def status(self) -> dict[str, Any]:
         at, cert, crl = pki.now(), self.ca_cert(), self.crl()
-        rows = self.issued()
-        current = [r for r in rows if r.current(at) and r.kind != "probe"]
-        soon = [r for r in current if r.not_after - at < timedelta(days=self.life.server_renew_days if r.kind == "server"
-                                                                    else max(1, self.life.client_days // 3))]
+        rows, current = self.issued(), self._current(at)
         return {
             "directory": str(self.dir),
             "estate": self.meta.get("estate"),
@@ -317,7 +346,7 @@ class CA:
             "crlRevoked": len(list(crl)),
             "current": [{"serial": format(r.serial, "x"), "kind": r.kind, "name": r.name, "notAfter": r.not_after.isoformat()}
                         for r in sorted(current, key=lambda r: (r.kind, r.name, r.not_after))],
-            "expiringSoon": [format(r.serial, "x") for r in soon],
+            "expiringSoon": [format(r.serial, "x") for r in self.expiring(at)],
             "revoked": sum(1 for r in rows if r.revoked_at),
         }
 

@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from idcpilot.pki import ca as pki
 from idcpilot.pki.store import open_ca
@@ -99,18 +98,16 @@ class Gateway:
 
     def probe_cert(self, local_name: str, identity: str, groups: list[str], *, not_before: datetime | None = None,
                    not_after: datetime | None = None) -> tuple[str, str, int]:
-        """A client certificate of ``identity`` as its owner would get one: the key made here, its
-        public half signed by the estate CA (on this machine, never a gateway). Probes live
-        PROBE_HOURS unless a window is given. Returns (certificate file, key file, serial)."""
-        key = pki.new_key()
-        at = pki.now()
-        signed = self.ca.sign_client(key.public_key(), estate=self.estate, identity=identity, groups=groups, kind="probe",
-                                     not_before=not_before or at - pki.BACKDATE, not_after=not_after or at + timedelta(hours=PROBE_HOURS))
+        """A probe certificate of ``identity`` (CA.probe: the key made here, signed by the estate CA on
+        this machine, never a gateway), PROBE_HOURS unless a window is given, in two files.
+        Returns (certificate file, key file, serial)."""
+        probe = self.ca.probe(estate=self.estate, identity=identity, groups=groups, not_before=not_before, not_after=not_after,
+                              hours=PROBE_HOURS)
         crt, keyfile = self.tmp / f"{local_name}.crt", self.tmp / f"{local_name}.key"
-        crt.write_text(signed.certificate)
-        keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-        keyfile.chmod(0o600)
-        return str(crt), str(keyfile), signed.serial
+        crt.write_text(probe.certificate)
+        keyfile.touch(mode=0o600)
+        keyfile.write_text(probe.key)
+        return str(crt), str(keyfile), probe.serial
 
     def client(self, identity: str, groups: list[str]) -> tuple[str, str]:
         return self.probe_cert(identity, identity, groups)[:2]
