@@ -105,6 +105,7 @@ def test_sign_host_uses_catalogue_names_and_is_idempotent(env, tmp_path):
     (["revoke", EXAMPLE, "--identity", "wang-lei", "--reason", "because"], None, b"nothing to revoke"),
     (["renew", EXAMPLE], None, b"--identity NAME or --due"),
     (["renew", EXAMPLE, "--identity", "li-na"], None, b"no unrevoked certificate"),
+    (["renew", EXAMPLE, "--identity", "mallory"], None, b"no identity"),
 ])
 def test_bad_input_exits_2_with_a_reason(env, args, stdin, message):
     assert cli(env, "init", EXAMPLE).returncode == 0

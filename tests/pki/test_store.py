@@ -137,7 +137,7 @@ def test_only_probes_choose_their_lifetime(ca):
 def test_renewal_keeps_the_key_and_revocation_reaches_the_crl(ca, tmp_path):
     key = pki.new_key()
     first = ca.sign_client(key.public_key(), estate="lab", identity="alice", groups=["ops"])
-    renewed = ca.renew_client("alice")
+    renewed = ca.renew_client("alice", estate="lab", groups=["ops"])
     cert = x509.load_pem_x509_certificate(renewed.certificate.encode())
     assert cert.public_key().public_numbers() == key.public_key().public_numbers()
     assert cert.subject.rfc4514_string() == "CN=alice,OU=ops,O=lab" and renewed.serial != first.serial
@@ -147,6 +147,8 @@ def test_renewal_keeps_the_key_and_revocation_reaches_the_crl(ca, tmp_path):
     assert out.returncode != 0 and "certificate revoked" in out.stdout + out.stderr
     assert openssl_verify(ca, renewed.certificate, tmp_path, "sslclient").returncode == 0
     assert ca.crl().extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == number + 1
+    regrouped = x509.load_pem_x509_certificate(ca.renew_client("alice", estate="lab", groups=["auditors"]).certificate.encode())
+    assert regrouped.subject.rfc4514_string() == "CN=alice,OU=auditors,O=lab"  # the catalogue's groups now, not the old ones
     with pytest.raises(pki.PkiError, match="no certificate with serial"):
         ca.revoke([12345])
     with pytest.raises(pki.PkiError, match="reason"):

@@ -113,15 +113,21 @@ def renew(
     if (identity is None) == (not due):
         raise fail_input("give --identity NAME or --due (one of them)")
     _free(out)
+    known = {i.name: list(i.groups) for i in cat.estate.spec.identities}  # the subject is the catalogue's now
+    if identity is not None and identity not in known:
+        raise fail_input(f"{cat.file}: spec.identities: no identity {excerpt(identity)}")
     with _refusals():
         if identity is not None:
-            signed = ca.renew_client(identity)
+            signed = ca.renew_client(identity, estate=cat.name, groups=known[identity])
             _write(out, signed.certificate)
             typer.echo(f"renewed {identity}: serial {signed.serial:x}", err=True)
             return
         names = sorted({r.name for r in ca.expiring() if r.kind == "client"})
+        for name in [n for n in names if n not in known]:
+            typer.echo(f"not renewed: {name} is no longer in spec.identities ({cat.file})")
+        names = [n for n in names if n in known]
         for name in names:
-            signed = ca.renew_client(name)
+            signed = ca.renew_client(name, estate=cat.name, groups=known[name])
             typer.echo(f"renewed {name}: serial {signed.serial:x}; certificate in {ca.dir / 'certs' / f'{signed.serial:x}.pem'}")
         if not names:
             typer.echo("no client certificate is due")

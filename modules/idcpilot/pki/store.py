@@ -275,17 +275,16 @@ class CA:
         key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         return Probe(signed.certificate, key_pem.decode(), signed.serial)
 
-    def renew_client(self, identity: str) -> Signed:
+    def renew_client(self, identity: str, *, estate: str, groups: list[str]) -> Signed:
         """A new certificate for the key of ``identity``'s newest unrevoked certificate: the owner's
-        key stays where it is; the CA needs no new request."""
+        key stays where it is; the CA needs no new request. The subject is the catalogue's now
+        (``groups``), not the old certificate's: a group the identity left is not renewed with it."""
         newest = [r for r in self.issued() if r.kind == "client" and r.name == identity and r.revoked_at is None]
         if not newest:
             raise PkiError(f"identity {identity!r} has no unrevoked certificate to renew: enrol it with `idcpilot pki sign`")
         last = max(newest, key=lambda r: r.not_after)
         cert = x509.load_pem_x509_certificate(self.certificate(last.serial).encode())
-        groups = [a.value for a in cert.subject if a.oid == x509.NameOID.ORGANIZATIONAL_UNIT_NAME]
-        estate = cert.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)[0].value
-        return self.sign_client(cert.public_key(), estate=str(estate), identity=identity, groups=[str(g) for g in groups])
+        return self.sign_client(cert.public_key(), estate=estate, identity=identity, groups=groups)
 
     def revoke(self, serials: list[int], reason: str = "key_compromise") -> list[Issued]:
         """Revoke ``serials`` (unknown serials are an error) and re-sign the CRL at once."""
