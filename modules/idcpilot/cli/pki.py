@@ -231,8 +231,7 @@ def sign_host(
         ca.require()
         signed = ca.sign_server(data, estate=cat.name, service=gateway.name, host=host, names=[host], addresses=addresses, dry_run=check)
         crl_changed = ca.refresh_crl(dry_run=check)
-        print_json({"changed": signed.changed or crl_changed, "certificate": signed.certificate, "ca": ca.ca_pem(),
-                    "crl": ca.crl_pem(), "lab": bool(ca.meta.get("lab"))})
+        print_json({"changed": signed.changed or crl_changed, "certificate": signed.certificate, "ca": ca.ca_pem(), "crl": ca.crl_pem()})
 
 
 def register(root: typer.Typer) -> None:
