@@ -67,8 +67,11 @@ def _write(out: Path | None, text: str) -> None:
         sys.stdout.write(text)
         return
     _free(out)
-    with out.open("x") as f:  # exclusive: never through a file or link made meanwhile
-        f.write(text)
+    try:
+        with out.open("x") as f:  # exclusive: never through a file or link made meanwhile
+            f.write(text)
+    except FileExistsError:
+        raise fail_input(f"{out}: appeared meanwhile; idcpilot does not overwrite it (the certificate is in the CA's certs/)") from None
 
 
 @app.command()
