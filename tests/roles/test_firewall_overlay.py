@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,8 @@ def test_overlay_ports_are_admitted(tmp_path: Path) -> None:
     play.write_text(PLAY.format(role=REPO / "roles" / "baseline", out=out))
     yaml.safe_load(play.read_text())
     proc = subprocess.run([str(REPO / ".venv/bin/ansible-playbook"), "-i", "localhost,", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}", str(play)],
-                          capture_output=True, text=True, cwd=tmp_path, check=False)
+                          capture_output=True, text=True, cwd=tmp_path, check=False,
+                          env=os.environ | {"ANSIBLE_CONFIG": str(REPO / "ansible.cfg")})  # the repo's filters
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     udp = [line for line in out.read_text().splitlines() if "udp dport" in line and "role service ports" in line]
     assert udp and all(p in udp[0] for p in ("51820", "51821", "4784")), out.read_text()
