@@ -12,8 +12,9 @@ Prints:
   the cached base tarball (restore only), and `lab down`;
 - on 10 hosts: `idcpilot deploy` (policy gate + playbook), the idempotent re-deploy, `idcpilot
   verify` of the bootstrap suite;
-- the idempotent re-run with the repository's ansible.cfg against plain Ansible defaults, same
-  hosts, same run, best of N, as a ratio.
+- the idempotent re-run with the repository's ansible.cfg against plain Ansible defaults, and
+  against the same ansible.cfg with Ansible's stock linear strategy instead of idcpilot_linear
+  (Mitogen), same hosts, same run, best of N, as ratios.
 Everything it starts, it stops (the lab goes down at the end, also on errors).
 """
 
@@ -89,11 +90,14 @@ def timed(fn) -> float:  # type: ignore[no-untyped-def]
     return time.monotonic() - t0
 
 
-def ansible_rerun(env_dir: Path, playbook: str, cfg: Path, forks: int | None, extra: dict) -> float:
+def ansible_rerun(env_dir: Path, playbook: str, cfg: Path, forks: int | None, extra: dict,
+                  strategy: str | None = None) -> float:
     cmd = [str(BIN / "ansible-playbook"), "-i", str(env_dir), str(REPO / playbook), "-e", json.dumps(extra)]
     if forks:
         cmd += ["--forks", str(forks)]
     environ = os.environ | {"ANSIBLE_CONFIG": str(cfg), "PATH": f"{BIN}:{os.environ['PATH']}"}
+    if strategy:
+        environ["ANSIBLE_STRATEGY"] = strategy
     t0 = time.monotonic()
     proc = run(cmd, env=environ)
     elapsed = time.monotonic() - t0
@@ -154,13 +158,16 @@ def main() -> int:
         plain = work / "plain.cfg"
         plain.write_text(PLAIN_CFG.format(repo=REPO))
         extra = {"idcpilot_serial": cat.estate.spec.automation.serial, "idcpilot_max_fail_percentage": cat.estate.spec.automation.max_fail_percentage}
-        repo_times, plain_times = [], []
-        for _ in range(args.rounds):  # interleaved so both see the same machine load
+        repo_times, plain_times, linear_times = [], [], []
+        for _ in range(args.rounds):  # interleaved so all three see the same machine load
             plain_times.append(ansible_rerun(env_dir, args.playbook, plain, None, extra))
+            linear_times.append(ansible_rerun(env_dir, args.playbook, REPO / "ansible.cfg", len(names), extra, strategy="linear"))
             repo_times.append(ansible_rerun(env_dir, args.playbook, REPO / "ansible.cfg", len(names), extra))
         rows.append(("idempotent re-run, plain Ansible defaults (best)", f"{min(plain_times):6.1f} s"))
-        rows.append(("idempotent re-run, repo ansible.cfg (best)", f"{min(repo_times):6.1f} s"))
+        rows.append(("idempotent re-run, repo ansible.cfg, stock linear strategy (best)", f"{min(linear_times):6.1f} s"))
+        rows.append(("idempotent re-run, repo ansible.cfg (idcpilot_linear: Mitogen) (best)", f"{min(repo_times):6.1f} s"))
         rows.append(("speed-up of repo ansible.cfg (plain / repo)", f"{min(plain_times) / min(repo_times):6.2f} x"))
+        rows.append(("speed-up of Mitogen alone (stock linear / idcpilot_linear)", f"{min(linear_times) / min(repo_times):6.2f} x"))
         t = timed(lambda: lifecycle.down(plan))
         rows.append((f"lab down, {len(names)} hosts", f"{t:6.1f} s"))
         left = lifecycle.leftovers(plan)
