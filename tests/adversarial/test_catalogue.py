@@ -128,6 +128,8 @@ CASES: list[Case] = [
          _vars({"ansible_become_exe": "/tmp/evil"})),
     Case("host-var-interpreter", "lab", "spec.sites[0].hosts[0].vars.ansible_python_interpreter",
          _vars({"ansible_python_interpreter": "/tmp/evil"})),
+    Case("host-var-mitogen-via", "lab", "spec.sites[0].hosts[0].vars.mitogen_via",
+         _vars({"mitogen_via": "lab-bj-zt01"})),
     Case("host-var-overrides-inventory-fact", "lab", "spec.sites[0].hosts[0].vars.idcpilot_addresses",
          _vars({"idcpilot_addresses": {"management": "10.0.0.1"}})),
     Case("host-var-null-disables-firewall", "lab", "spec.sites[0].hosts[0].vars.baseline_firewall_enabled",

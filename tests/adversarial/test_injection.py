@@ -108,6 +108,9 @@ CASES = [
         ("interpreter", "ansible_python_interpreter", "/bin/sh -c 'touch MARKER'"),
         ("become-exe", "ansible_become_exe", "touch MARKER; sudo"),
         ("connection", "ansible_connection", "local"),
+        # the idcpilot_linear strategy (Mitogen) reads these: a hop through another host, a program path
+        ("mitogen-via", "mitogen_via", "bj-core-1-bastion"),
+        ("mitogen-path", "mitogen_machinectl_path", "/bin/sh -c 'touch MARKER'"),
     ]
 ] + [
     Case("group-vars-lookup", "lab", "lab-bj-gw01", "baseline_banner_text",
@@ -152,13 +155,13 @@ def test_hostile_value_never_runs(case: Case, tmp_path: Path) -> None:
         else:
             assert _verbatim(value, text), f"{case.id}: {what} neither refused the value nor shows it verbatim:\n{text[-2000:]}"
     # a refused connection variable never reaches the inventory Ansible sees
-    if case.var.startswith("ansible_"):
+    if case.var.startswith(("ansible_", "mitogen_")):
         assert case.var not in listed.stdout, f"{case.id}: {case.var} reached the inventory"
     # idcpilot inventory (the catalogue's variables only) agrees: exit 2 naming the field, or data
     if cli.returncode == 0:
         shown = json.loads(cli.stdout)
         assert case.var not in shown or _verbatim(value, cli.stdout), cli.stdout[-2000:]
-        assert not case.var.startswith("ansible_") or case.var not in shown
+        assert not case.var.startswith(("ansible_", "mitogen_")) or case.var not in shown
     else:
         assert cli.returncode == 2 and case.names in output(cli), output(cli)[-2000:]
     assert not marker.exists(), f"{case.id}: the hostile value ran a command"

@@ -208,6 +208,10 @@ def test_an_unclassified_variable_in_a_custom_thresholds_file_fails(make_env, re
     ("ansible_become_exe: /tmp/x", "MLPS3-ACCESS-ACCOUNTS"),
     ("ansible_python_interpreter: /tmp/evil", "PILOT-MLPS3"),
     ("ansible_ssh_executable_typo: x", "PILOT-MLPS3"),
+    # the idcpilot_linear strategy's (Mitogen's) connection variables: none may be set
+    ("mitogen_via: lab-bj-gw01", "PILOT-MLPS3"),
+    ("mitogen_ssh_debug_level: 3", "PILOT-MLPS3"),
+    ("mitogen_machinectl_path: /tmp/evil", "PILOT-MLPS3"),
 ])
 def test_role_variables_of_every_role_are_judged(text, rule, make_env):
     report = check(make_env(files={"group_vars/all.yml": text + "\n"}))

@@ -26,8 +26,9 @@ from idcpilot.yamlsource import load_yaml_file
 ROLE_VARIABLES_FILE = Path(__file__).resolve().parent / "role_variables.json"
 
 #: Variables no estate may set: connection, privilege escalation, interpreter, everything
-#: Ansible itself reads (documented role variables never start like this).
-FORBIDDEN_PREFIXES = ("ansible_",)
+#: Ansible itself reads, and Mitogen's connection settings (the idcpilot_linear strategy reads
+#: mitogen_via and friends). Documented role variables never start like this.
+FORBIDDEN_PREFIXES = ("ansible_", "mitogen_")
 
 #: argument_specs type -> (JSON Schema type, Python types accepted, words for a message)
 _TYPES: dict[str, tuple[str | None, tuple[type, ...], str]] = {

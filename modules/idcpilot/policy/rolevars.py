@@ -3,7 +3,8 @@
 Reviewed code, not user input: the gate compares what group_vars / host_vars / catalogue vars set
 against these defaults, and every declared variable must be classified in policy/thresholds.yaml.
 Names with a role's prefix (``baseline_``...), ``idcpilot_`` (the inventory plugin's and the
-roles' shared namespace) or ``ansible_`` (connection, become and interpreter settings) are *role
+roles' shared namespace), ``ansible_`` (connection, become and interpreter settings) or ``mitogen_``
+(the connection settings of the idcpilot_linear strategy, e.g. ``mitogen_via``) are *role
 variables*: the gate judges every one of them.
 """
 
@@ -20,9 +21,10 @@ from idcpilot.yamlsource import load_yaml_file
 REPO = Path(__file__).resolve().parents[3]
 #: The prefix of the variables the inventory plugin sets and the roles share.
 SHARED_PREFIX = "idcpilot_"
-#: Ansible's connection, privilege and interpreter variables: how (and where) the deploy machine
-#: reaches a host and what it runs there, so they are judged like role variables.
-CONNECTION_PREFIX = "ansible_"
+#: Ansible's connection, privilege and interpreter variables, and Mitogen's (the idcpilot_linear
+#: strategy reads mitogen_via, mitogen_*_path, ...): how (and where) the deploy machine reaches a
+#: host and what it runs there, so they are judged like role variables.
+CONNECTION_PREFIXES = ("ansible_", "mitogen_")
 _NO_DEFAULT = object()
 
 
@@ -56,7 +58,7 @@ def _load(path: Path) -> Any:
 def role_vars(roles_dir: Path = REPO / "roles") -> RoleVars:
     owner: dict[str, str] = {}
     defaults: dict[str, Any] = {}
-    prefixes = [SHARED_PREFIX, CONNECTION_PREFIX]
+    prefixes = [SHARED_PREFIX, *CONNECTION_PREFIXES]
     for role in sorted(p for p in roles_dir.iterdir() if p.is_dir()) if roles_dir.is_dir() else []:
         prefixes.append(f"{role.name}_")
         specs = _load(role / "meta" / "argument_specs.yml") or {}

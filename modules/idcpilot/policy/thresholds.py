@@ -166,14 +166,14 @@ def _variable_problems(name: str, spec: Any, ctx: _Ctx) -> list[tuple[PathKey, s
 
 
 def _variable_name(v: Any, _: _Ctx) -> str | None:
-    from idcpilot.policy.rolevars import CONNECTION_PREFIX, SHARED_PREFIX, role_vars
+    from idcpilot.policy.rolevars import CONNECTION_PREFIXES, SHARED_PREFIX, role_vars
 
     if not isinstance(v, str):
         return "must be a variable name"
-    if v in role_vars().owner or v.startswith((SHARED_PREFIX, CONNECTION_PREFIX)):
+    if v in role_vars().owner or v.startswith((SHARED_PREFIX, *CONNECTION_PREFIXES)):
         return None
     return ("no role declares this variable (roles/*/meta/argument_specs.yml); idcpilot_* names are the inventory's, "
-            "ansible_* Ansible's")
+            "ansible_* and mitogen_* the connection's")
 
 
 # ------------------------------------------------------------------ the schema
