@@ -41,12 +41,19 @@ def deploy(env: Path, state_dir: Path, tags: str = "sdwan_edge", extra: list[str
     """`idcpilot deploy ENV --playbook PLAYBOOK` (policy gate first, as users run it).
 
     Its run artifacts go under state_dir (IDCPILOT_STATE_DIR) and its own output to
-    state_dir/deploy.out and deploy.err, so a test can scan everything the deploy wrote."""
+    state_dir/deploy.out and deploy.err, so a test can scan everything the deploy wrote. The
+    estate CA stays where `idcpilot lab up` made it (IDCPILOT_PKI_DIR, as an operator keeps one
+    CA across runs): deploy checks it before touching a host, and a state directory of its own
+    would otherwise hide it."""
+    from idcpilot import catalogue
+    from idcpilot.pki.store import open_ca
+
+    ca_dir = open_ca(catalogue.load(env).name).dir  # resolved before the state directory moves
     state_dir.mkdir(parents=True, exist_ok=True)
     cmd = [str(Path(sys.executable).with_name("idcpilot")), "deploy", str(env), "--playbook", playbook,
            "--tags", tags, "--format", "json", *(extra or [])]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=1800,
-                          env=os.environ | {"IDCPILOT_STATE_DIR": str(state_dir)})
+                          env=os.environ | {"IDCPILOT_STATE_DIR": str(state_dir), "IDCPILOT_PKI_DIR": str(ca_dir)})
     (state_dir / "deploy.out").write_text(proc.stdout)
     (state_dir / "deploy.err").write_text(proc.stderr)
     try:
