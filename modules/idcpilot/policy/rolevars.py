@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from idcpilot.catalogue.role_variables import FORBIDDEN_PREFIXES
 from idcpilot.errors import UserInputError
 from idcpilot.yamlsource import load_yaml_file
 
@@ -23,8 +24,9 @@ REPO = Path(__file__).resolve().parents[3]
 SHARED_PREFIX = "idcpilot_"
 #: Ansible's connection, privilege and interpreter variables, and Mitogen's (the idcpilot_linear
 #: strategy reads mitogen_via, mitogen_*_path, ...): how (and where) the deploy machine reaches a
-#: host and what it runs there, so they are judged like role variables.
-CONNECTION_PREFIXES = ("ansible_", "mitogen_")
+#: host and what it runs there, so they are judged like role variables. The same prefixes the
+#: catalogue refuses in host vars, from one definition.
+CONNECTION_PREFIXES = FORBIDDEN_PREFIXES
 _NO_DEFAULT = object()
 
 

@@ -4,7 +4,7 @@
 # compiles ansible.module_utils from source each time (zipimport keeps no bytecode): measured on
 # the lab, 0.37 CPU-seconds per module call on the host, 2.46 s per task across 9 hosts on 2
 # cores. Mitogen keeps one interpreter per host (and per become user) for the run, with the
-# module code imported once: 0.67 s per task on the same hosts, same tasks (bench/bench_deploy.py
+# module code imported once: 0.67 s per task on the same hosts, same tasks (bench/bench_lab.py
 # measures it against stock linear in the same run). Task order, failure handling, check mode
 # and become are linear's; only how a module reaches the host changes.
 #
