@@ -25,6 +25,17 @@ def role_defaults(role: str) -> dict[str, Any]:
     return yaml.safe_load((repo_root() / "roles" / role / "defaults" / "main.yml").read_text()) or {}
 
 
+@lru_cache(maxsize=None)
+def family_vars(role: str, family: str) -> dict[str, Any]:
+    """roles/<role>/vars/<family>.yml: the per-family paths and names the role used on a host of
+    that family (role vars outrank every inventory)."""
+    return yaml.safe_load((repo_root() / "roles" / role / "vars" / f"{family}.yml").read_text()) or {}
+
+
+def role_var(hostvars: dict[str, Any], name: str, role: str = "baseline") -> Any:
+    return family_vars(role, hostvars["idcpilot_os_family"])[name]
+
+
 @lru_cache(maxsize=1)
 def thresholds() -> Thresholds:
     """policy/thresholds.yaml, read by the gate's own loader: the numbers the gate judged against."""

@@ -13,32 +13,18 @@ from __future__ import annotations
 import re
 import shlex
 import time
-from functools import lru_cache
 from typing import Any
 
 import pytest
 
 from idcpilot.hostchecks import local_mounts, proc_hidepid, setid_find_argv, size_bytes, unknown_setid
-from idcpilot.paths import repo_root
 from idcpilot.policy.baseline import retention_bytes
-from idcpilot.verify.suites.baseline_support import kv, setting, thresholds
-from idcpilot.yamlsource import load_yaml_file
+from idcpilot.verify.suites.baseline_support import kv, role_var, setting, thresholds
 
 pytestmark = [pytest.mark.group("role_baseline")]
 
 AIDE_IDENTIFIER = "idcpilot-aide"
 PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-@lru_cache(maxsize=None)
-def family_vars(family: str) -> dict[str, Any]:
-    """roles/baseline/vars/<family>.yml: the per-family paths the role used on this host."""
-    data, _ = load_yaml_file(repo_root() / "roles" / "baseline" / "vars" / f"{family}.yml")
-    return data or {}
-
-
-def role_var(hostvars: dict[str, Any], name: str) -> Any:
-    return family_vars(hostvars["idcpilot_os_family"])[name]
 
 
 def prom_values(text: str) -> dict[str, float]:
@@ -85,6 +71,26 @@ def test_sysctls_are_laid_down_for_boot(host, hostvars):
 
 
 # ------------------------------------------------------------------ MLPS3-INTEGRITY
+
+
+#: What AIDE calls the hashes in its database header (@@db_spec); H is all of them.
+AIDE_HASHES = ("md5", "sha1", "rmd160", "tiger", "crc32", "haval", "gost", "crc32b", "sha256", "sha512", "whirlpool")
+
+
+@pytest.mark.rule("MLPS3-INTEGRITY")
+def test_aide_database_records_the_configured_hashes(host, hostvars):
+    """The database the check compares against was recorded with the hashes the estate asked for
+    (read from the database's own header, not from the configuration that asked)."""
+    if not role_var(hostvars, "baseline_aide_checksums_group"):
+        pytest.skip(f"{hostvars['idcpilot_os_family']}: the stock aide.conf names its hashes per group; nothing is set")
+    wanted = setting(hostvars, "baseline_aide_checksums")
+    expected = set(AIDE_HASHES) if wanted == "H" else set(wanted.split("+"))
+    db = role_var(hostvars, "baseline_aide_db")
+    head = host.run(f"{{ zcat -f {shlex.quote(db)} | head -n 20; }} 2>/dev/null")
+    spec = re.search(r"^@@db_spec (.*)$", head.stdout, re.M)
+    assert spec, f"{db}: no @@db_spec header: {head.stdout[:300]!r}"
+    recorded = set(spec.group(1).split()) & set(AIDE_HASHES)
+    assert recorded == expected, f"{db} records {sorted(recorded)}, baseline_aide_checksums asks for {sorted(expected)}"
 
 
 @pytest.mark.rule("MLPS3-INTEGRITY")
