@@ -94,9 +94,31 @@ def test_sign_host_uses_catalogue_names_and_is_idempotent(env, tmp_path):
     assert check["changed"] and check["certificate"] == ""
 
 
+def test_a_hosts_services_have_certificates_of_their_own(env, tmp_path):
+    """The gateway and the node exporter of one host: each its own key and certificate (the
+    subject names the service), and signing one never supersedes (revokes) the other."""
+    assert cli(env, "init", EXAMPLE).returncode == 0
+    gateway_csr, _ = make_csr(tmp_path, "gateway")
+    metrics_csr, _ = make_csr(tmp_path, "metrics")
+    host = ["--host", "bj-core-1-zt-01"]
+    gateway = json.loads(cli(env, "sign-host", EXAMPLE, *host, stdin=gateway_csr.read_bytes()).stdout)
+    metrics = json.loads(cli(env, "sign-host", EXAMPLE, *host, "--service", "node-exporter", stdin=metrics_csr.read_bytes()).stdout)
+    subjects = [x509.load_pem_x509_certificate(d["certificate"].encode()).subject.rfc4514_string() for d in (gateway, metrics)]
+    assert subjects[0].startswith("CN=bj-core-1-zt-01,OU=") and subjects[1] == f"CN=bj-core-1-zt-01,OU=node-exporter,O={ESTATE}"
+    assert subjects[0] != subjects[1]
+    again = json.loads(cli(env, "sign-host", EXAMPLE, *host, stdin=gateway_csr.read_bytes()).stdout)
+    assert not again["changed"] and again["certificate"] == gateway["certificate"], "the node exporter's certificate superseded the gateway's"
+    crl = x509.load_pem_x509_crl((Path(env["IDCPILOT_PKI_DIR"]) / "crl.pem").read_bytes())
+    assert len(list(crl)) == 0, "a service's certificate was revoked by another service's signing"
+    cp = json.loads(cli(env, "sign-host", EXAMPLE, "--host", "bj-core-1-cp-01", "--service", "node-exporter",
+                        stdin=metrics_csr.read_bytes()).stdout)
+    assert cp["changed"] and "OU=node-exporter" in x509.load_pem_x509_certificate(cp["certificate"].encode()).subject.rfc4514_string()
+
+
 @pytest.mark.parametrize("args, stdin, message", [
     (["sign-host", EXAMPLE, "--host", "nope"], b"", b"no host"),
-    (["sign-host", EXAMPLE, "--host", "bj-core-1-cp-01"], b"", b"in no gateway"),
+    (["sign-host", EXAMPLE, "--host", "bj-core-1-cp-01"], b"", b"does not have the role zt_gateway"),
+    (["sign-host", EXAMPLE, "--host", "bj-core-1-cp-01", "--service", "ssh"], b"", b"not one of gateway, node-exporter"),
     (["sign-host", EXAMPLE, "--host", "bj-core-1-zt-01"], b"garbage", b"not a PEM certificate request"),
     (["sign-host", EXAMPLE, "--host", "bj-core-1-zt-01"], b"A" * 70_000, b"larger than"),
     (["sign", EXAMPLE, "--identity", "mallory", "--csr", "-"], b"", b"no identity"),

@@ -115,6 +115,10 @@ def test_server_signing_is_idempotent_and_renews_on_change(ca):
     assert first.serial in revoked, "the superseded server certificate is revoked"
     new_key = ca.sign_server(csr(), estate="lab", service="z", host="gw1", names=["gw1"], addresses=["10.1.0.6"], dry_run=True)
     assert new_key.changed and new_key.certificate == ""
+    other_service = ca.sign_server(csr(), estate="lab", service="node-exporter", host="gw1", names=["gw1"], addresses=["10.1.0.6"])
+    assert other_service.changed and other_service.serial != moved.serial
+    assert moved.serial not in {r.serial_number for r in ca.crl()}, "another service's certificate superseded the gateway's"
+    assert not ca.sign_server(csr(key), estate="lab", service="z", host="gw1", names=["gw1"], addresses=["10.1.0.6"]).changed
 
 
 def test_client_certificates_are_short_lived_and_subject_from_the_catalogue(ca, tmp_path):

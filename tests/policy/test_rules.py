@@ -387,3 +387,32 @@ def test_the_restricted_profile_per_pod(body, problem):
         assert found == []
     else:
         assert any(problem in p for p in found), found
+
+
+# MLPS3-TLS over the node exporter every host runs: TLS with the host's estate certificate unless a
+# variable turns it off, and turning it off from any place Ansible reads variables fails the rule
+# at the line that does it.
+NODE_EXPORTER_PLAIN = {
+    "group_vars file": ([], {"group_vars/all.yml": f"---\nmonitoring_tls_enabled: false{F}\n"}),
+    "host_vars file": ([], {"host_vars/bj-core-1-bastion.yml": f"monitoring_tls_enabled: no{F}\n"}),
+    "catalogue host vars": ([('- {name: gz-edge-1-legacy-01, roles: [baseline, monitoring], automated: false}',
+                              f'- {{name: gz-edge-1-legacy-01, roles: [baseline, monitoring], automated: false,\n'
+                              f'           vars: {{monitoring_tls_enabled: false}}}}{F}')], {}),
+    "a template is not a literal true": ([], {"group_vars/role_cdn_node.yml": f"monitoring_tls_enabled: \"{{{{ 0 }}}}\"{F}\n"}),
+    # the shared certificate role's variables are the importing role's to set, never an estate's
+    "certificate directory redirected": ([], {"group_vars/all.yml": f"---\nestate_certificate_dir: /tmp/certs{F}\n"}),
+    "certificate service renamed": ([], {"host_vars/bj-core-1-bastion.yml": f"estate_certificate_service: gateway{F}\n"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NODE_EXPORTER_PLAIN))
+def test_node_exporter_in_clear_fails_mlps3_tls(case, make_env):
+    estate_edits, files = NODE_EXPORTER_PLAIN[case]
+    env = make_env(estate_edits=estate_edits, files=files)
+    fails = [f for f in check(env, only=["MLPS3-TLS"]).findings if f.rule.id == "MLPS3-TLS" and f.status == "fail"]
+    where = {(f.location.file.rsplit("/", 1)[-1], f.location.line) for f in fails if f.location}
+    marked = {(rel.rsplit("/", 1)[-1], line) for rel, line in env.marked()}
+    assert marked and marked <= where, f"expected findings at {sorted(marked)}, got {sorted(where)}: {[f.message for f in fails]}"
+    variable = next(v for v in ("monitoring_tls_enabled", "estate_certificate_dir", "estate_certificate_service")
+                    if v in str(NODE_EXPORTER_PLAIN[case]))
+    assert any(variable in f.message for f in fails), [f.message for f in fails]

@@ -21,8 +21,8 @@ from idcpilot.catalogue.model import DISTRIBUTIONS
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if (p / "tasks" / "main.yml").exists())
-#: The shared OS-family role; every other role is deployed by a playbook of its own.
-SHARED = {"os_family"}
+#: The shared roles (OS family, estate certificate); every other role is deployed by a playbook of its own.
+SHARED = {"os_family", "estate_certificate"}
 DEPLOYED = [r for r in ROLES if r not in SHARED]
 RULE_ID = re.compile(r"^(PILOT|MLPS3|K8S)-[A-Z0-9-]+$")
 INCLUDES = ("ansible.builtin.import_tasks", "ansible.builtin.include_tasks")
@@ -63,13 +63,19 @@ def test_ansible_lint_production_profile_over_every_role_and_playbook():
 
 @pytest.mark.parametrize("role", ROLES)
 def test_argument_specs_document_every_default(role):
-    defaults = _yaml(REPO / "roles" / role / "defaults" / "main.yml") or {}
+    defaults_file = REPO / "roles" / role / "defaults" / "main.yml"
+    defaults = (_yaml(defaults_file) or {}) if defaults_file.exists() else {}
     options = _yaml(REPO / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]["main"].get("options") or {}
-    assert set(defaults) == set(options), {"undocumented": sorted(set(defaults) - set(options)), "stale": sorted(set(options) - set(defaults))}
+    # An option without a default is one the importing role must pass (required), never one left unset.
+    optional = {name for name, opt in options.items() if not opt.get("required")}
+    assert set(defaults) == optional, {"undocumented": sorted(set(defaults) - optional), "stale": sorted(optional - set(defaults))}
     for name, opt in options.items():
         assert name.startswith(f"{role}_"), f"{role}: {name} does not carry the role prefix"
         assert opt.get("description"), f"{role}: {name} has no description"
         assert opt.get("type") in {"bool", "int", "str", "list", "dict", "raw", "float", "path"}, f"{role}: {name} type"
+        if opt.get("required"):
+            assert "default" not in opt, f"{role}: {name} is required and has a default"
+            continue
         assert opt.get("default") == defaults[name], f"{role}: {name} default differs from defaults/main.yml"
         value = defaults[name]
         if isinstance(value, bool):

@@ -1,8 +1,8 @@
 """``idcpilot pki``: the estate CA on the operator side (idcpilot.pki.store).
 
 Owners make their keys; the CA signs their requests with names and lifetimes of its own
-choosing (the catalogue's, thresholds' ``pki``). The deploy signs gateways' requests through
-``sign-host``; an operator enrols, renews and revokes identities and re-signs the CRL.
+choosing (the catalogue's, thresholds' ``pki``). The deploy signs hosts' requests (a gateway's,
+a node exporter's) through ``sign-host``; an operator enrols, renews and revokes identities and re-signs the CRL.
 """
 
 from __future__ import annotations
@@ -209,30 +209,45 @@ def status(env: Path = EnvArg, fmt: Format = FormatOpt) -> None:
         raise typer.Exit(EXIT_FAIL)
 
 
+#: The services a host's play asks certificates for (roles/estate_certificate): the catalogue role
+#: the host must have for each.
+SERVER_SERVICES = {"gateway": "zt_gateway", "node-exporter": "monitoring"}
+
+
 @app.command(name="sign-host")
 def sign_host(
     env: Path = EnvArg,
     host: str = typer.Option(..., "--host"),
+    service: str = typer.Option("gateway", "--service", help=f"one of: {', '.join(SERVER_SERVICES)}"),
     csr: Path = typer.Option(Path("-"), "--csr"),
     check: bool = typer.Option(False, "--check", help="report what would change; sign nothing"),
 ) -> None:
-    """Sign a gateway's server certificate request (what the deploy's play runs on this machine):
-    names and addresses from the catalogue, CRL re-signed when due; JSON with certificate, CA, CRL."""
+    """Sign a host's server certificate request for one of its services (what the deploy's play runs
+    on this machine): names and addresses from the catalogue, CRL re-signed when due; JSON with
+    certificate, CA, CRL."""
     from idcpilot import ipam
     from idcpilot.edge_services.gateway import gateway_of
 
     cat, ca = _open(env)
     if host not in cat.hosts:
         raise fail_input(f"{cat.file}: no host {excerpt(host)} in the estate")
-    gateway = gateway_of(cat, cat.hosts[host])
-    if gateway is None:
-        raise fail_input(f"{cat.file}: host {excerpt(host)} is in no gateway (spec.gateways)")
+    if service not in SERVER_SERVICES:
+        raise fail_input(f"--service {excerpt(service)}: not one of {', '.join(SERVER_SERVICES)}")
+    if not cat.hosts[host].has(SERVER_SERVICES[service]):
+        raise fail_input(f"{cat.file}: host {excerpt(host)} does not have the role {SERVER_SERVICES[service]} ({service} certificate)")
+    subject_service = service
+    if service == "gateway":
+        gateway = gateway_of(cat, cat.hosts[host])
+        if gateway is None:
+            raise fail_input(f"{cat.file}: host {excerpt(host)} is in no gateway (spec.gateways)")
+        subject_service = gateway.name
     with user_errors():
         addresses = sorted(set(ipam.plan(cat).host(host).values()))
     data = _read_csr(csr)
     with _refusals(host):
         ca.require()
-        signed = ca.sign_server(data, estate=cat.name, service=gateway.name, host=host, names=[host], addresses=addresses, dry_run=check)
+        signed = ca.sign_server(data, estate=cat.name, service=subject_service, host=host, names=[host], addresses=addresses,
+                                dry_run=check)
         crl_changed = ca.refresh_crl(dry_run=check)
         print_json({"changed": signed.changed or crl_changed, "certificate": signed.certificate, "ca": ca.ca_pem(), "crl": ca.crl_pem()})
 

@@ -74,21 +74,26 @@ def run_gate(cat: Catalogue, opts: DeployOptions | None = None) -> Any:
 
 
 def pki_preflight(cat: Catalogue) -> None:
-    """Before any host is touched: an estate with gateways needs its CA (the play signs their
-    certificates on this machine) and the CA's passphrase as a file. A passphrase in the
-    environment is refused: ansible-runner records the environment in the run's artifacts."""
+    """Before any host is touched: an estate with gateways or node exporters needs its CA (the play
+    signs their certificates on this machine, roles/estate_certificate) and the CA's passphrase as a
+    file. A passphrase in the environment is refused: ansible-runner records the environment in the
+    run's artifacts."""
     from idcpilot.pki.ca import PkiError
     from idcpilot.pki.store import PASS_ENV, PASS_FILE_ENV, open_ca
 
     if os.environ.get(PASS_ENV):
         raise UserInputError.single(f"${PASS_ENV}", f"a deploy records its environment in the run's artifacts; give the CA "
                                     f"passphrase as a file readable by you alone: ${PASS_FILE_ENV}")
-    if not any(cat.members(g.hosts) for g in cat.estate.spec.gateways):
+    served = [what for what, needs in (("gateways", any(cat.members(g.hosts) for g in cat.estate.spec.gateways)),
+                                        ("node exporters", any(h.has("monitoring") and h.automated for h in cat.hosts.values())))
+              if needs]
+    if not served:
         return
     try:
         open_ca(cat.name).check_passphrase()
     except PkiError as exc:
-        raise UserInputError.single(str(cat.file), f"the estate's gateways need its CA on this machine: {exc}", "spec.gateways") from None
+        raise UserInputError.single(str(cat.file), f"the estate's {' and '.join(served)} need its CA on this machine: {exc}",
+                                    "spec.gateways" if served[0] == "gateways" else "spec.hosts") from None
 
 
 def _bin_dir() -> str:

@@ -226,12 +226,16 @@ class CA:
                     dry_run: bool = False) -> Signed:
         """The server certificate of ``host`` for the key in ``csr_pem``: the current one when it is for
         the same key and names and has more than serverRenewDays left, else a new one (serverDays;
-        the one it replaces is revoked as superseded)."""
+        the one it replaces is revoked as superseded). A host's services (a gateway, its node
+        exporter) each have their own key and certificate: the subject, which names the service,
+        tells them apart."""
         public = pki.public_key_of_csr(csr_pem)
         kid, names, addresses = pki.key_id(public), sorted(set(names)), sorted(set(addresses))
+        subject = pki.server_subject(estate, service, host)
         with self.locked():
             rows, at = self.issued(), pki.now()
-            mine = [r for r in rows if r.kind == "server" and r.name == host and r.current(at)]
+            mine = [r for r in rows if r.kind == "server" and r.name == host and r.subject == subject.rfc4514_string()
+                    and r.current(at)]
             for r in mine:
                 if r.key == kid and r.names == names and r.addresses == addresses \
                         and r.not_after - at > timedelta(days=self.life.server_renew_days):
@@ -239,7 +243,7 @@ class CA:
             if dry_run:
                 return Signed("", 0, True)
             key, ca_cert = self._key(), self.ca_cert()
-            cert = pki.issue(key, ca_cert, public, pki.server_subject(estate, service, host), "server", not_before=at - pki.BACKDATE,
+            cert = pki.issue(key, ca_cert, public, subject, "server", not_before=at - pki.BACKDATE,
                              not_after=min(at + timedelta(days=self.life.server_days), ca_cert.not_valid_after_utc),
                              names=names, addresses=addresses)
             for r in mine:
