@@ -21,6 +21,8 @@ KEY_FILES = (
     "/etc/wireguard/idcpilot-psk/*.psk",  # sdwan_edge_preshared_key_dir
     "/etc/nginx/idcpilot-zt/server.key",  # zt_gateway_config_dir
     "/etc/nginx/idcpilot-cdn/node.key",  # cdn_node_tls_dir
+    "/etc/prometheus/node-exporter-tls/server.key",  # monitoring_tls_dir (Debian)
+    "/etc/node_exporter/tls/server.key",  # monitoring_tls_dir (RedHat family)
     "/etc/kubernetes/pki/*.key",  # k8s_control_plane_config_dir
     "/etc/kubernetes/pki/etcd/*.key",
     "/etc/kubernetes/encryption-config.yaml",

@@ -68,7 +68,7 @@ def _bench():
 
 
 def ansible_playbook(lab: Lab, playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    # what `idcpilot deploy` sets for the gateway's certificate task (roles/zt_gateway, idcpilot pki)
+    # what `idcpilot deploy` sets for the certificate tasks (roles/estate_certificate, idcpilot pki sign-host)
     env = os.environ | {"IDCPILOT_CLI": str(BIN / "idcpilot"), "IDCPILOT_INVENTORY": str(Path(lab.env).resolve())}
     return subprocess.run([str(BIN / "ansible-playbook"), "-i", str(lab.env), playbook, *extra],
                           cwd=REPO, capture_output=True, text=True, timeout=3600, env=env)
