@@ -9,7 +9,10 @@ role_baseline (default: the first):
   of the host as it is now (fresh, on a freshly started lab), then `idcpilot deploy --playbook
   playbooks/baseline.yml --limit HOST`, then the index again;
 - ssh-audit (Debian `ssh-audit`, run on this machine against the host's sshd): [fail] and [warn]
-  findings after the baseline.
+  findings after the baseline;
+- one full AIDE pass (`aide --init` into a scratch directory) with the hashes the baseline sets
+  (baseline_aide_checksums, sha512) against Debian's stock `Checksums = H` (all eleven), same host,
+  same run: the ratio is the baseline's saving on every scheduled check and verify run.
 Prints both Lynis indexes side by side with their difference, and the ssh-audit counts. Targets
 are Lynis >= 80 and no ssh-audit failure (tests/roles/test_roles_lab.py asserts them).
 The lab goes down at the end if this bench brought it up (unless --keep).
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -66,6 +70,32 @@ def ssh_audit(address: str, port: int = 22) -> dict[str, list[str]]:
     return found
 
 
+#: One AIDE pass with a given Checksums group: the host's own aide.conf (rules, includes) with only
+#: that line changed and the database written to a scratch directory under /run, then removed.
+AIDE_PASS = r"""
+set -e
+scratch=$(mktemp -d /run/idcpilot-aide-bench.XXXXXX)
+trap 'rm -rf "$scratch"' EXIT
+sed -e "s|^Checksums *=.*|Checksums = $CHECKSUMS|" -e "s|^database_out=.*|database_out=file:$scratch/aide.db|" \
+    -e "s|^gzip_dbout=.*|gzip_dbout=no|" /etc/aide/aide.conf > "$scratch/aide.conf"
+grep -q "^Checksums = $CHECKSUMS$" "$scratch/aide.conf"
+start=$(date +%s%N)
+aide --config "$scratch/aide.conf" --init >/dev/null 2>&1
+end=$(date +%s%N)
+echo "seconds=$(( (end - start) / 1000000 ))"
+"""
+
+
+def aide_pass_seconds(plan, host: str, checksums: str) -> float:
+    """Wall seconds of one full AIDE pass of the host with Checksums = CHECKSUMS."""
+    script = f"CHECKSUMS={checksums}\n{AIDE_PASS}"
+    out = host_ssh(plan, host, f"sudo sh -c {shlex.quote(script)}")
+    found = re.search(r"^seconds=(\d+)$", out.stdout, re.M)
+    if out.returncode != 0 or not found:
+        raise RuntimeError(f"AIDE pass ({checksums}) on {host} failed: {out.stdout[-500:]} {out.stderr[-500:]}")
+    return int(found.group(1)) / 1000
+
+
 def is_hardened(plan, host: str) -> bool:
     return BASELINE_MARKER in host_ssh(plan, host, "sudo head -3 /etc/ssh/sshd_config").stdout
 
@@ -105,12 +135,14 @@ def main() -> int:
             return 1
         after, tests_after = lynis_index(plan, host)
         audit = ssh_audit(plan.host(host).address)
+        aide_stock, aide_set = aide_pass_seconds(plan, host, "H"), aide_pass_seconds(plan, host, "sha512")
         print(f"bench_hardening on {host} ({args.env})")
         print(f"{'measure':<34}{'before baseline':>18}{'after baseline':>18}")
         print(f"{'Lynis hardening index':<34}{before:>18}{after:>18}   ({after - before:+d}; target >= {LYNIS_TARGET})")
         print(f"{'Lynis tests performed':<34}{tests_before:>18}{tests_after:>18}")
         print(f"{'ssh-audit [fail] / [warn]':<34}{'':>18}{len(audit['fail']):>14} / {len(audit['warn'])}")
         print(f"{'lynis run (s) / baseline deploy (s)':<34}{t_lynis:>18.1f}{t_deploy:>18.1f}")
+        print(f"{'AIDE pass (s), H / sha512':<34}{aide_stock:>18.1f}{aide_set:>18.1f}   ({aide_stock / aide_set:.1f}x)")
         if not fresh:
             print("note: the host already carried the baseline before this run; 'before' is not a fresh host")
         for line in audit["fail"] + audit["warn"]:
