@@ -64,13 +64,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "group(name, ...): inventory groups whose hosts the test runs on (default: automated)")
 
 
+def inventory_name(testinfra_host: Any) -> str:
+    """The inventory name of a testinfra host (its id is ``ansible://<name>``)."""
+    return testinfra_host.backend.get_pytest_id().split("://", 1)[-1]
+
+
 def _host_name(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
     if callspec is None:
         return None
     h = callspec.params.get("_testinfra_host")
     if h is not None:
-        return h.backend.get_pytest_id().split("://", 1)[-1]
+        return inventory_name(h)
     names = load_inventory().hostvars
     for value in callspec.params.values():
         if isinstance(value, str) and value in names:
@@ -154,9 +159,15 @@ def inventory() -> Inventory:
 
 
 @pytest.fixture
-def hostvars(host: Any, inventory: Inventory) -> dict[str, Any]:
+def host_name(host: Any) -> str:
+    """The inventory name of the host under test."""
+    return inventory_name(host)
+
+
+@pytest.fixture
+def hostvars(host_name: str, inventory: Inventory) -> dict[str, Any]:
     """The rendered inventory variables of the host under test."""
-    return inventory.hostvars[host.backend.get_pytest_id().split("://", 1)[-1]]
+    return inventory.hostvars[host_name]
 
 
 @pytest.fixture

@@ -65,8 +65,8 @@ def _control_plane(name: str, hostvars) -> k8s.ControlPlane:
 
 
 @pytest.fixture
-def cp(host, hostvars) -> k8s.ControlPlane:
-    return _control_plane(host.backend.get_pytest_id().split("://", 1)[-1], hostvars)
+def cp(host_name, hostvars) -> k8s.ControlPlane:
+    return _control_plane(host_name, hostvars)
 
 
 @pytest.fixture
@@ -320,9 +320,9 @@ def test_create_is_in_the_audit_log(host, cp, apiserver_flags, scratch_namespace
 
 @pytest.mark.rule(k8s.NODE_RULE)
 @pytest.mark.group("role_k8s_node")
-def test_node_registered_and_ready(host, inventory, measure):
+def test_node_registered_and_ready(host, host_name, inventory, measure):
     """Asked on the first control-plane host of each of the node's clusters."""
-    node = host.backend.get_pytest_id().split("://", 1)[-1]
+    node = host_name
     mine = k8s.clusters_of_node(CLUSTERS, node)
     assert mine, f"{node} has role k8s_node but no cluster of the estate lists it in nodes"
     mode = setting(inventory.hostvars[node], "k8s_node_mode", role="k8s_node") or "kubelet"

@@ -73,7 +73,7 @@ def test_catalogue_facts_as_metrics(hostvars):
 
 
 @pytest.mark.rule("MLPS3-TLS")
-def test_metrics_only_over_tls_with_the_hosts_estate_certificate(host, hostvars):
+def test_metrics_only_over_tls_with_the_hosts_estate_certificate(host_name, hostvars):
     """The endpoint's certificate is this host's, from the estate CA (subject names the service and
     the host, verified against the operator's CA copy with the address checked); plain HTTP gets
     no metrics; TLS 1.0 and 1.1 are refused."""
@@ -85,7 +85,7 @@ def test_metrics_only_over_tls_with_the_hosts_estate_certificate(host, hostvars)
     assert version in ("TLSv1.2", "TLSv1.3"), version
     subject = {a.oid: a.value for a in cert.subject}
     assert subject.get(NameOID.ORGANIZATIONAL_UNIT_NAME) == "node-exporter", cert.subject.rfc4514_string()
-    assert subject.get(NameOID.COMMON_NAME) == host.backend.get_pytest_id().split("://", 1)[-1], cert.subject.rfc4514_string()
+    assert subject.get(NameOID.COMMON_NAME) == host_name, cert.subject.rfc4514_string()
     plain = plaintext_http(address, port, "/metrics")
     assert "node_cpu_seconds_total" not in plain.body, "metrics served over plain HTTP"
     refused = old_tls_refused(address, port)

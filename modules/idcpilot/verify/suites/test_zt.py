@@ -61,10 +61,10 @@ class Case:
 class Gateway:
     """One gateway host under test, with the PKI material the test needs in a temp dir."""
 
-    def __init__(self, host, inventory, hostvars: dict, tmp: Path):
+    def __init__(self, host, name: str, inventory, hostvars: dict, tmp: Path):
         self.inv, self.tmp = inventory, tmp
         self.vars = hostvars
-        self.name = hostvars["inventory_hostname"] if "inventory_hostname" in hostvars else host.backend.get_pytest_id().split("://", 1)[-1]
+        self.name = name
         self.zt = self.vars["idcpilot_zt"]
         self.address = self.vars["ansible_host"]
         self.port = int(self.zt["listen_port"])
@@ -145,11 +145,11 @@ class Gateway:
 
 
 @pytest.fixture
-def gateway(host, hostvars, inventory):
+def gateway(host, host_name, hostvars, inventory):
     if "idcpilot_zt" not in hostvars:
         pytest.fail("zt_gateway host without idcpilot_zt in its inventory variables")
     with tempfile.TemporaryDirectory(prefix="idcpilot-zt-verify-") as tmp:
-        yield Gateway(host, inventory, hostvars, Path(tmp))
+        yield Gateway(host, host_name, inventory, hostvars, Path(tmp))
 
 
 @contextlib.contextmanager
